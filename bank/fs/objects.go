@@ -1,0 +1,195 @@
+package fs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/gokarbor/karbor-protection/bank"
+)
+
+// errNotAFile is what Python's plugin says of a missing object; it is
+// bank.ErrNotFound.
+type errNotAFile struct{}
+
+func (errNotAFile) Error() string        { return "Object is not a file" }
+func (errNotAFile) Is(target error) bool { return target == bank.ErrNotFound }
+
+// checkKey refuses anything but a normalised bank key before it becomes a
+// path: absolute, key characters only, no empty, "." or ".." parts, and (as
+// the Python plugin) no ".." anywhere.
+func checkKey(key string, isPrefix bool) error {
+	if len(key) < 2 && !isPrefix || !strings.HasPrefix(key, "/") || !bank.ValidKeyChars(key) ||
+		!isPrefix && strings.HasSuffix(key, "/") {
+		return &bank.InvalidKeyError{Key: key, Reason: fmt.Sprintf(`Only alphanumeric, underscore, dash, dots, at signs, and slashes are allowed. Key: "%s"`, key)}
+	}
+	if strings.Contains(key, "..") {
+		return &bank.InvalidPathError{Path: key}
+	}
+	parts := strings.Split(key[1:], "/")
+	if isPrefix {
+		parts = parts[:len(parts)-1] // the last part of a prefix may be empty or partial
+	}
+	for _, part := range parts {
+		if part == "" || part == "." {
+			return &bank.InvalidKeyError{Key: key, Reason: `Invalid parameter: must not contain "." or ".." parts`}
+		}
+	}
+	return nil
+}
+
+const osCreateExcl = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+
+// objectPath is the key's file, relative to the bank root.
+func (p *Plugin) objectPath(key string) string { return p.container + key }
+
+// PutObject writes the object atomically: a temporary file outside the
+// container, fsync, rename over the key's file, fsync of its directory.
+// Readers see the old object or the new one, never a part.
+func (p *Plugin) PutObject(ctx context.Context, key string, obj bank.Object) error {
+	if err := checkKey(key, false); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return p.writeAtomic(p.objectPath(key), obj.Data)
+}
+
+func (p *Plugin) writeAtomic(name string, data []byte) error {
+	dir := path.Dir(name)
+	if err := p.root.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := p.writeTemporary(data)
+	if err != nil {
+		return err
+	}
+	if p.beforeRename != nil {
+		if err := p.beforeRename(tmp, name); err != nil {
+			return err
+		}
+	}
+	err = p.root.Rename(tmp, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A concurrent delete removed the emptied directory between
+		// MkdirAll and Rename; make it again once.
+		if err = p.root.MkdirAll(dir, 0o755); err == nil {
+			err = p.root.Rename(tmp, name)
+		}
+	}
+	if err != nil {
+		_ = p.root.Remove(tmp)
+		return err
+	}
+	return p.syncDir(dir)
+}
+
+func (p *Plugin) writeTemporary(data []byte) (string, error) {
+	var rnd [12]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", err
+	}
+	name := p.tmp + "/" + hex.EncodeToString(rnd[:])
+	f, err := p.root.OpenFile(name, osCreateExcl, 0o644)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = p.root.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+func (p *Plugin) syncDir(dir string) error {
+	d, err := p.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// GetObject reads the object; it must be a regular file. Like the Python
+// plugin, it reports the content as serialized when it parses as JSON.
+func (p *Plugin) GetObject(ctx context.Context, key string) (bank.Object, error) {
+	if err := checkKey(key, false); err != nil {
+		return bank.Object{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return bank.Object{}, err
+	}
+	data, err := p.readFile(p.objectPath(key))
+	if err != nil {
+		return bank.Object{}, err
+	}
+	return bank.Object{Data: data, Serialized: json.Valid(data)}, nil
+}
+
+func (p *Plugin) readFile(name string) ([]byte, error) {
+	f, err := p.root.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNotAFile{}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errNotAFile{}
+	}
+	return io.ReadAll(f)
+}
+
+// DeleteObject removes the object's file and then, as Python does, its
+// directory if that became empty (one level, never the container).
+func (p *Plugin) DeleteObject(ctx context.Context, key string) error {
+	if err := checkKey(key, false); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name := p.objectPath(key)
+	st, err := p.root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errNotAFile{}
+	}
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory", key)
+	}
+	if err := p.root.Remove(name); err != nil {
+		return err
+	}
+	if dir := path.Dir(name); dir != p.container {
+		// Fails harmlessly when the directory is not empty.
+		_ = p.root.Remove(dir)
+	}
+	return nil
+}
