@@ -1,0 +1,334 @@
+package karbor
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gokarbor/karbor-protection/pkg/python"
+)
+
+// ContextKeys are the context keys karbor's RequestContext.from_dict keeps;
+// every other "_context_*" key of a request is dropped.
+var ContextKeys = []string{
+	"user_id", "project_id", "project_name", "domain", "read_deleted", "remote_address",
+	"timestamp", "quota_class", "service_catalog", "request_id", "is_admin", "roles",
+	"auth_token", "user_domain", "project_domain", "auth_token_info",
+}
+
+// catalogTypes are the service types karbor keeps from a service catalog.
+var catalogTypes = []string{
+	"identity", "compute", "object-store", "image", "volume", "volumev2", "network",
+	"volumev3", "orchestration", "share", "sharev2", "database",
+}
+
+// RequestContext is the caller's context as the protection service rebuilds
+// it from a request (karbor.context.RequestContext.from_dict). JSON null and
+// a missing key both read as the zero value.
+type RequestContext struct {
+	UserID        string
+	ProjectID     string
+	ProjectName   string
+	Domain        string
+	UserDomain    string
+	ProjectDomain string
+	// ReadDeleted is "no", "yes" or "only" ("no" when absent).
+	ReadDeleted   string
+	RemoteAddress string
+	// Timestamp is when the API made the request; the time of decoding when
+	// the request has none, as in Python.
+	Timestamp  time.Time
+	QuotaClass string
+	// ServiceCatalog keeps the catalog entries (raw JSON objects) whose
+	// "type" is one karbor uses, in order.
+	ServiceCatalog []json.RawMessage
+	// RequestID is the API's request id, or a new "req-<uuid>" when the
+	// request carries none (as oslo.context does).
+	RequestID string
+	// IsAdmin is the caller's admin flag; when the request does not say,
+	// it is whether the roles include "admin" (karbor's default
+	// context_is_admin policy). An admin context always has the role.
+	IsAdmin       bool
+	Roles         []string
+	AuthToken     string
+	AuthTokenInfo json.RawMessage // nil when absent or null
+}
+
+// ContextError is a context value of the wrong JSON type.
+type ContextError struct {
+	Key  string
+	Want string
+	Got  json.RawMessage
+}
+
+func (e *ContextError) Error() string {
+	got := string(e.Got)
+	if len(got) > 64 {
+		got = got[:61] + "..."
+	}
+	return fmt.Sprintf("request context: %q must be %s, got %s", e.Key, e.Want, got)
+}
+
+// FromDict rebuilds the context from the request's "_context_*" values (the
+// prefix already stripped). Unknown keys are ignored and null reads as
+// absent. Errors: a *ContextError for a value of the wrong JSON type; the
+// TypeError or ValueError (a *BuiltinError, for the reply) Python raises for
+// a missing user_id/project_id, a bad read_deleted or an unparsable
+// timestamp.
+func FromDict(d map[string]json.RawMessage) (RequestContext, error) {
+	var missing []string
+	for _, k := range []string{"user_id", "project_id"} {
+		if _, ok := d[k]; !ok {
+			missing = append(missing, python.ReprString(k))
+		}
+	}
+	if len(missing) > 0 {
+		return RequestContext{}, missingArgs(missing)
+	}
+	r := dictReader{d: d}
+	c := RequestContext{
+		UserID:        r.str("user_id"),
+		ProjectID:     r.str("project_id"),
+		ProjectName:   r.str("project_name"),
+		Domain:        r.str("domain"),
+		UserDomain:    r.str("user_domain"),
+		ProjectDomain: r.str("project_domain"),
+		RemoteAddress: r.str("remote_address"),
+		QuotaClass:    r.str("quota_class"),
+		RequestID:     r.str("request_id"),
+		AuthToken:     r.str("auth_token"),
+		Roles:         r.strList("roles"),
+	}
+	isAdmin, adminGiven := r.boolean("is_admin")
+	catalog := r.list("service_catalog")
+	if raw, ok := d["auth_token_info"]; ok && !isNull(raw) {
+		c.AuthTokenInfo = slices.Clone(raw)
+	}
+	ts, tsGiven := r.str("timestamp"), !isNull(d["timestamp"])
+	if r.err != nil {
+		return RequestContext{}, r.err
+	}
+	if err := c.setReadDeleted(d); err != nil {
+		return RequestContext{}, err
+	}
+	if err := c.setCatalog(catalog); err != nil {
+		return RequestContext{}, err
+	}
+	c.Timestamp = time.Now().UTC()
+	if tsGiven && ts != "" {
+		t, err := ParseISOTime(ts)
+		if err != nil {
+			return RequestContext{}, err
+		}
+		c.Timestamp = t
+	}
+	if c.RequestID == "" {
+		c.RequestID = "req-" + uuid.NewString()
+	}
+	if c.Roles == nil {
+		c.Roles = []string{}
+	}
+	c.IsAdmin = isAdmin
+	if !adminGiven {
+		c.IsAdmin = slices.ContainsFunc(c.Roles, func(r string) bool { return strings.EqualFold(r, "admin") })
+	} else if isAdmin && !slices.Contains(c.Roles, "admin") {
+		c.Roles = append(c.Roles, "admin")
+	}
+	return c, nil
+}
+
+// FromMap is FromDict for an already decoded JSON object.
+func FromMap(m map[string]any) (RequestContext, error) {
+	d := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return RequestContext{}, fmt.Errorf("request context: %q: %w", k, err)
+		}
+		d[k] = raw
+	}
+	return FromDict(d)
+}
+
+func missingArgs(names []string) error {
+	if len(names) == 1 {
+		return TypeError("RequestContext.__init__() missing 1 required positional argument: " + names[0])
+	}
+	return TypeError("RequestContext.__init__() missing 2 required positional arguments: " + names[0] + " and " + names[1])
+}
+
+func (c *RequestContext) setReadDeleted(d map[string]json.RawMessage) error {
+	raw, ok := d["read_deleted"]
+	if !ok {
+		c.ReadDeleted = "no"
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || (s != "no" && s != "yes" && s != "only") {
+		return ValueError("read_deleted can only be one of 'no', 'yes' or 'only', not " + python.ReprJSON(raw))
+	}
+	c.ReadDeleted = s
+	return nil
+}
+
+// setCatalog keeps the entries of the types karbor uses; an entry that is
+// not an object is an error (Python fails on entry.get).
+func (c *RequestContext) setCatalog(entries []json.RawMessage) error {
+	c.ServiceCatalog = []json.RawMessage{}
+	for i, e := range entries {
+		var entry map[string]json.RawMessage
+		if json.Unmarshal(e, &entry) != nil || entry == nil {
+			return &ContextError{Key: fmt.Sprintf("service_catalog[%d]", i), Want: "an object", Got: e}
+		}
+		var typ string
+		if json.Unmarshal(entry["type"], &typ) == nil && slices.Contains(catalogTypes, typ) {
+			c.ServiceCatalog = append(c.ServiceCatalog, slices.Clone(e))
+		}
+	}
+	return nil
+}
+
+// IsAdminOrOwner is the protection service's access rule: an admin context,
+// or one of the project that owns the thing.
+func (c RequestContext) IsAdminOrOwner(projectID string) bool {
+	return c.IsAdmin || c.ProjectID == projectID
+}
+
+// LogFields are the fields every log line about the request carries
+// (convertible to logrus.Fields).
+func (c RequestContext) LogFields() map[string]any {
+	return map[string]any{"request_id": c.RequestID, "project_id": c.ProjectID, "user_id": c.UserID}
+}
+
+// ToDict is the context as the karbor API sends it: oslo.context's to_dict
+// plus karbor's keys, each value as the API would put it on the wire. It is
+// meant for building requests in tests and clients.
+func (c RequestContext) ToDict() map[string]any {
+	orNil := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	catalog := make([]any, len(c.ServiceCatalog))
+	for i, e := range c.ServiceCatalog {
+		catalog[i] = json.RawMessage(e)
+	}
+	var tokenInfo any
+	if c.AuthTokenInfo != nil {
+		tokenInfo = json.RawMessage(c.AuthTokenInfo)
+	}
+	roles := slices.Clone(c.Roles)
+	if roles == nil {
+		roles = []string{}
+	}
+	readDeleted := c.ReadDeleted
+	if readDeleted == "" {
+		readDeleted = "no"
+	}
+	return map[string]any{
+		"user":              orNil(c.UserID),
+		"project_id":        orNil(c.ProjectID),
+		"system_scope":      nil,
+		"project":           orNil(c.ProjectID),
+		"domain":            orNil(c.Domain),
+		"user_domain":       orNil(c.UserDomain),
+		"project_domain":    orNil(c.ProjectDomain),
+		"is_admin":          c.IsAdmin,
+		"read_only":         false,
+		"show_deleted":      false,
+		"auth_token":        orNil(c.AuthToken),
+		"request_id":        orNil(c.RequestID),
+		"global_request_id": nil,
+		"resource_uuid":     nil,
+		"roles":             roles,
+		"user_identity":     strings.Join([]string{dash(c.UserID), dash(c.ProjectID), dash(c.Domain), dash(c.UserDomain), dash(c.ProjectDomain)}, " "),
+		"is_admin_project":  true,
+		"user_id":           orNil(c.UserID),
+		"project_name":      orNil(c.ProjectName),
+		"read_deleted":      readDeleted,
+		"remote_address":    orNil(c.RemoteAddress),
+		"timestamp":         pyIsoformat(c.Timestamp),
+		"quota_class":       orNil(c.QuotaClass),
+		"service_catalog":   catalog,
+		"auth_token_info":   tokenInfo,
+	}
+}
+
+// DictKeys are the keys of ToDict in the order the karbor API emits them.
+var DictKeys = []string{
+	"user", "project_id", "system_scope", "project", "domain", "user_domain", "project_domain",
+	"is_admin", "read_only", "show_deleted", "auth_token", "request_id", "global_request_id",
+	"resource_uuid", "roles", "user_identity", "is_admin_project", "user_id", "project_name",
+	"read_deleted", "remote_address", "timestamp", "quota_class", "service_catalog", "auth_token_info",
+}
+
+// pyIsoformat is datetime.isoformat() of a naive UTC time: microseconds
+// only when not zero.
+func pyIsoformat(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05")
+	}
+	return t.Format("2006-01-02T15:04:05.000000")
+}
+
+// dictReader reads typed values from a context dict, keeping the first
+// type error.
+type dictReader struct {
+	d   map[string]json.RawMessage
+	err error
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
+}
+
+func (r *dictReader) decode(key, want string, into any) bool {
+	raw, ok := r.d[key]
+	if !ok || isNull(raw) {
+		return false
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		if r.err == nil {
+			r.err = &ContextError{Key: key, Want: want, Got: raw}
+		}
+		return false
+	}
+	return true
+}
+
+func (r *dictReader) str(key string) string {
+	var s string
+	r.decode(key, "a string", &s)
+	return s
+}
+
+func (r *dictReader) boolean(key string) (value, given bool) {
+	var b bool
+	given = r.decode(key, "a boolean", &b)
+	return b, given
+}
+
+func (r *dictReader) strList(key string) []string {
+	var l []string
+	r.decode(key, "a list of strings", &l)
+	return l
+}
+
+func (r *dictReader) list(key string) []json.RawMessage {
+	var l []json.RawMessage
+	r.decode(key, "a list", &l)
+	return l
+}

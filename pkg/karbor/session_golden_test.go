@@ -1,0 +1,169 @@
+package karbor
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// sessionRequest is one request of the recorded API session.
+type sessionRequest struct {
+	Method  string
+	Context map[string]json.RawMessage
+	Args    map[string]json.RawMessage
+}
+
+// recordedExchange is one exchange of the recorded API session as stored:
+// the request karbor's API sent and the Python service's reply.
+type recordedExchange struct {
+	Method  string                     `json:"method"`
+	Request map[string]json.RawMessage `json:"request"`
+	Reply   struct {
+		Result  json.RawMessage `json:"result"`
+		Failure *string         `json:"failure"`
+	} `json:"reply"`
+}
+
+func readSession(t *testing.T) []recordedExchange {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "api-session-noop-fs.json"))
+	require.NoError(t, err)
+	var session struct {
+		Exchanges []recordedExchange `json:"exchanges"`
+	}
+	require.NoError(t, json.Unmarshal(data, &session))
+	require.Len(t, session.Exchanges, 24)
+	return session.Exchanges
+}
+
+func sessionRequests(t *testing.T) []sessionRequest {
+	t.Helper()
+	var out []sessionRequest
+	for _, e := range readSession(t) {
+		r := sessionRequest{Method: e.Method, Context: map[string]json.RawMessage{}}
+		for k, v := range e.Request {
+			if name, ok := strings.CutPrefix(k, "_context_"); ok {
+				r.Context[name] = v
+			}
+		}
+		require.NoError(t, json.Unmarshal(e.Request["args"], &r.Args))
+		out = append(out, r)
+	}
+	return out
+}
+
+// decodedExchange is what this package makes of one request.
+type decodedExchange struct {
+	Method       string          `json:"method"`
+	Context      RequestContext  `json:"context"`
+	Plan         *Plan           `json:"plan,omitempty"`
+	Restore      *Restore        `json:"restore,omitempty"`
+	Verification *Verification   `json:"verification,omitempty"`
+	Resources    json.RawMessage `json:"plan_resources_as_stored,omitempty"`
+}
+
+// TestSessionGolden decodes the context and every versioned object of the
+// recorded session; the result is frozen in session-decoded.golden.json
+// (go test -run TestSessionGolden -update rewrites it).
+func TestSessionGolden(t *testing.T) {
+	var got []decodedExchange
+	for _, r := range sessionRequests(t) {
+		ctx, err := FromDict(r.Context)
+		require.NoError(t, err, r.Method)
+		d := decodedExchange{Method: r.Method, Context: ctx}
+		if raw, ok := r.Args["plan"]; ok {
+			d.Plan, err = DecodePlan(raw)
+			require.NoError(t, err, r.Method)
+			d.Resources, err = json.Marshal(d.Plan.Resources)
+			require.NoError(t, err)
+		}
+		if raw, ok := r.Args["restore"]; ok {
+			d.Restore, err = DecodeRestore(raw)
+			require.NoError(t, err, r.Method)
+		}
+		if raw, ok := r.Args["verification"]; ok {
+			d.Verification, err = DecodeVerification(raw)
+			require.NoError(t, err, r.Method)
+		}
+		got = append(got, d)
+	}
+	data, err := json.MarshalIndent(got, "", " ")
+	require.NoError(t, err)
+	path := filepath.Join("testdata", "session-decoded.golden.json")
+	if *update {
+		require.NoError(t, os.WriteFile(path, append(data, '\n'), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(data))
+}
+
+// TestSessionContextRoundTrip: the context rebuilt from each request, turned
+// back into a dict, is exactly what the karbor API sent (every key, every
+// value).
+func TestSessionContextRoundTrip(t *testing.T) {
+	for _, r := range sessionRequests(t) {
+		ctx, err := FromDict(r.Context)
+		require.NoError(t, err)
+		dict := ctx.ToDict()
+		assert.ElementsMatch(t, DictKeys, keys(dict))
+		assert.Len(t, r.Context, len(DictKeys))
+		for k, raw := range r.Context {
+			got, err := json.Marshal(dict[k])
+			require.NoError(t, err)
+			assert.JSONEq(t, string(raw), string(got), "%s: %s", r.Method, k)
+		}
+	}
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestSessionPlanResourcesAsSent: a plan's resources re-encode to the very
+// JSON the API sent (and the Python service stores in index.json).
+func TestSessionPlanResourcesAsSent(t *testing.T) {
+	for _, r := range sessionRequests(t) {
+		raw, ok := r.Args["plan"]
+		if !ok {
+			continue
+		}
+		var prim struct {
+			Data struct {
+				Resources json.RawMessage `json:"resources"`
+			} `json:"karbor_object.data"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &prim))
+		plan, err := DecodePlan(raw)
+		require.NoError(t, err)
+		got, err := json.Marshal(plan.Resources)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(prim.Data.Resources), string(got))
+		assert.Equal(t, []string{"provider_id", "parameters", "status", "id", "name", "description", "resources", "project_id"}, plan.Changes)
+	}
+}
+
+// readSessionReplies maps each method to the result of its first successful
+// reply in the recorded session.
+func readSessionReplies(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	out := map[string]json.RawMessage{}
+	for _, e := range readSession(t) {
+		if _, seen := out[e.Method]; !seen && e.Reply.Failure == nil {
+			out[e.Method] = e.Reply.Result
+		}
+	}
+	return out
+}
