@@ -1,0 +1,240 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/sirupsen/logrus"
+
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
+)
+
+// sqlRecorder is the Recorder that writes karbor's rows, through the writer.
+type sqlRecorder struct {
+	db      *sql.DB
+	d       *dialect
+	w       *writer
+	log     *logrus.Entry
+	targets targets
+}
+
+var _ Recorder = (*sqlRecorder)(nil)
+
+// jobLog is the store's logger with the caller's fields (request id, …).
+func (r *sqlRecorder) jobLog(ctx context.Context) *logrus.Entry {
+	return r.log.WithFields(logctx.From(ctx).Data)
+}
+
+func (r *sqlRecorder) fail(ctx context.Context, err error) error {
+	r.jobLog(ctx).WithError(err).Error("database write refused")
+	return err
+}
+
+func (r *sqlRecorder) OperationStarted(ctx context.Context, op Operation) (string, error) {
+	if err := op.validate(); err != nil {
+		return "", r.fail(ctx, err)
+	}
+	at := now()
+	if op.StartedAt.IsZero() {
+		op.StartedAt = at
+	}
+	id := uuid.NewString()
+	return id, r.w.enqueue(job{
+		what: "insert operation_logs " + id,
+		log:  r.jobLog(ctx),
+		run:  func(ctx context.Context) error { return r.insertOperation(ctx, id, op, at) },
+	})
+}
+
+func (r *sqlRecorder) OperationStatus(ctx context.Context, id, status string) error {
+	return r.updateOperation(ctx, id, status, false)
+}
+
+func (r *sqlRecorder) OperationEnded(ctx context.Context, id, status string) error {
+	return r.updateOperation(ctx, id, status, true)
+}
+
+func (r *sqlRecorder) updateOperation(ctx context.Context, id, status string, ended bool) error {
+	if err := validateStatus("operation_logs", id, status); err != nil {
+		return r.fail(ctx, err)
+	}
+	at := now()
+	return r.w.enqueue(job{
+		what: fmt.Sprintf("update operation_logs %s status=%s", id, status),
+		log:  r.jobLog(ctx),
+		run: func(ctx context.Context) error {
+			cols := []column{{"status", nullString(status)}}
+			if ended {
+				cols = append(cols, column{"ended_at", r.d.timeArg(at)})
+			}
+			return r.update(ctx, "operation_logs", id, cols, at)
+		},
+	})
+}
+
+func (r *sqlRecorder) RestoreStatus(ctx context.Context, id, status string) error {
+	return r.setStatus(ctx, tableRestores, id, status)
+}
+
+func (r *sqlRecorder) VerificationStatus(ctx context.Context, id, status string) error {
+	return r.setStatus(ctx, tableVerifications, id, status)
+}
+
+func (r *sqlRecorder) RestoreResource(ctx context.Context, id string, res ResourceResult) error {
+	return r.addResult(ctx, tableRestores, id, res)
+}
+
+func (r *sqlRecorder) VerificationResource(ctx context.Context, id string, res ResourceResult) error {
+	return r.addResult(ctx, tableVerifications, id, res)
+}
+
+func (r *sqlRecorder) setStatus(ctx context.Context, table, id, status string) error {
+	if err := validateStatus(table, id, status); err != nil {
+		return r.fail(ctx, err)
+	}
+	at := now()
+	err := r.w.enqueue(job{
+		what: fmt.Sprintf("update %s %s status=%s", table, id, status),
+		log:  r.jobLog(ctx),
+		run: func(ctx context.Context) error {
+			return r.update(ctx, table, id, []column{{"status", nullString(status)}}, at)
+		},
+	})
+	if finalStatus(status) {
+		r.targets.drop(table, id)
+	}
+	return err
+}
+
+func (r *sqlRecorder) addResult(ctx context.Context, table, id string, res ResourceResult) error {
+	if err := validateResource(table, id, res); err != nil {
+		return r.fail(ctx, err)
+	}
+	t := r.targets.get(table, id)
+	if !t.add(res) {
+		return nil // the write already queued will carry this result
+	}
+	err := r.w.enqueue(job{
+		what: fmt.Sprintf("update %s %s resources", table, id),
+		log:  r.jobLog(ctx),
+		run: func(ctx context.Context) error {
+			status, reason := t.take()
+			cols := []column{{"resources_status", status}}
+			if reason != "" {
+				cols = append(cols, column{"resources_reason", reason})
+			}
+			return r.update(ctx, table, id, cols, now())
+		},
+	})
+	if err != nil {
+		t.unqueue()
+	}
+	return err
+}
+
+// column is one value to set in an UPDATE.
+type column struct {
+	name  string
+	value any // nil, string or a dialect time value
+}
+
+// insertOperation inserts the operation_logs row as karbor's
+// operation_log_create does: deleted false, the rest NULL unless given;
+// created_at is when the flow asked for the row, so a write that waited in
+// the queue still shows when it happened. A retry after a commit whose
+// answer was lost finds the row and stops.
+func (r *sqlRecorder) insertOperation(ctx context.Context, id string, op Operation, created time.Time) error {
+	return r.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, r.d.query(`SELECT COUNT(*) FROM operation_logs WHERE id = ?`), id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
+			(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
+			 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
+			 status, started_at, ended_at, error_info, extra_info)
+			VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)`),
+			r.d.timeArg(created), r.d.boolArg(false), id, op.ProjectID, op.Type,
+			nullString(op.CheckpointID), nullString(op.PlanID), nullString(op.ProviderID),
+			nullString(op.RestoreID), nullString(op.ScheduledOperationID),
+			nullString(op.Status), r.d.timeArg(op.StartedAt))
+		return err
+	})
+}
+
+// update sets cols on a live (not soft-deleted) row as SQLAlchemy's unit of
+// work does: it reads the row, and only if a value differs does it write the
+// changed columns together with updated_at. Setting a status the row already
+// has thus leaves updated_at alone, as in the Python service. updated is when
+// the change was asked for (a status) or taken from the merged results.
+func (r *sqlRecorder) update(ctx context.Context, table, id string, cols []column, updated time.Time) error {
+	return r.inTx(ctx, func(tx *sql.Tx) error {
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = c.name
+		}
+		current := make([]sql.NullString, len(cols))
+		dest := make([]any, len(cols))
+		for i := range current {
+			dest[i] = &current[i]
+		}
+		q := fmt.Sprintf(`SELECT %s FROM %s WHERE id = ? AND deleted = ?`, strings.Join(names, ", "), table)
+		err := tx.QueryRowContext(ctx, r.d.query(q), id, r.d.boolArg(false)).Scan(dest...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNoRow
+		}
+		if err != nil {
+			return err
+		}
+		var sets []string
+		var args []any
+		for i, c := range cols {
+			if sameValue(current[i], c.value) {
+				continue
+			}
+			sets = append(sets, c.name+" = ?")
+			args = append(args, c.value)
+		}
+		if len(sets) == 0 {
+			return nil
+		}
+		sets = append(sets, "updated_at = ?")
+		args = append(args, r.d.timeArg(updated), id)
+		q = fmt.Sprintf(`UPDATE %s SET %s WHERE id = ?`, table, strings.Join(sets, ", "))
+		_, err = tx.ExecContext(ctx, r.d.query(q), args...)
+		return err
+	})
+}
+
+// sameValue compares a column as read with the value to write. Only text
+// columns are compared; a time (ended_at) is always new.
+func sameValue(cur sql.NullString, v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return !cur.Valid
+	case string:
+		return cur.Valid && cur.String == v
+	default:
+		return false
+	}
+}
+
+func (r *sqlRecorder) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
