@@ -1,0 +1,106 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// HandlerFunc serves one RPC method. The returned value is the reply's
+// result (anything encoding/json can marshal; json.RawMessage is sent
+// as is). A returned error becomes the reply's failure (see RemoteException).
+type HandlerFunc func(ctx context.Context, call *Call) (any, error)
+
+// Call is one RPC request as a handler sees it.
+type Call struct {
+	// Method is the RPC method name.
+	Method string
+	// Class is the endpoint's Python class name (for TypeError texts).
+	Class string
+	// Context is the caller's request context: every _context_* member of
+	// the message, prefix stripped, values as sent.
+	Context map[string]json.RawMessage
+	// Args is the kwargs object (never nil: "{}" when the message has none).
+	Args json.RawMessage
+
+	contextParam string
+}
+
+// RequestID is the caller's request_id context value ("" if none).
+func (c *Call) RequestID() string { return c.ContextString("request_id") }
+
+// ContextString returns a string context value, "" when absent or not a
+// string.
+func (c *Call) ContextString(key string) string {
+	s, _ := jsonString(c.Context[key])
+	return s
+}
+
+// Endpoint is a set of RPC methods with oslo's endpoint Target: a namespace
+// (null unless InNamespace is given) and a version ("1.0" unless given).
+type Endpoint struct {
+	class        string
+	version      string
+	namespace    *string
+	contextParam string
+	methods      map[string]HandlerFunc
+}
+
+// EndpointOption configures an Endpoint.
+type EndpointOption func(*Endpoint)
+
+// InNamespace sets the endpoint's Target namespace.
+func InNamespace(ns string) EndpointOption {
+	return func(e *Endpoint) { e.namespace = &ns }
+}
+
+// ContextParam names the Python method's context parameter ("context" by
+// default): a kwarg of that name is Python's "got multiple values for
+// argument" TypeError.
+func ContextParam(name string) EndpointOption {
+	return func(e *Endpoint) { e.contextParam = name }
+}
+
+// NewEndpoint makes an endpoint for the Python class named class (used in
+// TypeError texts such as "ProtectionManager.show_checkpoint() missing 1
+// required positional argument: 'checkpoint_id'"). An empty version is
+// oslo's default "1.0".
+func NewEndpoint(class, version string, opts ...EndpointOption) *Endpoint {
+	if version == "" {
+		version = "1.0"
+	}
+	if _, err := splitVersion(version); err != nil {
+		panic(fmt.Sprintf("rpc: endpoint %s: invalid version %q", class, version))
+	}
+	e := &Endpoint{class: class, version: version, contextParam: "context", methods: map[string]HandlerFunc{}}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// Handle registers a method. It panics on an empty or duplicate name, a
+// name oslo's default access policy hides (leading "_"), or a nil handler:
+// those are programming errors.
+func (e *Endpoint) Handle(method string, h HandlerFunc) *Endpoint {
+	switch {
+	case method == "" || strings.HasPrefix(method, "_"):
+		panic(fmt.Sprintf("rpc: endpoint %s: method name %q cannot be called over RPC", e.class, method))
+	case h == nil:
+		panic(fmt.Sprintf("rpc: endpoint %s: nil handler for %s", e.class, method))
+	case e.methods[method] != nil:
+		panic(fmt.Sprintf("rpc: endpoint %s: duplicate method %s", e.class, method))
+	}
+	e.methods[method] = h
+	return e
+}
+
+// acceptsNamespace is oslo's "namespace in target.accepted_namespaces".
+func (e *Endpoint) acceptsNamespace(raw json.RawMessage) bool {
+	if len(raw) == 0 || string(raw) == "null" {
+		return e.namespace == nil
+	}
+	s, ok := jsonString(raw)
+	return ok && e.namespace != nil && *e.namespace == s
+}

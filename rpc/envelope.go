@@ -1,0 +1,309 @@
+package rpc
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"compress/zlib"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gokarbor/karbor-protection/pkg/python"
+)
+
+// Wire constants of oslo.messaging's rabbit driver.
+const (
+	contentTypeJSON     = "application/json"
+	contentEncodingUTF8 = "utf-8"
+	envelopeVersion     = "2.0"
+	envelopeVersionKey  = "oslo.version"
+	envelopeMessageKey  = "oslo.message"
+	compressionHeader   = "compression"
+	zlibContentType     = "application/x-gzip"
+	bzip2ContentType    = "application/x-bz2"
+)
+
+// ErrUndecodable marks a body a Python receiver would fail to decode too:
+// the server rejects such a message (requeue=false) and sends no reply.
+var ErrUndecodable = errors.New("rpc: undecodable message")
+
+// message is a decoded oslo message: the members of the inner JSON object
+// in order, values as sub-slices of the body (no copies, no map: a message
+// is read once, a few keys at a time).
+type message []member
+
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// get returns the value of key; for a repeated key the last one, as a
+// Python dict keeps it.
+func (m message) get(key string) (json.RawMessage, bool) {
+	for i := len(m) - 1; i >= 0; i-- {
+		if m[i].key == key {
+			return m[i].value, true
+		}
+	}
+	return nil, false
+}
+
+// MarshalJSON renders the message as the object it came from.
+func (m message) MarshalJSON() ([]byte, error) {
+	out := []byte{'{'}
+	for i, mb := range m {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, []byte(mb.key))
+		out = append(out, ':')
+		out = append(out, mb.value...)
+	}
+	return append(out, '}'), nil
+}
+
+// UnmarshalJSON decodes a JSON object into a message.
+func (m *message) UnmarshalJSON(data []byte) error {
+	msg, err := decodeObject(append([]byte(nil), data...))
+	*m = msg
+	return err
+}
+
+// decodeBody turns an AMQP body into the oslo message it carries, accepting
+// the 2.0 envelope and the legacy un-enveloped form, as
+// oslo_messaging._drivers.common.deserialize_msg (behind kombu's JSON
+// decoder) does. Every error wraps ErrUndecodable.
+func decodeBody(contentType string, headers map[string]any, body []byte) (message, error) {
+	if contentType != contentTypeJSON {
+		// kombu leaves the body as bytes, which oslo cannot use.
+		return nil, fmt.Errorf("%w: content type %q, want %q", ErrUndecodable, contentType, contentTypeJSON)
+	}
+	body, err := decompress(headers, body)
+	if err != nil {
+		return nil, err
+	}
+	outer, err := decodeObject(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: body is not a JSON object: %v", ErrUndecodable, jsonErr(err, body))
+	}
+	rawVersion, hasVersion := outer.get(envelopeVersionKey)
+	rawMsg, hasMsg := outer.get(envelopeMessageKey)
+	if !hasVersion || !hasMsg {
+		return outer, nil // legacy 1.0: the body is the message
+	}
+	var version string
+	if err := json.Unmarshal(rawVersion, &version); err != nil {
+		return nil, fmt.Errorf("%w: %s is %s, not a string", ErrUndecodable, envelopeVersionKey, rawVersion)
+	}
+	if ok, err := versionIsCompatible(envelopeVersion, version); err != nil || !ok {
+		return nil, fmt.Errorf("%w: specified RPC envelope version, %s, not supported by this endpoint", ErrUndecodable, version)
+	}
+	inner, ok := unquoteJSON(rawMsg)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is not a string", ErrUndecodable, envelopeMessageKey)
+	}
+	msg, err := decodeObject(inner)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not a JSON object: %v", ErrUndecodable, envelopeMessageKey, jsonErr(err, []byte(inner)))
+	}
+	return msg, nil
+}
+
+func jsonErr(err error, body []byte) error {
+	if errors.Is(err, errNotObject) {
+		return fmt.Errorf("found %.20q", body)
+	}
+	return err
+}
+
+// decompress undoes kombu's compression, named by the "compression" header.
+func decompress(headers map[string]any, body []byte) ([]byte, error) {
+	kind, _ := headers[compressionHeader].(string)
+	var r io.Reader
+	switch kind {
+	case "":
+		return body, nil
+	case zlibContentType:
+		zr, err := zlib.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s body: %v", ErrUndecodable, kind, err)
+		}
+		r = zr
+	case bzip2ContentType:
+		r = bzip2.NewReader(bytes.NewReader(body))
+	default:
+		return nil, fmt.Errorf("%w: unsupported compression %q", ErrUndecodable, kind)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s body: %v", ErrUndecodable, kind, err)
+	}
+	return out, nil
+}
+
+// compressionFor maps kombu_compression to the content type this driver
+// can produce; only zlib ("gzip" in kombu) has a compressor in Go's stdlib.
+func compressionFor(option string) (string, error) {
+	switch option {
+	case "":
+		return "", nil
+	case "gzip", "zlib", zlibContentType:
+		return zlibContentType, nil
+	}
+	return "", fmt.Errorf("rpc: unsupported kombu_compression %q (only gzip)", option)
+}
+
+func compress(body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w := zlib.NewWriter(&buf)
+	if _, err := w.Write(body); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// envelope wraps an encoded oslo message in the 2.0 envelope: the message
+// travels as a JSON string inside the outer object.
+func envelope(inner []byte) []byte {
+	out := make([]byte, 0, len(inner)+len(inner)/8+48)
+	out = append(out, `{"oslo.version": "2.0", "oslo.message": `...)
+	out = appendJSONString(out, inner)
+	return append(out, '}')
+}
+
+// appendJSONString appends s as a JSON string. Unlike encoding/json it leaves
+// <, > and & alone (Python does); invalid UTF-8 becomes U+FFFD as in Go.
+func appendJSONString(dst []byte, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// marshalJSON encodes v as JSON without HTML escaping and without the
+// trailing newline json.Encoder adds.
+func marshalJSON(v any) ([]byte, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		if raw == nil {
+			return []byte("null"), nil
+		}
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("invalid json.RawMessage %.40q", raw)
+		}
+		return raw, nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// versionIsCompatible is oslo's _utils.version_is_compatible: the request
+// (version) needs the same major, a minor no higher, and at an equal minor a
+// revision no higher than the implementation (imp). A malformed version is
+// the error Python's int() or indexing would raise.
+func versionIsCompatible(imp, version string) (bool, error) {
+	req, err := splitVersion(version)
+	if err != nil {
+		return false, err
+	}
+	have, err := splitVersion(imp)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case req[0] != have[0]:
+		return false, nil
+	case req[1] > have[1]:
+		return false, nil
+	case req[1] == have[1] && req[2] > have[2]:
+		return false, nil
+	}
+	return true, nil
+}
+
+func splitVersion(v string) ([3]int, error) {
+	var out [3]int
+	if !strings.Contains(v, ".") {
+		return out, NewBuiltinError("IndexError", "list index out of range")
+	}
+	rest := v
+	for i := 0; i < 3; i++ {
+		part, tail, more := strings.Cut(rest, ".")
+		n, err := pyInt10(part)
+		if err != nil {
+			return out, err
+		}
+		out[i] = n
+		if !more {
+			break
+		}
+		rest = tail
+	}
+	return out, nil
+}
+
+// pyInt10 is Python's int(s) for the decimal forms versions use.
+func pyInt10(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil && s[0] != '+' && s[0] != '-' {
+		return n, nil // the common case: plain digits
+	}
+	t := strings.TrimSpace(s)
+	n, err := strconv.Atoi(strings.ReplaceAll(t, "_", ""))
+	if err != nil || t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
+		return 0, NewBuiltinError("ValueError", "invalid literal for int() with base 10: "+python.ReprString(s))
+	}
+	return n, nil
+}

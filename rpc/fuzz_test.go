@@ -1,0 +1,209 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// Seed corpora are in testdata/fuzz (the captured bodies among them).
+
+// FuzzSplitObject: the zero-copy object scanner agrees with encoding/json.
+func FuzzSplitObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":[1,{"c":"}"}],"a":2}`, ` { "k\u00e9\"" : "v\\" } `, `[1]`, `"x"`, `{"a":}`, `{"a":1}x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got := map[string]json.RawMessage{}
+		err := splitObject(data, func(k string, v []byte) { got[k] = v })
+		var want map[string]json.RawMessage
+		werr := json.Unmarshal(data, &want)
+		if werr != nil || want == nil {
+			if err == nil {
+				t.Fatalf("splitObject accepted %q, encoding/json: %v", data, werr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("splitObject refused %q: %v", data, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d members, encoding/json has %d", len(got), len(want))
+		}
+		for k, w := range want {
+			g, ok := got[k]
+			if !ok {
+				t.Fatalf("key %q missing", k)
+			}
+			if !bytes.Equal(compact(t, g), compact(t, w)) {
+				t.Fatalf("value of %q: %s, want %s", k, g, w)
+			}
+		}
+	})
+}
+
+// FuzzValidJSON: our validator's verdict is encoding/json's (the nesting
+// limit is in TestValidJSONDepth: such inputs slow the fuzzer down).
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, ` {"a": [1, -0.5e+3, true, false, null, "\u00e9\n"]} `, `01`, `-`, `1.`, `1e`, `.5`,
+		`{"a" 1}`, `{"a":1,}`, `[1,]`, `"\x"`, `"\u12"`, "\"\x01\"", `tru`, `nul`, `{"a":1}}`, `[1] [2]`, ``, ` `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := validJSON(data), json.Valid(data); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", data, got, want)
+		}
+	})
+}
+
+func compact(t *testing.T, raw []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		t.Fatalf("member %q is not valid JSON: %v", raw, err)
+	}
+	return buf.Bytes()
+}
+
+// FuzzDecodeRequest: any body either is refused with ErrUndecodable or
+// decodes, and then the server's whole answer path (dispatch against the
+// demo endpoints, reply encoding) works and yields a decodable reply.
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"method": "echo", "args": {"context": 1}, "_msg_id": "m", "_reply_q": "q", "_timeout": "4"}`))
+	f.Add([]byte(`{"oslo.version": "2.0", "oslo.message": "{\"method\": 5, \"version\": \"1.x\", \"_msg_id\": 1}"}`))
+	s := goldenServer(f)
+	log := quietLog()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := decodeRequest(contentTypeJSON, nil, body)
+		if err != nil {
+			if !errors.Is(err, ErrUndecodable) {
+				t.Fatalf("error %v does not wrap ErrUndecodable", err)
+			}
+			return
+		}
+		req.heartbeatInterval()
+		req.dedupKey()
+		if m := req.MethodName(); m == "slow" || m == "panic" {
+			return // sleeps; panics are covered by unit tests
+		}
+		reply := s.respond(context.Background(), req, log)
+		if !req.WantsReply() {
+			if reply != nil {
+				t.Fatal("a reply for a cast")
+			}
+			return
+		}
+		r, err := decodeReply(contentTypeJSON, nil, reply)
+		if err != nil && string(req.MsgID) != "" {
+			if _, isString := jsonString(req.MsgID); isString {
+				t.Fatalf("our reply does not decode: %v\n%s", err, reply)
+			}
+			return
+		}
+		if !r.Ending {
+			t.Fatal("a final reply without ending")
+		}
+		if _, err := r.outcome(); err != nil {
+			var re *RemoteError
+			if !errors.As(err, &re) {
+				t.Fatalf("our failure does not decode: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzContextRoundTrip: a request context (any JSON object) flattened into
+// _context_* members by the client comes back member for member on the
+// server.
+func FuzzContextRoundTrip(f *testing.F) {
+	f.Add([]byte(`{"request_id": "req-1", "roles": ["a"], "nested": {"x": null}}`))
+	f.Add([]byte(`{"": 1, "é\"k": 2.5e300, "user_id": "\u2028<&>"}`))
+	f.Fuzz(func(t *testing.T, ctxJSON []byte) {
+		var ctxObj map[string]json.RawMessage
+		if json.Unmarshal(ctxJSON, &ctxObj) != nil || ctxObj == nil {
+			return
+		}
+		body, err := encodeRequest("m", nil, Target{Topic: "t"}, json.RawMessage(ctxJSON), &callFields{msgID: "id", replyQ: "q"})
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		req, err := decodeRequest(contentTypeJSON, nil, body)
+		if err != nil {
+			t.Fatalf("decode: %v\n%s", err, body)
+		}
+		if len(req.Context) != len(ctxObj) {
+			t.Fatalf("%d context members, sent %d", len(req.Context), len(ctxObj))
+		}
+		for k, v := range ctxObj {
+			var got, sent any
+			if json.Unmarshal(req.Context[k], &got) != nil || json.Unmarshal(v, &sent) != nil || !reflect.DeepEqual(got, sent) {
+				t.Fatalf("context %q: %s, sent %s", k, req.Context[k], v)
+			}
+		}
+		if req.MethodName() != "m" || !req.WantsReply() {
+			t.Fatal("call members lost")
+		}
+	})
+}
+
+// FuzzDecodeReply: the client's reply and failure decoding never panics.
+func FuzzDecodeReply(f *testing.F) {
+	f.Add([]byte(`{"result": null, "failure": "{\"class\": 5}", "ending": 1, "_msg_id": "m"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := decodeReply(contentTypeJSON, nil, body)
+		if err != nil {
+			return
+		}
+		if _, err := r.outcome(); err != nil {
+			_ = err.Error()
+		}
+	})
+}
+
+// FuzzBind: any kwargs either bind or give the Python exception.
+func FuzzBind(f *testing.F) {
+	f.Add([]byte(`{"provider_id": "p", "checkpoint_id": "c"}`))
+	f.Add([]byte(`{"limit": "x", "context": 1}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, args []byte) {
+		if !json.Valid(args) {
+			return
+		}
+		var p struct {
+			ProviderID   string         `json:"provider_id"`
+			CheckpointID string         `json:"checkpoint_id"`
+			Limit        *int           `json:"limit" rpc:"optional"`
+			Filters      map[string]any `json:"filters" rpc:"optional"`
+		}
+		c := &Call{Method: "m", Class: "C", Args: args, contextParam: "context"}
+		if err := c.Bind(&p); err != nil {
+			var e *Exception
+			if !errors.As(err, &e) || e.Module != BuiltinsModule {
+				t.Fatalf("not a Python exception: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzUnquote: our JSON string decoding is encoding/json's.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"a\\\"b\\u00e9\\ud83d\\ude00\\ud800x\\n"`, `"\xff"`, `"bad\\q"`, `"\\ud83d\\u0041"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := unquoteJSON(bytes.Trim(raw, " \t\r\n")) // our values come trimmed
+		var want string
+		werr := json.Unmarshal(raw, &want)
+		if trimmed := bytes.Trim(raw, " \t\r\n"); werr != nil || len(trimmed) == 0 || trimmed[0] != '"' {
+			if ok && werr != nil {
+				t.Fatalf("accepted %q, encoding/json: %v", raw, werr)
+			}
+			return
+		}
+		if !ok || string(got) != want {
+			t.Fatalf("%q: got %q (%v), want %q", raw, got, ok, want)
+		}
+	})
+}

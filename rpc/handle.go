@@ -1,0 +1,181 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/sirupsen/logrus"
+)
+
+// unroutableRetryEvery is oslo's pause between reply attempts to a missing
+// reply queue.
+const unroutableRetryEvery = 250 * time.Millisecond
+
+// handle runs one request (already acked) and sends its reply, if a reply is
+// due: oslo's RPCServer._process_incoming.
+func (s *Server) handle(rt *runState, req *request, log *logrus.Entry) {
+	ctx := logctx.With(rt.hctx, log)
+	var stopHeartbeats func()
+	if req.WantsReply() {
+		if every := req.heartbeatInterval(); every > 0 {
+			stopHeartbeats = s.startHeartbeats(ctx, rt, req, every, log)
+		}
+	}
+	body := s.respond(ctx, req, log)
+	if stopHeartbeats != nil {
+		stopHeartbeats() // no heartbeat may follow the final reply
+	}
+	if body != nil {
+		// Not ctx: a handler cancelled at shutdown still gets its reply out.
+		s.sendReply(logctx.With(rt.rctx, log), rt, req, body, log)
+	}
+}
+
+// respond dispatches req and builds its reply body; nil when no reply is
+// due (casts never get one, even on error).
+func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) []byte {
+	call, result, err := s.disp.dispatch(ctx, req)
+	var raw []byte
+	if err == nil {
+		var merr error
+		if raw, merr = marshalJSON(result); merr != nil {
+			log.WithError(merr).Error("Cannot encode the result")
+			err = NewTypeError(fmt.Sprintf("Object of type %T is not JSON serializable", result))
+		}
+	}
+	if err != nil {
+		logFailure(log, err)
+	}
+	if !req.WantsReply() {
+		return nil
+	}
+	if err == nil {
+		return encodeReply(raw, nil, true, req.MsgID)
+	}
+	where := "RPCDispatcher.dispatch"
+	if call != nil {
+		where = call.Class + "." + call.Method
+	}
+	fj, ferr := encodeFailure(failureFor(err, where))
+	if ferr != nil { // cannot happen: every member is text or pre-encoded JSON
+		log.WithError(ferr).Error("Cannot encode the failure")
+		return nil
+	}
+	return encodeReply(nil, fj, true, req.MsgID)
+}
+
+func logFailure(log *logrus.Entry, err error) {
+	var pe *PanicError
+	var re RemoteException
+	switch {
+	case errors.As(err, &pe):
+		log.WithField("stack", string(pe.Stack)).Errorf("Exception during message handling: %v", pe)
+	case errors.As(err, &re):
+		log.WithFields(logrus.Fields{"exc_module": re.PythonModule(), "exc_class": re.PythonClass()}).
+			Infof("Exception during message handling: %v", err)
+	default:
+		log.WithError(err).Error("Exception during message handling")
+	}
+}
+
+// replyPublishing is the AMQP message of a reply, with the properties oslo
+// puts on every message.
+func replyPublishing(body []byte) amqp.Publishing {
+	return amqp.Publishing{
+		ContentType:     contentTypeJSON,
+		ContentEncoding: contentEncodingUTF8,
+		DeliveryMode:    amqp.Persistent,
+		Priority:        0,
+		Headers:         amqp.Table{},
+		Body:            body,
+	}
+}
+
+// sendReply publishes a reply to _reply_q through the default exchange,
+// mandatory, as oslo's AMQPIncomingMessage.reply: a missing queue is retried
+// every 0.25 s for kombu_missing_consumer_retry_timeout, then the queue is
+// remembered as obsolete; a lost connection is retried on a new one until
+// the server's handlers are cancelled.
+func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body []byte, log *logrus.Entry) {
+	queue, ok := req.ReplyQueue()
+	if !ok {
+		log.Warn("call without a usable _reply_q; reply dropped")
+		return
+	}
+	if s.obsolete.contains(queue) {
+		log.Warnf("%s doesn't exist, drop reply to %s", queue, req.MsgIDText())
+		return
+	}
+	window := s.opts.KombuMissingConsumerRetryTimeout
+	giveUp := time.Now().Add(window)
+	pub := publishing{key: queue, mandatory: s.opts.DirectMandatoryFlag, msg: replyPublishing(body)}
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, max(window, time.Second))
+		err := rt.pub.publish(actx, pub)
+		cancel()
+		switch {
+		case err == nil:
+			return
+		case ctx.Err() != nil:
+			log.WithError(err).Error("reply not sent: the server is stopping")
+			return
+		case errors.Is(err, ErrUnroutable):
+			if time.Now().After(giveUp) {
+				s.obsolete.add(queue)
+				log.Errorf("The reply %s failed to send after %d seconds due to a missing queue (%s). Abandoning...",
+					req.MsgIDText(), int(window.Seconds()), queue)
+				return
+			}
+			log.Debugf("The reply %s could not be sent due to a missing queue (%s). Retrying...", req.MsgIDText(), queue)
+			sleepCtx(ctx, unroutableRetryEvery)
+		case errors.Is(err, ErrBlocked), errors.Is(err, context.DeadlineExceeded):
+			log.WithError(err).Error("reply not sent within the retry window; abandoning")
+			return
+		default:
+			delay := backoff(&s.opts, attempt)
+			log.WithError(err).Warnf("reply not sent; retrying in %s", delay)
+			sleepCtx(ctx, delay)
+		}
+	}
+}
+
+// startHeartbeats sends call-monitor heartbeats (result null, failure null,
+// ending false) every interval until the returned stop function is called;
+// stop returns once no heartbeat can be sent any more.
+func (s *Server) startHeartbeats(ctx context.Context, rt *runState, req *request, every time.Duration, log *logrus.Entry) (stop func()) {
+	queue, ok := req.ReplyQueue()
+	if !ok {
+		return func() {}
+	}
+	hctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+			}
+			body := encodeReply(nil, nil, false, req.MsgID)
+			err := rt.pub.publish(hctx, publishing{key: queue, mandatory: s.opts.DirectMandatoryFlag, msg: replyPublishing(body)})
+			if err != nil {
+				if hctx.Err() == nil {
+					log.WithError(err).Debug("Call-monitor heartbeat failed")
+				}
+				return
+			}
+			log.Debug("Sent call-monitor heartbeat")
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}

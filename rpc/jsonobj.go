@@ -1,0 +1,250 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// errNotObject: the text is valid JSON but not an object.
+var errNotObject = errors.New("not a JSON object")
+
+// splitObject calls fn for each member of the JSON object in data, in
+// order, with the key unescaped and the value as a sub-slice of data (no
+// copy). It validates data first, so that the scan below can be simple; it
+// is the hot path of every request and reply.
+func splitObject(data []byte, fn func(key string, value []byte)) error {
+	if !validJSON(data) {
+		var v any
+		return json.Unmarshal(data, &v) // the same error encoding/json gives
+	}
+	i := skipSpace(data, 0)
+	if data[i] != '{' {
+		return errNotObject
+	}
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return nil
+	}
+	for {
+		end := skipString(data, i)
+		key := unquoteKey(data[i:end])
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // ':'
+		vEnd := skipValue(data, i)
+		fn(key, data[i:vEnd:vEnd])
+		i = skipSpace(data, vEnd)
+		if data[i] == '}' {
+			return nil
+		}
+		i = skipSpace(data, i+1) // ','
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at data[i] ('"').
+func skipString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// skipValue returns the index after the (valid) value starting at data[i].
+func skipValue(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(data); i++ {
+			switch data[i] {
+			case '"':
+				i = skipString(data, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return i
+		}
+	}
+	return i
+}
+
+// commonKeys are the member names of oslo messages and karbor contexts,
+// shared instead of allocated for every message.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"oslo.version", "oslo.message", "method", "args", "namespace", "version",
+		"_msg_id", "_reply_q", "_timeout", "_unique_id", "result", "failure", "ending",
+	} {
+		m[k] = k
+	}
+	for _, k := range []string{
+		"user", "project_id", "system_scope", "project", "domain", "user_domain", "project_domain",
+		"is_admin", "read_only", "show_deleted", "auth_token", "request_id", "global_request_id",
+		"resource_uuid", "roles", "user_identity", "is_admin_project", "user_id", "project_name",
+		"read_deleted", "remote_address", "timestamp", "quota_class", "service_catalog", "auth_token_info",
+	} {
+		m[contextPrefix+k] = contextPrefix + k
+		m[k] = k
+	}
+	return m
+}()
+
+func unquoteKey(quoted []byte) string {
+	inner := quoted[1 : len(quoted)-1]
+	plain := bytes.IndexByte(inner, '\\') < 0
+	for _, c := range inner {
+		plain = plain && c < 0x80
+	}
+	if plain {
+		if k, ok := commonKeys[string(inner)]; ok { // no allocation
+			return k
+		}
+		return string(inner)
+	}
+	var s string
+	_ = json.Unmarshal(quoted, &s) // valid: checked by splitObject
+	return s
+}
+
+// decodeObject decodes a JSON object into a map of raw members (sub-slices
+// of data).
+func decodeObject(data []byte) (message, error) {
+	m := make(message, 0, 8)
+	err := splitObject(data, func(k string, v []byte) { m = append(m, member{k, v}) })
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// unquoteJSON decodes a JSON string literal; false if raw is not one. It
+// is encoding/json's decoding (invalid UTF-8 and lone surrogates become
+// U+FFFD) without its reflection, for the hot oslo.message member.
+func unquoteJSON(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		for _, c := range inner {
+			if c < 0x20 || c == '"' {
+				return nil, false
+			}
+		}
+		return inner, true
+	}
+	out := make([]byte, 0, len(inner))
+	for i := 0; i < len(inner); {
+		c := inner[i]
+		switch {
+		case c == '"' || c < 0x20:
+			return nil, false
+		case c == '\\':
+			if i+1 >= len(inner) {
+				return nil, false
+			}
+			switch e := inner[i+1]; e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				r, n := decodeEscapedRune(inner[i:])
+				if n == 0 {
+					return nil, false
+				}
+				out = utf8.AppendRune(out, r)
+				i += n
+				continue
+			default:
+				return nil, false
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(inner[i:])
+			out = utf8.AppendRune(out, r) // RuneError for invalid UTF-8
+			i += size
+		}
+	}
+	return out, true
+}
+
+// decodeEscapedRune decodes \uXXXX (a surrogate pair counts as one rune) at
+// the start of b; n is the bytes used, 0 if malformed.
+func decodeEscapedRune(b []byte) (r rune, n int) {
+	hex4 := func(b []byte) rune {
+		if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+			return -1
+		}
+		var v rune
+		for _, c := range b[2:6] {
+			switch {
+			case '0' <= c && c <= '9':
+				v = v<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				v = v<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				v = v<<4 | rune(c-'A'+10)
+			default:
+				return -1
+			}
+		}
+		return v
+	}
+	r = hex4(b)
+	switch {
+	case r < 0:
+		return 0, 0
+	case utf16.IsSurrogate(r):
+		if r2 := hex4(b[6:]); r2 >= 0 {
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				return dec, 12
+			}
+		}
+		return utf8.RuneError, 6
+	}
+	return r, 6
+}

@@ -1,0 +1,194 @@
+package rpc
+
+// maxJSONDepth is encoding/json's nesting limit: deeper text is invalid.
+const maxJSONDepth = 10000
+
+// validJSON is json.Valid, byte for byte the same verdict (the fuzzer
+// checks it), but without encoding/json's per-byte state machine: oslo's
+// bodies are mostly long strings (the double-encoded message, the
+// context), which this scans in a tight loop. It validates every request
+// and reply twice, once per envelope level.
+func validJSON(data []byte) bool {
+	var open []byte // '{' or '[' of each enclosing container
+	i := skipSpace(data, 0)
+	for {
+		// A value starts at i.
+		if i >= len(data) {
+			return false
+		}
+		switch c := data[i]; {
+		case c == '{' || c == '[':
+			if open = append(open, c); len(open) > maxJSONDepth {
+				return false
+			}
+			i = skipSpace(data, i+1)
+			if i < len(data) && data[i] == closer(c) {
+				open = open[:len(open)-1]
+				i++
+			} else if c == '{' {
+				if i = memberKey(data, i); i < 0 {
+					return false
+				}
+				continue
+			} else {
+				continue
+			}
+		case c == '"':
+			if i = scanString(data, i); i < 0 {
+				return false
+			}
+		case c == 't':
+			if i = literal(data, i, "true"); i < 0 {
+				return false
+			}
+		case c == 'f':
+			if i = literal(data, i, "false"); i < 0 {
+				return false
+			}
+		case c == 'n':
+			if i = literal(data, i, "null"); i < 0 {
+				return false
+			}
+		default:
+			if i = scanNumber(data, i); i < 0 {
+				return false
+			}
+		}
+		// A value ended at i: close containers until another value is due.
+		for {
+			i = skipSpace(data, i)
+			if len(open) == 0 {
+				return i == len(data)
+			}
+			if i >= len(data) {
+				return false
+			}
+			top := open[len(open)-1]
+			if data[i] == closer(top) {
+				open = open[:len(open)-1]
+				i++
+				continue
+			}
+			if data[i] != ',' {
+				return false
+			}
+			i = skipSpace(data, i+1)
+			if top == '{' {
+				if i = memberKey(data, i); i < 0 {
+					return false
+				}
+			}
+			break
+		}
+	}
+}
+
+func closer(open byte) byte {
+	if open == '{' {
+		return '}'
+	}
+	return ']'
+}
+
+// memberKey scans `"key" :` at i and returns where the value starts, or -1.
+func memberKey(data []byte, i int) int {
+	if i >= len(data) || data[i] != '"' {
+		return -1
+	}
+	if i = scanString(data, i); i < 0 {
+		return -1
+	}
+	i = skipSpace(data, i)
+	if i >= len(data) || data[i] != ':' {
+		return -1
+	}
+	return skipSpace(data, i+1)
+}
+
+// scanString returns the index after the string literal at data[i] ('"'),
+// or -1. Like encoding/json, it allows any byte from 0x20 up, valid UTF-8
+// or not.
+func scanString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			i++
+			if i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(data) {
+					return -1
+				}
+				for _, h := range data[i+1 : i+5] {
+					if !isHex(h) {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func literal(data []byte, i int, word string) int {
+	if len(data)-i < len(word) || string(data[i:i+len(word)]) != word {
+		return -1
+	}
+	return i + len(word)
+}
+
+// scanNumber returns the index after the number at data[i], or -1:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(data []byte, i int) int {
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(data) || !isDigit(data[i]):
+		return -1
+	case data[i] == '0':
+		i++
+	default:
+		i = digits(data, i)
+	}
+	if i < len(data) && data[i] == '.' {
+		if i+1 >= len(data) || !isDigit(data[i+1]) {
+			return -1
+		}
+		i = digits(data, i+1)
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if i >= len(data) || !isDigit(data[i]) {
+			return -1
+		}
+		i = digits(data, i)
+	}
+	return i
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func digits(data []byte, i int) int {
+	for i < len(data) && isDigit(data[i]) {
+		i++
+	}
+	return i
+}

@@ -1,0 +1,155 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gokarbor/karbor-protection/pkg/python"
+)
+
+// contextPrefix marks the flattened request-context keys of a message.
+const contextPrefix = "_context_"
+
+// request is a decoded RPC request: what oslo's unpack_context and
+// RPCDispatcher.dispatch take out of a message. Values that Python would only
+// trip over at dispatch time are kept raw, so that dispatch can fail the way
+// Python does.
+type request struct {
+	Method    json.RawMessage // absent: nil
+	Args      json.RawMessage // absent: nil (dispatch treats it as {})
+	Namespace json.RawMessage // absent: nil (None)
+	Version   json.RawMessage // absent: nil ("1.0")
+	MsgID     json.RawMessage // _msg_id; a reply is due when it is truthy
+	ReplyQ    json.RawMessage // _reply_q
+	Timeout   json.RawMessage // _timeout: the client's call_monitor_timeout
+	UniqueID  json.RawMessage // _unique_id: de-duplication key
+	// Context holds every _context_* member with the prefix stripped.
+	Context map[string]json.RawMessage
+}
+
+// decodeRequest decodes a delivered request body. Its errors wrap
+// ErrUndecodable: such a message is rejected without a reply.
+func decodeRequest(contentType string, headers map[string]any, body []byte) (*request, error) {
+	msg, err := decodeBody(contentType, headers, body)
+	if err != nil {
+		return nil, err
+	}
+	return requestFromMessage(msg), nil
+}
+
+func requestFromMessage(msg message) *request {
+	r := &request{Context: make(map[string]json.RawMessage, len(msg))}
+	for _, m := range msg {
+		switch m.key {
+		case "method":
+			r.Method = m.value
+		case "args":
+			r.Args = m.value
+		case "namespace":
+			r.Namespace = m.value
+		case "version":
+			r.Version = m.value
+		case "_msg_id":
+			r.MsgID = m.value
+		case "_reply_q":
+			r.ReplyQ = m.value
+		case "_timeout":
+			r.Timeout = m.value
+		case "_unique_id":
+			r.UniqueID = m.value
+		default:
+			if name, ok := strings.CutPrefix(m.key, contextPrefix); ok {
+				r.Context[name] = m.value
+			}
+		}
+	}
+	return r
+}
+
+// MethodName is the method as text ("" when it is not a string).
+func (r *request) MethodName() string {
+	s, _ := jsonString(r.Method)
+	return s
+}
+
+// RequestID is the caller's _context_request_id, "" when absent.
+func (r *request) RequestID() string {
+	s, _ := jsonString(r.Context["request_id"])
+	return s
+}
+
+// WantsReply is oslo's "if not self.msg_id: return" test.
+func (r *request) WantsReply() bool { return python.TruthJSON(r.MsgID) }
+
+// MsgIDText is _msg_id as text, for logs.
+func (r *request) MsgIDText() string {
+	if s, ok := jsonString(r.MsgID); ok {
+		return s
+	}
+	return string(r.MsgID)
+}
+
+// ReplyQueue is _reply_q when it is a usable queue name.
+func (r *request) ReplyQueue() (string, bool) {
+	s, ok := jsonString(r.ReplyQ)
+	return s, ok && s != ""
+}
+
+// dedupKey is the _unique_id as oslo's _MsgIdCache compares it; "" means the
+// message takes no part in de-duplication (absent or falsy, as in Python).
+func (r *request) dedupKey() string {
+	if !python.TruthJSON(r.UniqueID) {
+		return ""
+	}
+	if s, ok := jsonString(r.UniqueID); ok {
+		return s
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, r.UniqueID) != nil {
+		return string(r.UniqueID)
+	}
+	return "\x00" + buf.String() // never equal to a string id
+}
+
+// heartbeatInterval is the call-monitor interval: int(_timeout)/2 seconds as
+// in oslo's RPCDispatcher._watchdog, zero when no heartbeat is due (absent,
+// falsy, not an integer Python's int() accepts, or an interval under 1 s).
+func (r *request) heartbeatInterval() time.Duration {
+	if !python.TruthJSON(r.Timeout) {
+		return 0
+	}
+	var secs float64
+	var v any
+	if json.Unmarshal(r.Timeout, &v) != nil {
+		return 0
+	}
+	switch t := v.(type) {
+	case float64:
+		secs = math.Trunc(t)
+	case bool:
+		secs = 1
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(t))
+		if err != nil {
+			return 0
+		}
+		secs = float64(n)
+	default:
+		return 0
+	}
+	interval := secs / 2
+	if interval < 1 || interval > math.MaxInt32 {
+		return 0
+	}
+	return time.Duration(interval * float64(time.Second))
+}
+
+// jsonString decodes raw as a JSON string.
+func jsonString(raw json.RawMessage) (string, bool) {
+	b, ok := unquoteJSON(raw)
+	return string(b), ok
+}

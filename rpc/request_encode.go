@@ -1,0 +1,106 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// callFields are the members only a call carries.
+type callFields struct {
+	msgID              string
+	replyQ             string
+	callMonitorTimeout time.Duration // 0: "_timeout": null
+}
+
+// encodeRequest builds an enveloped request with members in the order
+// oslo's client emits them: method, args, namespace, version, _msg_id,
+// _reply_q, _timeout, _unique_id, then the flattened context.
+func encodeRequest(method string, args any, t Target, reqCtx any, call *callFields) ([]byte, error) {
+	argsJSON, err := objectJSON(args)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: args: %w", err)
+	}
+	var ctxKeys []string
+	var ctxValues map[string]json.RawMessage
+	if reqCtx != nil {
+		ctxJSON, err := objectJSON(reqCtx)
+		if err != nil {
+			return nil, fmt.Errorf("rpc: request context: %w", err)
+		}
+		if ctxKeys, ctxValues, err = objectMembers(ctxJSON); err != nil {
+			return nil, fmt.Errorf("rpc: request context: %w", err)
+		}
+	}
+	b := make([]byte, 0, 256+len(argsJSON))
+	b = append(b, `{"method": `...)
+	b = appendJSONString(b, []byte(method))
+	b = append(b, `, "args": `...)
+	b = append(b, argsJSON...)
+	if t.Namespace != "" {
+		b = append(b, `, "namespace": `...)
+		b = appendJSONString(b, []byte(t.Namespace))
+	}
+	if t.Version != "" {
+		b = append(b, `, "version": `...)
+		b = appendJSONString(b, []byte(t.Version))
+	}
+	if call != nil {
+		b = append(b, `, "_msg_id": "`...)
+		b = append(b, call.msgID...)
+		b = append(b, `", "_reply_q": `...)
+		b = appendJSONString(b, []byte(call.replyQ))
+		b = append(b, `, "_timeout": `...)
+		b = append(b, secondsJSON(call.callMonitorTimeout)...)
+	}
+	b = append(b, `, "_unique_id": "`...)
+	b = append(b, newUniqueID()...)
+	b = append(b, '"')
+	for _, k := range ctxKeys {
+		b = append(b, ", "...)
+		b = appendJSONString(b, []byte(contextPrefix+k))
+		b = append(b, ": "...)
+		b = append(b, ctxValues[k]...)
+	}
+	b = append(b, '}')
+	return envelope(b), nil
+}
+
+// objectJSON marshals v, which must encode as a JSON object; nil is {}.
+func objectJSON(v any) (json.RawMessage, error) {
+	if v == nil {
+		return json.RawMessage("{}"), nil
+	}
+	raw, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		return json.RawMessage("{}"), nil
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, errors.New("must encode as a JSON object")
+	}
+	return raw, nil
+}
+
+// secondsJSON writes a duration as Python would write the number of
+// seconds it was given: null for none, an int when whole.
+func secondsJSON(d time.Duration) string {
+	if d <= 0 {
+		return "null"
+	}
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10)
+	}
+	return strconv.FormatFloat(d.Seconds(), 'g', -1, 64)
+}
+
+// expirationMillis is the per-message TTL of a call: str(int(timeout*1000)).
+func expirationMillis(d time.Duration) string {
+	return strconv.FormatInt(d.Milliseconds(), 10)
+}

@@ -1,0 +1,220 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/sirupsen/logrus"
+)
+
+// Defaults of the [DEFAULT] options the RPC layer uses.
+const (
+	DefaultControlExchange = "openstack"      // control_exchange
+	DefaultWorkers         = 64               // executor_thread_pool_size
+	DefaultResponseTimeout = 60 * time.Second // rpc_response_timeout
+	DefaultGracefulTimeout = 60 * time.Second
+)
+
+// ServerConfig configures an RPC server: oslo's get_rpc_server with
+// Target(topic=Topic, server=Server) on the control exchange.
+type ServerConfig struct {
+	TransportURL string         // [DEFAULT] transport_url
+	Rabbit       *RabbitOptions // [oslo_messaging_rabbit]; nil: DefaultRabbitOptions()
+	Exchange     string         // [DEFAULT] control_exchange; "": "openstack"
+	Topic        string         // e.g. "karbor-protection"
+	Server       string         // [DEFAULT] host
+	// Workers bounds concurrent handlers ([DEFAULT] executor_thread_pool_size;
+	// 0: 64).
+	Workers int
+	// GracefulTimeout is how long Run waits for in-flight handlers after its
+	// context is cancelled before cancelling their context (0: 60 s).
+	GracefulTimeout time.Duration
+	// Logger is the base entry for the server's lines; nil: logctx.From of
+	// Run's context.
+	Logger *logrus.Entry
+}
+
+// Server is an oslo.messaging RPC server on RabbitMQ.
+type Server struct {
+	cfg         ServerConfig
+	opts        RabbitOptions
+	url         TransportURL
+	disp        dispatcher
+	fanoutQueue string
+	dedup       msgIDCache
+	obsolete    *obsoleteReplyQueues
+
+	running   atomic.Bool
+	ready     chan struct{}
+	readyOnce sync.Once
+	health    atomic.Pointer[error]
+	sessions  atomic.Int64
+}
+
+// ErrNotConsuming is the health of a server that is not consuming (not yet
+// started, reconnecting or stopped).
+var ErrNotConsuming = errors.New("rpc: server is not consuming")
+
+// NewServer checks cfg and returns a server for the endpoints, which are
+// searched in order as oslo's dispatcher does.
+func NewServer(cfg ServerConfig, endpoints ...*Endpoint) (*Server, error) {
+	u, opts, err := loadTransport(cfg.TransportURL, cfg.Rabbit)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Topic == "":
+		return nil, errors.New("rpc: ServerConfig.Topic is required")
+	case cfg.Server == "":
+		return nil, errors.New("rpc: ServerConfig.Server (the host) is required")
+	case len(endpoints) == 0:
+		return nil, errors.New("rpc: a server needs at least one endpoint")
+	case cfg.Workers < 0 || cfg.GracefulTimeout < 0:
+		return nil, errors.New("rpc: Workers and GracefulTimeout must not be negative")
+	}
+	if cfg.Exchange == "" {
+		cfg.Exchange = DefaultControlExchange
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.GracefulTimeout == 0 {
+		cfg.GracefulTimeout = DefaultGracefulTimeout
+	}
+	s := &Server{
+		cfg:         cfg,
+		opts:        opts,
+		url:         u,
+		disp:        dispatcher{endpoints: endpoints},
+		fanoutQueue: cfg.Topic + "_fanout_" + newUniqueID(),
+		obsolete:    newObsoleteReplyQueues(),
+		ready:       make(chan struct{}),
+	}
+	s.setHealth(ErrNotConsuming)
+	return s, nil
+}
+
+// Ready is closed once the server consumes for the first time.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Health is nil while the server consumes its queues, else why it does not.
+func (s *Server) Health() error { return *s.health.Load() }
+
+// FanoutQueue is this server's "<topic>_fanout_<uuid hex>" queue.
+func (s *Server) FanoutQueue() string { return s.fanoutQueue }
+
+// Sessions counts the AMQP sessions started (1 + reconnections).
+func (s *Server) Sessions() int64 { return s.sessions.Load() }
+
+func (s *Server) setHealth(err error) { s.health.Store(&err) }
+
+// runState is what outlives one AMQP session within Run.
+type runState struct {
+	log     *logrus.Entry
+	pub     *publisher
+	sem     chan struct{} // worker slots
+	pool    *workerPool
+	hctx    context.Context // handlers' context: cancelled after the graceful timeout
+	hcancel context.CancelFunc
+	rctx    context.Context // replies' context: cancelled a graceful timeout later
+	rcancel context.CancelFunc
+	drained bool
+}
+
+// Run serves until ctx is cancelled, reconnecting with backoff whenever the
+// broker connection fails. On cancellation it stops consuming, lets the
+// in-flight handlers finish (up to GracefulTimeout, then cancels their
+// context) and send their replies, deletes the fanout queue and closes its
+// connections. Run may be called once.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("rpc: Server.Run called twice")
+	}
+	log := s.cfg.Logger
+	if log == nil {
+		log = logctx.From(ctx)
+	}
+	log = log.WithFields(logrus.Fields{"topic": s.cfg.Topic, "server": s.cfg.Server})
+	conn, err := newConnector(s.url, s.opts, log)
+	if err != nil {
+		return err
+	}
+	rt := &runState{log: log, sem: make(chan struct{}, s.cfg.Workers)}
+	rt.pool = newWorkerPool(s.cfg.Workers, func(j job) {
+		defer func() { <-rt.sem }()
+		s.handle(rt, j.req, j.log)
+	})
+	rt.hctx, rt.hcancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer rt.hcancel()
+	rt.rctx, rt.rcancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer rt.rcancel()
+	rt.pub = newPublisher(conn.dial, log)
+	rt.pub.compression, _ = compressionFor(s.opts.KombuCompression)
+	defer rt.pub.close()
+
+	failures := 0
+	for ctx.Err() == nil {
+		consumed, err := s.session(ctx, conn, rt)
+		s.setHealth(fmt.Errorf("%w: %w", ErrNotConsuming, err))
+		if ctx.Err() != nil {
+			break
+		}
+		if consumed {
+			failures = 0
+			conn.advance()
+		} else {
+			failures++
+		}
+		delay := backoff(&s.opts, failures)
+		log.WithError(err).Errorf("AMQP session ended; reconnecting in %s", delay)
+		sleepCtx(ctx, delay)
+	}
+	s.setHealth(fmt.Errorf("%w: stopped", ErrNotConsuming))
+	s.drain(rt)
+	rt.pool.stop()
+	log.Info("RPC server stopped")
+	return nil
+}
+
+// drain waits for in-flight handlers and their replies: GracefulTimeout,
+// then as long again with the handlers' context cancelled (their replies,
+// failures by then, still go out), then with replies abandoned until the
+// handlers return.
+func (s *Server) drain(rt *runState) {
+	if rt.drained {
+		return
+	}
+	rt.drained = true
+	done := make(chan struct{})
+	go func() {
+		rt.pool.inflight.Wait()
+		close(done)
+	}()
+	if s.waitFor(done) {
+		return
+	}
+	rt.log.Warnf("in-flight RPC handlers still running after %s; cancelling them", s.cfg.GracefulTimeout)
+	rt.hcancel()
+	if s.waitFor(done) {
+		return
+	}
+	rt.log.Errorf("in-flight RPC handlers or their replies still pending after %s more; abandoning the replies", s.cfg.GracefulTimeout)
+	rt.rcancel()
+	<-done
+}
+
+func (s *Server) waitFor(done <-chan struct{}) bool {
+	t := time.NewTimer(s.cfg.GracefulTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
