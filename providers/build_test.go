@@ -1,0 +1,226 @@
+package providers_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/providers"
+	"github.com/gokarbor/karbor-protection/providers/graph"
+	"github.com/gokarbor/karbor-protection/taskflow"
+)
+
+func karborError(t *testing.T, err error) *karbor.Error {
+	t.Helper()
+	var ke *karbor.Error
+	require.ErrorAs(t, err, &ke)
+	return ke
+}
+
+func TestBuildProtectFailures(t *testing.T) {
+	loop := errors.New("children failed")
+	for _, tc := range []struct {
+		name    string
+		types   []string
+		missing providers.Op
+		graphs  providers.GraphBuilder
+		check   func(t *testing.T, err error)
+		logged  bool // the operation-log row was written, then closed
+	}{
+		{
+			name: "no plugin for a type", types: []string{karbor.ProjectResourceType, karbor.ServerResourceType, karbor.VolumeResourceType},
+			graphs: fixedGraph(world()), logged: true,
+			check: func(t *testing.T, err error) {
+				assert.Equal(t, "Protection Plugin for OS::Glance::Image could not be found.", karborError(t, err).Error())
+			},
+		},
+		{
+			name: "plugin without protect", types: allTypes, missing: providers.OpProtect, graphs: fixedGraph(world()), logged: true,
+			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, providers.ErrNotImplemented) },
+		},
+		{
+			name: "graph fails", types: allTypes, graphs: failingGraph{loop},
+			check: func(t *testing.T, err error) { assert.ErrorIs(t, err, loop) },
+		},
+		{
+			name: "duplicate task names", types: allTypes,
+			graphs: fixedGraph(graph.Graph{node("T", "same"), &graph.Node{Resource: graph.Resource{Type: "T", ID: "same", Name: "other"}}}),
+			logged: true,
+			check: func(t *testing.T, err error) {
+				assert.ErrorIs(t, err, taskflow.ErrDuplicateName)
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, _ := quiet(t)
+			ev := &events{}
+			tp := &testPlugin{types: append(tc.types, "T"), ev: ev, missing: map[providers.Op]bool{tc.missing: true}}
+			p := testProvider(t, ctx, tp)
+			b := providers.NewBuilder(tc.graphs, newRecorder(ev))
+			plan := planOf(world(), p.ID())
+			cp := newCheckpoint(t, ctx, p, plan)
+			op, err := b.BuildProtect(ctx, rc, p, plan, cp)
+			require.Error(t, err)
+			assert.Nil(t, op)
+			tc.check(t, err)
+			assert.Equal(t, bank.StatusError, status(t, ctx, p, cp.ID), "not left protecting")
+			if tc.logged {
+				assert.Equal(t, []string{"protecting"}, ev.statuses("op-started"))
+				assert.Equal(t, []string{"error"}, ev.statuses("op-ended"))
+			} else {
+				assert.Empty(t, ev.statuses("op-started"))
+			}
+		})
+	}
+}
+
+type failingGraph struct{ err error }
+
+func (g failingGraph) BuildGraph(context.Context, *karbor.RequestContext, []graph.Resource) (graph.Graph, error) {
+	return nil, g.err
+}
+
+func TestBuildProtectRefusesWrongStatus(t *testing.T) {
+	ctx, _ := quiet(t)
+	p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
+	b := providers.NewBuilder(fixedGraph(world()), nil)
+	cp := protected(t, p, b)
+	_, err := b.BuildProtect(ctx, rc, p, planOf(world(), p.ID()), cp)
+	assert.ErrorContains(t, err, "is available, not protecting")
+	assert.Equal(t, bank.StatusAvailable, status(t, ctx, p, cp.ID))
+	_, err = b.BuildDelete(ctx, rc, p, cp)
+	assert.ErrorContains(t, err, "is available, not deleting")
+	assert.Equal(t, bank.StatusAvailable, status(t, ctx, p, cp.ID))
+}
+
+func TestBuildRestoreAndVerifyFailures(t *testing.T) {
+	for _, kind := range []providers.Op{providers.OpRestore, providers.OpVerify} {
+		t.Run(string(kind)+" not implemented", func(t *testing.T) {
+			ctx, _ := quiet(t)
+			ev := &events{}
+			tp := &testPlugin{types: allTypes, ev: ev}
+			p := testProvider(t, ctx, tp)
+			cp := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+			tp.missing = map[providers.Op]bool{kind: true}
+			b := providers.NewBuilder(fixedGraph(world()), newRecorder(ev))
+			var err error
+			if kind == providers.OpRestore {
+				_, err = b.BuildRestore(ctx, rc, p, &karbor.Restore{ID: "r", Status: "in_progress"}, cp)
+			} else {
+				_, err = b.BuildVerify(ctx, rc, p, &karbor.Verification{ID: "v", Status: "in_progress"}, cp)
+			}
+			assert.ErrorIs(t, err, providers.ErrNotImplemented)
+			assert.Equal(t, bank.StatusAvailable, status(t, ctx, p, cp.ID), "a restore never changes the checkpoint")
+			assert.Equal(t, []string{"in_progress"}, ev.statuses("op-started"))
+			assert.Equal(t, []string{"fail"}, ev.statuses("op-ended"))
+		})
+	}
+	t.Run("graph not topologically ordered", func(t *testing.T) {
+		ctx, _ := quiet(t)
+		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
+		cp := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+		bad := `[{"0x0": ["V", "v", "v", null], "0x1": ["S", "s", "s", null], "0x2": ["P", "p", "p", null]}, [["0x2", ["0x1"]], ["0x1", ["0x0"]]]]`
+		cp.ResourceGraph = &bad
+		ev := &events{}
+		_, err := providers.NewBuilder(nil, newRecorder(ev)).BuildRestore(ctx, rc, p, &karbor.Restore{ID: "r"}, cp)
+		assert.Equal(t, "Invalid input received: PackedGraph adjacency list must be topologically ordered", karborError(t, err).Error())
+		assert.Empty(t, ev.statuses("op-started"), "as in Python, an unreadable graph fails before the operation log is written")
+	})
+}
+
+func TestBuildDeleteFailuresAndEmptyGraph(t *testing.T) {
+	t.Run("malformed stored graph", func(t *testing.T) {
+		ctx, _ := quiet(t)
+		ev := &events{}
+		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: ev})
+		b := providers.NewBuilder(fixedGraph(world()), newRecorder(ev))
+		cp := protected(t, p, b)
+		_, err := p.Checkpoints().SetResourceGraph(ctx, cp.ID, "not a graph")
+		require.NoError(t, err)
+		cp, err = p.Checkpoints().BeginDelete(ctx, cp.ID)
+		require.NoError(t, err)
+		*ev = events{}
+		_, err = b.BuildDelete(ctx, rc, p, cp)
+		assert.ErrorIs(t, err, graph.ErrMalformed)
+		assert.Equal(t, bank.StatusErrorDeleting, status(t, ctx, p, cp.ID), "not left deleting")
+		assert.Empty(t, ev.statuses("op-started"))
+	})
+	t.Run("no stored graph", func(t *testing.T) {
+		// A checkpoint whose protect never built a flow: Python cannot
+		// delete it; here it is deleted like an empty one.
+		ctx, _ := quiet(t)
+		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
+		b := providers.NewBuilder(failingGraph{errors.New("no OpenStack")}, nil)
+		plan := planOf(world(), p.ID())
+		cp := newCheckpoint(t, ctx, p, plan)
+		_, err := b.BuildProtect(ctx, rc, p, plan, cp)
+		require.Error(t, err)
+		cp, err = p.Checkpoints().BeginDelete(ctx, cp.ID)
+		require.NoError(t, err)
+		require.Nil(t, cp.ResourceGraph)
+		op, err := b.BuildDelete(ctx, rc, p, cp)
+		require.NoError(t, err)
+		require.NoError(t, op.Run(ctx))
+		assert.Equal(t, bank.StatusDeleted, status(t, ctx, p, cp.ID))
+	})
+}
+
+func TestBuildCopyFailures(t *testing.T) {
+	copiesOf := func(t *testing.T, ctx context.Context, p *providers.Provider) map[string]string {
+		cps, err := p.Checkpoints().List(ctx, bank.ListQuery{ProviderID: p.ID(), ProjectID: "project-1"})
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, c := range cps {
+			out[c.ID] = c.Status
+		}
+		return out
+	}
+	t.Run("a flow cannot be built", func(t *testing.T) {
+		ctx, _ := quiet(t)
+		ev := &events{}
+		tp := &testPlugin{types: allTypes, ev: ev}
+		p := testProvider(t, ctx, tp)
+		b := providers.NewBuilder(fixedGraph(world()), newRecorder(ev))
+		src1, src2 := protected(t, p, b), protected(t, p, b)
+		tp.types = []string{karbor.ProjectResourceType} // the provider keeps its map; the plugin now misses copy
+		tp.missing = map[providers.Op]bool{providers.OpCopy: true}
+		*ev = events{}
+		_, _, err := b.BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src1, src2})
+		ke := karborError(t, err)
+		assert.Equal(t, "FlowError", ke.PythonClass())
+		assert.Equal(t, "Flow: copy, Error: Internal error", ke.Error(), "wrapped once here, once more by the manager")
+		assert.ErrorIs(t, err, providers.ErrNotImplemented)
+		statuses := copiesOf(t, ctx, p)
+		assert.Len(t, statuses, 4)
+		assert.Equal(t, bank.StatusAvailable, statuses[src1.ID])
+		assert.Equal(t, bank.StatusAvailable, statuses[src2.ID])
+		delete(statuses, src1.ID)
+		delete(statuses, src2.ID)
+		for id, s := range statuses {
+			assert.Equal(t, bank.StatusError, s, "copy %s not left wait_copying", id)
+		}
+		assert.Equal(t, []string{"wait_copying"}, ev.statuses("op-started"), "the first copy's log, then closed")
+		assert.Equal(t, []string{"error"}, ev.statuses("op-ended"))
+	})
+	t.Run("no plugin for a type", func(t *testing.T) {
+		ctx, _ := quiet(t)
+		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
+		src := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+		extra := graph.Graph{node("OS::Foo::Bar", "x")}
+		_, _, err := providers.NewBuilder(fixedGraph(extra), nil).BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src})
+		assert.Equal(t, "Flow: copy, Error: Protection Plugin for OS::Foo::Bar could not be found.", karborError(t, err).Error())
+	})
+	t.Run("the graph cannot be built", func(t *testing.T) {
+		ctx, _ := quiet(t)
+		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
+		src := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+		_, _, err := providers.NewBuilder(failingGraph{errors.New("down")}, nil).BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src})
+		assert.Equal(t, "Flow: copy, Error: Internal error", karborError(t, err).Error())
+		assert.Len(t, copiesOf(t, ctx, p), 1, "no copy made")
+	})
+}

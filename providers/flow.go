@@ -1,0 +1,114 @@
+package providers
+
+import (
+	"context"
+
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/providers/graph"
+	"github.com/gokarbor/karbor-protection/taskflow"
+)
+
+// The four hooks, in order, named as in karbor's task names.
+const (
+	hookPrepareBegin = iota
+	hookPrepareFinish
+	hookMain
+	hookComplete
+)
+
+var hookNames = [4]string{"on_prepare_begin", "on_prepare_finish", "on_main", "on_complete"}
+
+// resourceTasks are one resource's four hook tasks and their arguments.
+type resourceTasks struct {
+	hooks Hooks
+	args  HookArgs
+	tasks [4]hookTask
+}
+
+// hookTask runs one hook of one resource. Its inputs come from the
+// resource's HookArgs, not from the flow's store.
+type hookTask struct {
+	name string
+	hook int
+	res  *resourceTasks
+}
+
+var _ taskflow.Task = (*hookTask)(nil)
+
+func (t *hookTask) Name() string       { return t.name }
+func (t *hookTask) Requires() []string { return nil }
+func (t *hookTask) Provides() []string { return nil }
+func (t *hookTask) Execute(ctx context.Context, _ taskflow.Inputs) (any, error) {
+	a, h := &t.res.args, t.res.hooks
+	switch t.hook {
+	case hookPrepareBegin:
+		return nil, h.OnPrepareBegin(ctx, a)
+	case hookPrepareFinish:
+		return nil, h.OnPrepareFinish(ctx, a)
+	case hookMain:
+		return nil, h.OnMain(ctx, a)
+	}
+	return nil, h.OnComplete(ctx, a)
+}
+
+// resourceFlow builds the graph flow "ResourceGraphFlow_<op>" of an
+// operation over a resource graph, as karbor's build_resource_flow does
+// (spec §7.2): four tasks per resource, <op>_<hook>_<type>_<id>, linked
+// prepare_begin → prepare_finish → main → complete; and for every parent P
+// and child C: P.prepare_begin → C.prepare_begin, C.prepare_finish →
+// P.prepare_finish, C.complete → P.complete. A resource met several times
+// (a child of several parents) has one set of tasks, linked to every
+// parent. base holds the arguments every hook gets; each resource's copy
+// adds the resource and its parameters.
+//
+// Resources are met in depth-first pre-order from the roots; the first whose
+// type has no plugin in the provider is ProtectionPluginNotFound, the first
+// whose plugin lacks the operation is its Hooks error (ErrNotImplemented).
+func resourceFlow(p *Provider, op Op, g graph.Graph, params karbor.Parameters, base HookArgs) (*taskflow.Graph, error) {
+	nodes := g.Nodes()
+	flow := taskflow.NewGraph("ResourceGraphFlow_" + string(op))
+	all := make([]resourceTasks, len(nodes))
+	byKey := make(map[graph.Key]*resourceTasks, len(nodes))
+	used := 0
+	for _, n := range nodes {
+		r := n.Resource
+		if _, ok := byKey[r.Key()]; ok {
+			continue
+		}
+		plugin, err := p.Plugin(r.Type)
+		if err != nil {
+			return nil, err
+		}
+		hooks, err := plugin.Hooks(op, r)
+		if err != nil {
+			return nil, err
+		}
+		if hooks == nil {
+			hooks = BaseHooks{}
+		}
+		rt := &all[used]
+		used++
+		byKey[r.Key()] = rt
+		rt.hooks = hooks
+		rt.args = base
+		rt.args.Resource = r
+		rt.args.Parameters = params.For(r.Type, r.ID)
+		for h := range rt.tasks {
+			rt.tasks[h] = hookTask{name: string(op) + "_" + hookNames[h] + "_" + r.Type + "_" + r.ID, hook: h, res: rt}
+			flow.Add(&rt.tasks[h])
+			if h > 0 {
+				flow.Link(&rt.tasks[h-1], &rt.tasks[h])
+			}
+		}
+	}
+	for _, n := range nodes {
+		parent := byKey[n.Resource.Key()]
+		for _, c := range n.Children {
+			child := byKey[c.Resource.Key()]
+			flow.Link(&parent.tasks[hookPrepareBegin], &child.tasks[hookPrepareBegin])
+			flow.Link(&child.tasks[hookPrepareFinish], &parent.tasks[hookPrepareFinish])
+			flow.Link(&child.tasks[hookComplete], &parent.tasks[hookComplete])
+		}
+	}
+	return flow, nil
+}

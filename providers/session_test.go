@@ -1,0 +1,175 @@
+package providers_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/providers"
+	"github.com/gokarbor/karbor-protection/providers/protectables"
+	_ "github.com/gokarbor/karbor-protection/providers/protectables/unreachable"
+)
+
+type sessionExchange struct {
+	Method  string
+	Args    map[string]json.RawMessage
+	Context map[string]any
+	Result  json.RawMessage
+}
+
+// session returns the recorded exchanges of testdata/api-session-noop-fs.json.
+func session(t *testing.T) []sessionExchange {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "api-session-noop-fs.json"))
+	require.NoError(t, err)
+	var s struct {
+		Exchanges []struct {
+			Method  string                     `json:"method"`
+			Request map[string]json.RawMessage `json:"request"`
+			Reply   struct {
+				Result json.RawMessage `json:"result"`
+			} `json:"reply"`
+		} `json:"exchanges"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &s))
+	out := make([]sessionExchange, len(s.Exchanges))
+	for i, e := range s.Exchanges {
+		out[i] = sessionExchange{Method: e.Method, Result: e.Reply.Result, Context: map[string]any{}}
+		require.NoError(t, json.Unmarshal(e.Request["args"], &out[i].Args))
+		for k, v := range e.Request {
+			if name, ok := cutPrefix(k, "_context_"); ok {
+				var val any
+				require.NoError(t, json.Unmarshal(v, &val))
+				out[i].Context[name] = val
+			}
+		}
+	}
+	return out
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// sameCheckpoint compares a checkpoint dict with a recorded one, but for
+// the id and creation date, which are the recorded run's.
+func sameCheckpoint(t *testing.T, recorded json.RawMessage, cp *bank.Checkpoint) {
+	t.Helper()
+	var want, got map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(recorded, &want))
+	raw, err := json.Marshal(cp.Dict())
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &got))
+	for _, k := range []string{"id", "created_at"} {
+		assert.NotEmpty(t, got[k])
+		delete(want, k)
+		delete(got, k)
+	}
+	for k, v := range want {
+		assert.JSONEq(t, string(v), string(got[k]), k)
+	}
+	assert.Len(t, got, len(want))
+}
+
+// TestRecordedSession replays the recorded session's operations with the
+// noop provider, a file-system bank and no OpenStack, and compares the
+// checkpoint at each step with what the Python service answered.
+func TestRecordedSession(t *testing.T) {
+	ctx, _ := quiet(t)
+	_, p := loadOne(t, ctx, noopFile(t.TempDir()))
+	ev := &events{}
+	b := providers.NewBuilder(protectables.Load(ctx, nil), newRecorder(ev))
+	ex := session(t)
+	byMethod := func(m string, n int) sessionExchange {
+		for _, e := range ex {
+			if e.Method == m {
+				if n == 0 {
+					return e
+				}
+				n--
+			}
+		}
+		t.Fatalf("no %s", m)
+		return sessionExchange{}
+	}
+	reqCtx, err := karbor.FromMap(byMethod("protect", 0).Context)
+	require.NoError(t, err)
+	get := func(id string) *bank.Checkpoint {
+		cp, err := p.Checkpoints().Get(ctx, id)
+		require.NoError(t, err)
+		return cp
+	}
+
+	// protect, as the manager will: create the checkpoint, build, reply,
+	// run.
+	protect := byMethod("protect", 0)
+	plan, err := karbor.DecodePlan(protect.Args["plan"])
+	require.NoError(t, err)
+	var props struct {
+		Status    string          `json:"status"`
+		ExtraInfo json.RawMessage `json:"extra_info"`
+	}
+	require.NoError(t, json.Unmarshal(protect.Args["checkpoint_properties"], &props))
+	bp, err := providers.CheckpointPlan(plan)
+	require.NoError(t, err)
+	cp, err := p.Checkpoints().Create(ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID, Status: props.Status, ExtraInfo: props.ExtraInfo})
+	require.NoError(t, err)
+	op, err := b.BuildProtect(ctx, &reqCtx, p, plan, cp)
+	require.NoError(t, err)
+	sameCheckpoint(t, byMethod("show_checkpoint", 0).Result, get(cp.ID))
+	require.NoError(t, op.Run(ctx))
+	sameCheckpoint(t, byMethod("show_checkpoint", 2).Result, get(cp.ID))
+
+	// restore succeeds with the noop plugin.
+	restore, err := karbor.DecodeRestore(byMethod("restore", 0).Args["restore"])
+	require.NoError(t, err)
+	restore.CheckpointID = cp.ID
+	op, err = b.BuildRestore(ctx, &reqCtx, p, restore, get(cp.ID))
+	require.NoError(t, err)
+	require.NoError(t, op.Run(ctx))
+	assert.Equal(t, []string{"in_progress", "success"}, ev.statuses("restore"))
+
+	// verification: Python fails to build the flow (the noop plugin has
+	// no verify); this noop plugin verifies.
+	v, err := karbor.DecodeVerification(byMethod("verification", 0).Args["verification"])
+	require.NoError(t, err)
+	v.CheckpointID = cp.ID
+	op, err = b.BuildVerify(ctx, &reqCtx, p, v, get(cp.ID))
+	require.NoError(t, err)
+	require.NoError(t, op.Run(ctx))
+	assert.Equal(t, []string{"in_progress", "success"}, ev.statuses("verification"))
+
+	// reset_state to error, then delete.
+	_, err = p.Checkpoints().ResetState(ctx, cp.ID, bank.StatusError)
+	require.NoError(t, err)
+	sameCheckpoint(t, byMethod("show_checkpoint", 4).Result, get(cp.ID))
+	deleting, err := p.Checkpoints().BeginDelete(ctx, cp.ID)
+	require.NoError(t, err)
+	op, err = b.BuildDelete(ctx, &reqCtx, p, deleting)
+	require.NoError(t, err)
+	require.NoError(t, op.Run(ctx))
+	sameCheckpoint(t, byMethod("show_checkpoint", 5).Result, get(cp.ID))
+
+	// copy: the plan's only checkpoint is deleted, so nothing is copied.
+	copyPlan, err := karbor.DecodePlan(byMethod("copy", 0).Args["plan"])
+	require.NoError(t, err)
+	listed, err := p.Checkpoints().List(ctx, bank.ListQuery{ProviderID: p.ID(), ProjectID: reqCtx.ProjectID, PlanID: copyPlan.ID})
+	require.NoError(t, err)
+	_, pairs, err := b.BuildCopy(ctx, &reqCtx, p, copyPlan, listed)
+	require.NoError(t, err)
+	got, err := json.Marshal(pairs)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(byMethod("copy", 0).Result), string(got))
+
+	// An operation-log row for each operation, with its starting status.
+	assert.Equal(t, []string{"protecting", "in_progress", "in_progress", "deleting"}, ev.statuses("op-started"))
+}
