@@ -1,0 +1,113 @@
+package manager
+
+import (
+	"errors"
+
+	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/rpc"
+)
+
+// remote is the one table from the errors of the layers below to the
+// exception the Python service raises for the same failure (bank/errors.go
+// names each). An error that already has a Python face (a *karbor.Error,
+// a *karbor.BuiltinError) is returned as it is; one the table does not know
+// is returned unchanged and reaches the caller as a generic failure.
+//
+// Method-specific choices (DeleteCheckpointNotAllowed for delete,
+// CheckpointNotBeReset for reset_state, the FlowError wrappings) are made
+// by the methods before they call remote.
+func remote(err error) error {
+	if err == nil {
+		return nil
+	}
+	var faced rpc.RemoteException
+	if errors.As(err, &faced) {
+		return err
+	}
+	var (
+		notFound   *bank.CheckpointNotFoundError
+		badKey     *bank.InvalidKeyError
+		badPath    *bank.InvalidPathError
+		version    *bank.UnsupportedVersionError
+		lease      *bank.LeaseError
+		object     *bank.ObjectError
+		date       *bank.DateError
+		notOwner   *bank.NotOwnerError
+		transition *bank.TransitionError
+		denied     *bank.AccessDeniedError
+	)
+	switch {
+	case errors.As(err, &notFound): // before ObjectError, which it wraps
+		return karbor.CheckpointNotFound(notFound.CheckpointID)
+	case errors.As(err, &badKey):
+		return karbor.InvalidParameterValue(badKey.Reason)
+	case errors.As(err, &badPath):
+		return karbor.InvalidInput(badPath.Reason())
+	case errors.As(err, &version):
+		return karbor.UnsupportedCheckpointVersion()
+	case errors.Is(err, bank.ErrReadOnly):
+		return karbor.BankReadonlyViolation()
+	case errors.Is(err, bank.ErrLeaseInvalid):
+		return karbor.AcquireLeaseFailed(err.Error())
+	case errors.As(err, &lease):
+		return karbor.AcquireLeaseFailed(lease.Err.Error())
+	case errors.As(err, &object):
+		return objectFailure(object)
+	case errors.As(err, &date):
+		return karbor.ValueError(date.Message())
+	case errors.As(err, &notOwner):
+		return karbor.KarborException("Checkpoint " + notOwner.CheckpointID + " is being worked on by another service instance")
+	case errors.As(err, &transition):
+		switch transition.Kind {
+		case bank.TransitionDelete:
+			return karbor.CheckpointNotBeDeleted(transition.CheckpointID)
+		case bank.TransitionReset:
+			return karbor.CheckpointNotBeReset(transition.CheckpointID)
+		}
+	case errors.As(err, &denied):
+		return karbor.AccessCheckpointNotAllowed(denied.CheckpointID)
+	}
+	return err
+}
+
+// objectFailure is the Bank*Failed exception of a failed object operation.
+func objectFailure(e *bank.ObjectError) error {
+	switch e.Op {
+	case bank.OpGet:
+		return karbor.BankGetObjectFailed(e.Key, e.Reason())
+	case bank.OpUpdate:
+		return karbor.BankUpdateObjectFailed(e.Key, e.Reason())
+	case bank.OpDelete:
+		return karbor.BankDeleteObjectFailed(e.Key, e.Reason())
+	default:
+		return karbor.BankListObjectsFailed(e.Reason())
+	}
+}
+
+// flowMessage is what the Python manager puts into a FlowError's error
+// kwarg for an exception raised while building a flow: the karbor
+// exception's msg, or "Internal error" for anything else (a builtin, a bug).
+func flowMessage(err error) string {
+	var ke *karbor.Error
+	if errors.As(remote(err), &ke) {
+		return ke.Error()
+	}
+	return "Internal error"
+}
+
+// statusRefusal maps what BeginDelete and ResetState refuse (the state
+// machine, or another live instance owning the checkpoint) to the
+// exception the API already knows for that RPC; anything else goes through
+// the table.
+func statusRefusal(err error, refuse func(checkpointID string) *karbor.Error) error {
+	var notOwner *bank.NotOwnerError
+	var transition *bank.TransitionError
+	switch {
+	case errors.As(err, &notOwner):
+		return refuse(notOwner.CheckpointID)
+	case errors.As(err, &transition) && transition.Kind != bank.TransitionFlow:
+		return refuse(transition.CheckpointID)
+	}
+	return remote(err)
+}

@@ -1,0 +1,278 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/gokarbor/karbor-protection/pkg/python"
+	"github.com/gokarbor/karbor-protection/providers"
+)
+
+// The five RPCs that start background operations, plus the original
+// design's execute_operation and delete_checkpoint.
+
+type protectArgs struct {
+	Plan                 json.RawMessage `json:"plan"`
+	CheckpointProperties json.RawMessage `json:"checkpoint_properties" rpc:"optional"`
+}
+
+// protect creates a checkpoint of the plan, builds the protect flow and
+// starts it (spec §2.1). The checkpoint's project, provider and plan come
+// from the plan; checkpoint_properties gives only its status and extra_info.
+func (m *Manager) protect(ctx context.Context, rc *karbor.RequestContext, a protectArgs) (any, error) {
+	log := logctx.From(ctx)
+	log.Info("Starting protection service:protect action")
+	if !python.TruthJSON(a.Plan) {
+		return nil, karbor.InvalidPlan("the protection plan is None")
+	}
+	plan, err := karbor.DecodePlan(a.Plan)
+	if err != nil {
+		return nil, karbor.InvalidPlan(err.Error())
+	}
+	p, err := m.providers.Show(plan.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := m.createCheckpoint(ctx, p, plan, a.CheckpointProperties)
+	if err != nil {
+		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create checkpoint")
+		return nil, karbor.FlowError("protect", "Error creating checkpoint")
+	}
+	op, err := m.builder.BuildProtect(ctx, rc, p, plan, cp)
+	if err != nil {
+		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create protection flow")
+		return nil, karbor.FlowError("protect", flowMessage(err))
+	}
+	m.pool.start(ctx, op)
+	return cp.ID, nil
+}
+
+// createCheckpoint is CheckpointCollection.create: status and extra_info
+// from checkpoint_properties when it is truthy (Python reads them with
+// .get, so a truthy value that is not a dict fails the creation).
+func (m *Manager) createCheckpoint(ctx context.Context, p *providers.Provider, plan *karbor.Plan, props json.RawMessage) (*bank.Checkpoint, error) {
+	n := bank.NewCheckpoint{ProjectID: plan.ProjectID}
+	if python.TruthJSON(props) {
+		ms, err := python.Members(props)
+		if err != nil {
+			return nil, noAttribute(props, "get")
+		}
+		if extra := get(ms, "extra_info"); !isNone(extra) {
+			n.ExtraInfo = extra
+		}
+		if status := get(ms, "status"); python.TruthJSON(status) {
+			if err := json.Unmarshal(status, &n.Status); err != nil {
+				return nil, errors.New("checkpoint_properties status is not a string")
+			}
+		}
+	}
+	bp, err := providers.CheckpointPlan(plan)
+	if err != nil {
+		return nil, err
+	}
+	n.Plan = bp
+	return p.Checkpoints().Create(ctx, n)
+}
+
+type copyArgs struct {
+	Plan json.RawMessage `json:"plan"`
+}
+
+// copy makes a copy checkpoint of every available checkpoint of the plan
+// in the caller's project and starts the copy flows (spec §2.2).
+func (m *Manager) copy(ctx context.Context, rc *karbor.RequestContext, a copyArgs) (any, error) {
+	log := logctx.From(ctx)
+	log.Info("Starting protection service:copy action.")
+	if !python.TruthJSON(a.Plan) {
+		return nil, karbor.InvalidPlan("The protection plan is None")
+	}
+	plan, err := karbor.DecodePlan(a.Plan)
+	if err != nil {
+		return nil, karbor.InvalidPlan(err.Error())
+	}
+	p, err := m.providers.Show(plan.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := p.Checkpoints().List(ctx, bank.ListQuery{ProviderID: plan.ProviderID, ProjectID: rc.ProjectID, PlanID: plan.ID})
+	if err != nil {
+		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to get checkpoints for the plan")
+		return nil, karbor.FlowError("copy", "Failed to get checkpoints")
+	}
+	op, pairs, err := m.builder.BuildCopy(ctx, rc, p, plan, sources)
+	if err != nil {
+		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create copy flow")
+		return nil, karbor.FlowError("copy", flowMessage(err))
+	}
+	if len(op.CheckpointIDs()) > 0 {
+		m.pool.start(ctx, op)
+	}
+	return pairs, nil
+}
+
+type restoreArgs struct {
+	Restore     json.RawMessage `json:"restore"`
+	RestoreAuth json.RawMessage `json:"restore_auth"` // unused, as in Python
+}
+
+// restore checks the restore parameters, the checkpoint's project and
+// status, builds the restore flow and starts it (spec §2.3).
+func (m *Manager) restore(ctx context.Context, rc *karbor.RequestContext, a restoreArgs) (any, error) {
+	log := logctx.From(ctx)
+	log.Info("Starting restore service:restore action")
+	r, err := decodeTarget(a.Restore, karbor.DecodeRestore)
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.providers.Show(r.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	params, _, err := objectParameters(a.Restore)
+	if err != nil {
+		return nil, karbor.InvalidInput(err.Error())
+	}
+	if err := validateRestoreParameters(params, p.ExtendedInfoSchema().Restore); err != nil {
+		return nil, err
+	}
+	cp, err := p.Checkpoints().Get(ctx, r.CheckpointID)
+	if err != nil {
+		return nil, err
+	}
+	if !rc.IsAdminOrOwner(cp.ProjectID) {
+		return nil, karbor.AccessCheckpointNotAllowed(r.CheckpointID)
+	}
+	if cp.Status != bank.StatusAvailable {
+		return nil, karbor.CheckpointNotAvailable(r.CheckpointID)
+	}
+	op, err := m.builder.BuildRestore(ctx, rc, p, r, cp)
+	if err != nil {
+		log.WithError(err).WithField("checkpoint_id", r.CheckpointID).Error("Failed to create restore flow")
+		return nil, karbor.FlowError("restore", "Failed to create flow")
+	}
+	m.pool.start(ctx, op)
+	return nil, nil
+}
+
+type verificationArgs struct {
+	Verification json.RawMessage `json:"verification"`
+}
+
+// verification is restore's twin for verifications (spec §2.4): no project
+// check, and parameters always fail (providers publish no verify schema).
+func (m *Manager) verification(ctx context.Context, rc *karbor.RequestContext, a verificationArgs) (any, error) {
+	log := logctx.From(ctx)
+	log.Info("Starting verify service:verify action")
+	v, err := decodeTarget(a.Verification, karbor.DecodeVerification)
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.providers.Show(v.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	params, _, err := objectParameters(a.Verification)
+	if err != nil {
+		return nil, karbor.InvalidInput(err.Error())
+	}
+	if err := validateVerifyParameters(params); err != nil {
+		return nil, err
+	}
+	cp, err := p.Checkpoints().Get(ctx, v.CheckpointID)
+	if err != nil {
+		return nil, err
+	}
+	if cp.Status != bank.StatusAvailable {
+		return nil, karbor.CheckpointNotAvailable(v.CheckpointID)
+	}
+	op, err := m.builder.BuildVerify(ctx, rc, p, v, cp)
+	if err != nil {
+		log.WithError(err).WithField("checkpoint_id", v.CheckpointID).Error("Failed to create verify flow")
+		return nil, karbor.FlowError("verify", "Failed to create flow")
+	}
+	m.pool.start(ctx, op)
+	return nil, nil
+}
+
+// decodeTarget decodes the Restore or Verification primitive the Python
+// manager reads with target["checkpoint_id"]: None fails as subscripting
+// None does, anything else that is not such a primitive with InvalidInput.
+func decodeTarget[T any](raw json.RawMessage, decode func(json.RawMessage) (*T, error)) (*T, error) {
+	if isNone(raw) {
+		return nil, karbor.TypeError("'NoneType' object is not subscriptable")
+	}
+	v, err := decode(raw)
+	if err != nil {
+		return nil, karbor.InvalidInput(err.Error())
+	}
+	return v, nil
+}
+
+type checkpointArgs struct {
+	ProviderID   string `json:"provider_id"`
+	CheckpointID string `json:"checkpoint_id"`
+}
+
+// delete moves the checkpoint to deleting and starts the delete flow
+// (spec §2.5).
+func (m *Manager) delete(ctx context.Context, rc *karbor.RequestContext, a checkpointArgs) (any, error) {
+	log := logctx.From(ctx).WithField("checkpoint_id", a.CheckpointID)
+	log.Info("Starting protection service:delete action")
+	p, err := m.providers.Show(a.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := p.Checkpoints().Get(ctx, a.CheckpointID)
+	if err != nil {
+		log.WithError(err).Error("get checkpoint failed")
+		return nil, karbor.InvalidInput("Invalid checkpoint_id or provider_id")
+	}
+	if !rc.IsAdminOrOwner(cp.ProjectID) {
+		log.Warn("Delete checkpoint is not allowed")
+		return nil, karbor.DeleteCheckpointNotAllowed(a.CheckpointID)
+	}
+	if !bank.CanDelete(cp.Status) {
+		return nil, karbor.CheckpointNotBeDeleted(a.CheckpointID)
+	}
+	cp, err = p.Checkpoints().BeginDelete(ctx, a.CheckpointID)
+	if err != nil {
+		return nil, statusRefusal(err, karbor.CheckpointNotBeDeleted)
+	}
+	op, err := m.builder.BuildDelete(ctx, rc, p, cp)
+	if err != nil {
+		log.WithError(err).Error("Failed to create delete checkpoint flow")
+		return nil, karbor.KarborException("Failed to create delete checkpoint flow.")
+	}
+	m.pool.start(ctx, op)
+	return nil, nil
+}
+
+type executeOperationArgs struct {
+	BackupPlan json.RawMessage `json:"backup_plan"`
+	Action     json.RawMessage `json:"action"`
+}
+
+// executeOperation is the original design's execute_operation(backup_plan,
+// action): "protect" is protect(plan=backup_plan), "restore" is
+// restore(restore=backup_plan, restore_auth=None).
+func (m *Manager) executeOperation(ctx context.Context, rc *karbor.RequestContext, a executeOperationArgs) (any, error) {
+	var action string
+	_ = json.Unmarshal(a.Action, &action)
+	switch action {
+	case "protect":
+		return m.protect(ctx, rc, protectArgs{Plan: a.BackupPlan})
+	case "restore":
+		return m.restore(ctx, rc, restoreArgs{Restore: a.BackupPlan})
+	}
+	return nil, karbor.InvalidInput("action must be protect or restore, not " + python.StrJSON(a.Action))
+}
+
+// deleteCheckpoint is the original design's delete_checkpoint(provider_id,
+// checkpoint_id): delete.
+func (m *Manager) deleteCheckpoint(ctx context.Context, rc *karbor.RequestContext, a checkpointArgs) (any, error) {
+	return m.delete(ctx, rc, a)
+}
