@@ -25,7 +25,7 @@ export KARBOR_TEST_POSTGRESQL_URL=${KARBOR_TEST_POSTGRESQL_URL:-postgresql://pos
 source scripts/ensure-databases.sh
 # shellcheck source=scripts/ensure-rabbitmq.sh
 source scripts/ensure-rabbitmq.sh
-FUZZTIME=${FUZZTIME:-8s}
+FUZZTIME=${FUZZTIME:-5s}
 
 log() { printf '\n==> %s\n' "$*"; }
 
