@@ -3,19 +3,14 @@ package main_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/gokarbor/karbor-protection/rpc"
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
@@ -199,11 +194,7 @@ func vmRSSMB(b *testing.B, pid int) float64 {
 // sends them: the double-encoded envelope with this request's arguments and
 // context, and the reply envelope around the provider dict.
 func osloSizes(b *testing.B, c *rpc.Client, reqCtx map[string]any) (int, int) {
-	id := func() string {
-		var r [16]byte
-		_, _ = rand.Read(r[:])
-		return hex.EncodeToString(r[:])
-	}
+	id := randomID
 	msg := map[string]any{"method": "show_provider", "args": map[string]any{"provider_id": noopID}, "version": "1.0",
 		"_msg_id": id(), "_reply_q": c.ReplyQueue(), "_timeout": nil, "_unique_id": id()}
 	for k, v := range reqCtx {
@@ -226,131 +217,4 @@ func osloSizes(b *testing.B, c *rpc.Client, reqCtx map[string]any) (int, int) {
 		return len(out)
 	}
 	return envelope(msg), envelope(reply)
-}
-
-// echo is the floor: a server answering each request on its queue with a
-// body of the reply's size, and a client correlating replies by id. With
-// duties it does what oslo must: requests through a topic exchange, oslo's
-// message properties, both sides acking, requests and replies confirmed.
-type echo struct {
-	cli                 *amqp.Channel
-	exchange, key, repQ string
-	body                []byte
-	duties              bool
-	mu                  sync.Mutex
-	waiting             map[string]chan struct{}
-}
-
-func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *echo {
-	b.Helper()
-	must := func(err error) {
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	var conns []*amqp.Connection
-	dial := func() *amqp.Channel {
-		conn, err := amqp.Dial(rpctest.AMQPURL(url))
-		must(err)
-		conns = append(conns, conn)
-		ch, err := conn.Channel()
-		must(err)
-		return ch
-	}
-	srv, pub := dial(), dial()
-	e := &echo{cli: dial(), body: make([]byte, reqSize), duties: duties, waiting: map[string]chan struct{}{}}
-	var wg sync.WaitGroup
-	b.Cleanup(func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		wg.Wait()
-	})
-	q, err := srv.QueueDeclare("", false, true, true, false, nil)
-	must(err)
-	e.key = q.Name
-	if duties {
-		e.exchange = "echo_topic"
-		must(srv.ExchangeDeclare(e.exchange, amqp.ExchangeTopic, false, true, false, false, nil))
-		must(srv.QueueBind(q.Name, q.Name, e.exchange, false, nil))
-		must(pub.Confirm(false))
-		must(e.cli.Confirm(false))
-	}
-	requests, err := srv.Consume(q.Name, "", !duties, false, false, false, nil)
-	must(err)
-	replyBody := make([]byte, replySize)
-	wg.Go(func() {
-		var confirms sync.WaitGroup
-		defer confirms.Wait()
-		for d := range requests {
-			msg := e.publishing(replyBody, d.CorrelationId)
-			if !duties {
-				_ = pub.Publish("", d.ReplyTo, false, false, msg)
-				continue
-			}
-			_ = d.Ack(false)
-			confirms.Go(func() {
-				if dc, err := pub.PublishWithDeferredConfirm("", d.ReplyTo, true, false, msg); err == nil {
-					<-dc.Done()
-				}
-			})
-		}
-	})
-	rq, err := e.cli.QueueDeclare("", false, true, true, false, nil)
-	must(err)
-	e.repQ = rq.Name
-	replies, err := e.cli.Consume(rq.Name, "", !duties, false, false, false, nil)
-	must(err)
-	wg.Go(func() {
-		for d := range replies {
-			if duties {
-				_ = d.Ack(false)
-			}
-			e.mu.Lock()
-			ch := e.waiting[d.CorrelationId]
-			delete(e.waiting, d.CorrelationId)
-			e.mu.Unlock()
-			if ch != nil {
-				close(ch)
-			}
-		}
-	})
-	return e
-}
-
-func (e *echo) publishing(body []byte, id string) amqp.Publishing {
-	msg := amqp.Publishing{CorrelationId: id, Body: body}
-	if e.duties {
-		msg.ContentType, msg.ContentEncoding, msg.DeliveryMode = "application/json", "utf-8", amqp.Persistent
-		msg.Headers = amqp.Table{}
-	}
-	return msg
-}
-
-func (e *echo) call() error {
-	var r [16]byte
-	_, _ = rand.Read(r[:])
-	id := hex.EncodeToString(r[:])
-	done := make(chan struct{})
-	e.mu.Lock()
-	e.waiting[id] = done
-	e.mu.Unlock()
-	msg := e.publishing(e.body, id)
-	msg.ReplyTo = e.repQ
-	if e.duties {
-		msg.Expiration = "60000"
-	}
-	dc, err := e.cli.PublishWithDeferredConfirm(e.exchange, e.key, false, false, msg)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		return fmt.Errorf("echo: no reply")
-	}
-	if dc != nil {
-		<-dc.Done()
-	}
-	return nil
 }

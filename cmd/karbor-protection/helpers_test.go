@@ -42,6 +42,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(echoServerEnv); spec != "" {
+		if err := runEchoServer(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "echo server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	code := m.Run()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)

@@ -1,0 +1,245 @@
+package main_test
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gokarbor/karbor-protection/rpc/rpctest"
+)
+
+// echo is the floor of the service benchmarks: a server answering each
+// request on its queue with a body of the reply's size, and a client
+// correlating replies by id. The server runs in a process of its own, as
+// the service does, so both pay the same cross-process wake-ups. With duties
+// it does what oslo must: requests through a topic exchange, oslo's message
+// properties, both sides acking, requests and replies confirmed.
+type echo struct {
+	cli           *amqp.Channel
+	exchange, key string
+	repQ          string
+	body          []byte
+	duties        bool
+	mu            sync.Mutex
+	waiting       map[string]chan struct{}
+}
+
+// echoServerEnv, when set in the environment of this test binary, makes it
+// an echo server (see runEchoServer) instead of running tests.
+const echoServerEnv = "KARBOR_BENCH_ECHO_SERVER"
+
+// echoServerSpec is what the child echo server is told, as JSON in
+// echoServerEnv.
+type echoServerSpec struct {
+	URL       string
+	Queue     string
+	Exchange  string
+	ReplySize int
+	Duties    bool
+}
+
+func randomID() string {
+	var r [16]byte
+	_, _ = rand.Read(r[:])
+	return hex.EncodeToString(r[:])
+}
+
+func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *echo {
+	b.Helper()
+	spec := echoServerSpec{URL: rpctest.AMQPURL(url), Queue: "echo_" + randomID(), ReplySize: replySize, Duties: duties}
+	if duties {
+		spec.Exchange = "echo_topic"
+	}
+	startEchoServer(b, spec)
+
+	conn, err := amqp.Dial(spec.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	b.Cleanup(func() {
+		_ = conn.Close()
+		wg.Wait()
+	})
+	e := &echo{exchange: spec.Exchange, key: spec.Queue, body: make([]byte, reqSize), duties: duties, waiting: map[string]chan struct{}{}}
+	if e.cli, err = conn.Channel(); err != nil {
+		b.Fatal(err)
+	}
+	if duties {
+		if err := e.cli.Confirm(false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rq, err := e.cli.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.repQ = rq.Name
+	replies, err := e.cli.Consume(rq.Name, "", !duties, false, false, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wg.Go(func() { e.takeReplies(replies) })
+	return e
+}
+
+// startEchoServer runs this test binary as the echo server of spec and
+// returns once its queue is consumed; the server stops when the benchmark
+// ends (its stdin closes).
+func startEchoServer(b *testing.B, spec echoServerSpec) {
+	b.Helper()
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), echoServerEnv+"="+string(raw))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if line != "ready\n" {
+		b.Fatalf("echo server did not start: %q %v", line, err)
+	}
+}
+
+// runEchoServer is the child: it declares its queue (and topic exchange),
+// answers every request until its stdin closes, and says "ready" on stdout
+// once it consumes.
+func runEchoServer(raw string) error {
+	var spec echoServerSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		return err
+	}
+	conn, err := amqp.Dial(spec.URL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	srv, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	pubConn, err := amqp.Dial(spec.URL)
+	if err != nil {
+		return err
+	}
+	defer pubConn.Close()
+	pub, err := pubConn.Channel()
+	if err != nil {
+		return err
+	}
+	if _, err := srv.QueueDeclare(spec.Queue, false, true, false, false, nil); err != nil {
+		return err
+	}
+	if spec.Duties {
+		if err := srv.ExchangeDeclare(spec.Exchange, amqp.ExchangeTopic, false, true, false, false, nil); err != nil {
+			return err
+		}
+		if err := srv.QueueBind(spec.Queue, spec.Queue, spec.Exchange, false, nil); err != nil {
+			return err
+		}
+		if err := pub.Confirm(false); err != nil {
+			return err
+		}
+	}
+	requests, err := srv.Consume(spec.Queue, "", !spec.Duties, false, false, false, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		_ = conn.Close()
+	}()
+	replyBody := make([]byte, spec.ReplySize)
+	var confirms sync.WaitGroup
+	defer confirms.Wait()
+	for d := range requests {
+		msg := publishing(spec.Duties, replyBody, d.CorrelationId)
+		if !spec.Duties {
+			_ = pub.Publish("", d.ReplyTo, false, false, msg)
+			continue
+		}
+		_ = d.Ack(false)
+		confirms.Go(func() {
+			if dc, err := pub.PublishWithDeferredConfirm("", d.ReplyTo, true, false, msg); err == nil {
+				<-dc.Done()
+			}
+		})
+	}
+	return nil
+}
+
+func (e *echo) takeReplies(replies <-chan amqp.Delivery) {
+	for d := range replies {
+		if e.duties {
+			_ = d.Ack(false)
+		}
+		e.mu.Lock()
+		ch := e.waiting[d.CorrelationId]
+		delete(e.waiting, d.CorrelationId)
+		e.mu.Unlock()
+		if ch != nil {
+			close(ch)
+		}
+	}
+}
+
+func publishing(duties bool, body []byte, id string) amqp.Publishing {
+	msg := amqp.Publishing{CorrelationId: id, Body: body}
+	if duties {
+		msg.ContentType, msg.ContentEncoding, msg.DeliveryMode = "application/json", "utf-8", amqp.Persistent
+		msg.Headers = amqp.Table{}
+	}
+	return msg
+}
+
+func (e *echo) call() error {
+	id := randomID()
+	done := make(chan struct{})
+	e.mu.Lock()
+	e.waiting[id] = done
+	e.mu.Unlock()
+	msg := publishing(e.duties, e.body, id)
+	msg.ReplyTo = e.repQ
+	if e.duties {
+		msg.Expiration = "60000"
+	}
+	dc, err := e.cli.PublishWithDeferredConfirm(e.exchange, e.key, false, false, msg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("echo: no reply")
+	}
+	if dc != nil {
+		<-dc.Done()
+	}
+	return nil
+}
