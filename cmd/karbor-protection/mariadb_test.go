@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/pkg/db"
+	"github.com/gokarbor/karbor-protection/pkg/db/dbtest"
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
@@ -120,25 +121,12 @@ func applySchema(t testing.TB, pool *sql.DB) {
 	}
 }
 
-// schemaStatements are the statements of testdata/schema-mysql.sql, karbor's
-// MySQL schema (a copy of pkg/db's).
+// schemaStatements are karbor's MySQL schema.
 func schemaStatements(t testing.TB) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "schema-mysql.sql"))
+	stmts, err := dbtest.Statements("mysql")
 	require.NoError(t, err)
-	var lines []string
-	for l := range strings.SplitSeq(string(raw), "\n") {
-		if !strings.HasPrefix(l, "--") {
-			lines = append(lines, l)
-		}
-	}
-	var out []string
-	for s := range strings.SplitSeq(strings.Join(lines, "\n"), ";\n") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, strings.TrimSuffix(s, ";"))
-		}
-	}
-	return out
+	return stmts
 }
 
 // privateMariaDB is a MariaDB server of the test's own, in a temporary data

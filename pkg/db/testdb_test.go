@@ -15,6 +15,8 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gokarbor/karbor-protection/pkg/db/dbtest"
 )
 
 // The servers the integration tests use; each test gets a database of its
@@ -138,21 +140,9 @@ func (tdb *testDB) applySchema(t *testing.T) {
 
 func schemaStatements(t *testing.T, d Dialect) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "schema-"+string(d)+".sql"))
+	stmts, err := dbtest.Statements(string(d))
 	require.NoError(t, err)
-	var lines []string
-	for l := range strings.SplitSeq(string(raw), "\n") {
-		if !strings.HasPrefix(l, "--") {
-			lines = append(lines, l)
-		}
-	}
-	var out []string
-	for s := range strings.SplitSeq(strings.Join(lines, "\n"), ";\n") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, strings.TrimSuffix(s, ";"))
-		}
-	}
-	return out
+	return stmts
 }
 
 func mustOpen(t *testing.T, url string) *sql.DB {

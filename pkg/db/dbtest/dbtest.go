@@ -1,0 +1,37 @@
+// Package dbtest holds karbor's database schema, as karbor-manage db sync
+// creates it for each engine, for the tests that need karbor's tables: the
+// service writes rows into tables it never creates.
+//
+// It depends on nothing of pkg/db, so pkg/db's own tests can use it.
+package dbtest
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+)
+
+//go:embed schema/*.sql
+var schemas embed.FS
+
+// Statements are the DDL statements of karbor's schema for engine (mysql,
+// postgresql or sqlite), in order, without their terminating semicolons.
+func Statements(engine string) ([]string, error) {
+	raw, err := schemas.ReadFile("schema/" + engine + ".sql")
+	if err != nil {
+		return nil, fmt.Errorf("dbtest: no schema for engine %q: %w", engine, err)
+	}
+	var lines []string
+	for l := range strings.SplitSeq(string(raw), "\n") {
+		if !strings.HasPrefix(l, "--") {
+			lines = append(lines, l)
+		}
+	}
+	var out []string
+	for s := range strings.SplitSeq(strings.Join(lines, "\n"), ";\n") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, strings.TrimSuffix(s, ";"))
+		}
+	}
+	return out, nil
+}
