@@ -56,6 +56,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// logServiceOutput logs the tail of a failed test's service output and
+// keeps the whole of it in a file: CI shows only the end of a run's output,
+// and a long log would push the failed assertions above out of it.
+func logServiceOutput(t testing.TB, out string) {
+	t.Helper()
+	const tail = 15
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	where := "(could not keep the whole output)"
+	if f, err := os.CreateTemp("", "karbor-protection-e2e-*.log"); err == nil {
+		_, _ = f.WriteString(out)
+		_ = f.Close()
+		where = "whole output in " + f.Name()
+	}
+	if len(lines) > tail {
+		lines = lines[len(lines)-tail:]
+	}
+	t.Logf("karbor-protection output, last %d lines (%s):\n%s", len(lines), where, strings.Join(lines, "\n"))
+}
+
 // binary builds the program once per test run (with the race detector when
 // the tests run with it) and returns its path.
 func binary(tb testing.TB) string {
@@ -173,7 +192,7 @@ func (s *service) start() {
 		_ = cmd.Process.Kill()
 		<-done
 		if t.Failed() {
-			t.Logf("karbor-protection output:\n%s", s.out.String())
+			logServiceOutput(t, s.out.String())
 		}
 	})
 	s.waitLog("RPC server consuming", 60*time.Second)
