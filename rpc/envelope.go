@@ -193,13 +193,51 @@ func decompress(headers map[string]any, body []byte, limit int64) ([]byte, error
 	if limit > 0 {
 		r = io.LimitReader(r, limit+1)
 	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s body: %v", ErrUndecodable, kind, err)
-	}
-	if limit > 0 && int64(len(out)) > limit {
+	out, err := readInflated(r, len(body), limit)
+	switch {
+	case errors.Is(err, ErrTooLarge):
 		return nil, fmt.Errorf("%w: %w: %s body of %d bytes inflates to more than %d bytes",
 			ErrUndecodable, ErrTooLarge, kind, len(body), limit)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s body: %v", ErrUndecodable, kind, err)
+	}
+	return out, nil
+}
+
+// readInflated reads r to its end in chunks, then joins them; more than
+// limit bytes (0: no limit) is ErrTooLarge, found before any join. Unlike
+// io.ReadAll, which regrows one buffer and leaves the old ones to the
+// collector, refusing a bomb at the limit holds about the limit in memory,
+// not twice or thrice that.
+func readInflated(r io.Reader, compressed int, limit int64) ([]byte, error) {
+	const minChunk, maxChunk = 4 << 10, 4 << 20
+	var chunks [][]byte
+	total := 0
+	size := min(max(4*compressed, minChunk), maxChunk)
+	for {
+		chunk := make([]byte, size)
+		n, err := io.ReadFull(r, chunk)
+		if n > 0 {
+			chunks = append(chunks, chunk[:n])
+			total += n
+		}
+		if limit > 0 && int64(total) > limit {
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = min(max(total, minChunk), maxChunk)
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
 	}
 	return out, nil
 }
