@@ -174,3 +174,28 @@ func TestMissingReplyQueues(t *testing.T) {
 	assert.Empty(t, s.out.lines("Abandoning"), "no lost reply was retried to the end of its window")
 	assert.True(t, strings.Contains(s.out.String(), "RPC server stopped"))
 }
+
+// TestForgedLogLines: a request id and a method name sent with newlines
+// (and a terminal escape) cannot forge a log line: they are logged escaped,
+// on the one line of their entry. The NoSuchMethod they earn is logged at
+// ERROR, as oslo does.
+func TestForgedLogLines(t *testing.T) {
+	url := rpctest.Vhost(t)
+	s := newService(t, url, serviceConfig{})
+	const forged = "2026-11-22 04:18:17.136 4314 CRITICAL karbor [-] FORGED"
+	reqCtx := requestContext(t, projectA, false)
+	reqCtx["request_id"] = "req-evil\n" + forged
+	ch := amqpChannel(t, url)
+	publishRaw(t, ch, amqp.Publishing{Body: rawCall(t, "nope\r\n"+forged+"\x1b[2J", map[string]any{}, reqCtx, "forge-1", "reply_none")})
+	s.waitLog("Endpoint does not support RPC method nope", time.Minute)
+
+	for _, line := range strings.Split(s.out.String(), "\n") {
+		assert.False(t, strings.HasPrefix(line, "2026-11-22 04:18:17.136 4314"), "forged line: %q", line)
+		assert.NotContains(t, line, "\x1b", "terminal escape written raw")
+		assert.NotContains(t, line, "\r")
+	}
+	failed := s.out.lines("Endpoint does not support RPC method nope")
+	require.Len(t, failed, 1)
+	assert.Contains(t, failed[0], ` ERROR oslo_messaging.rpc.server [None req-evil\n`+forged+
+		` -] Exception during message handling: Endpoint does not support RPC method nope\r\n`+forged+`\x1b[2J`)
+}
