@@ -152,11 +152,7 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 			log := rt.log.WithError(err).WithFields(logrus.Fields{
 				"routing_key": d.RoutingKey, "size": len(d.Body), "content_type": d.ContentType,
 			})
-			if req != nil {
-				// Its caller can be told: accepted like any call, answered
-				// with the failure.
-				requestLog(log, req).Error("Failed to process message ... replying with a failure.")
-			} else {
+			if req == nil {
 				if slotTaken {
 					<-rt.sem
 				}
@@ -167,6 +163,9 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 				}
 				continue
 			}
+			// Its caller can be told: accepted like any call, answered
+			// with the failure.
+			requestLog(log, req).Error("Failed to process message ... replying with a failure.")
 		}
 		if !slotTaken {
 			if err := ls.waitSlot(ctx, rt.sem); err != nil {
