@@ -358,7 +358,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 	body := []byte(loadFixture(b, "request_call_topic.json").Body)
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, err := decodeRequest(contentTypeJSON, nil, body); err != nil {
+		if _, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -425,7 +425,7 @@ func (c *Client) takeReplies(ch *amqp.Channel, d *amqp.Delivery, deliveries <-ch
 	var last uint64
 	taken := 0
 	for d != nil {
-		if r, err := decodeReply(d.ContentType, d.Headers, d.Body); err != nil {
+		if r, err := decodeReply(d.ContentType, d.Headers, d.Body, c.opts.RabbitMaxDecompressedSize); err != nil {
 			c.log.WithError(err).Error("Failed to process reply ... skipping it.")
 			_ = d.Reject(false)
 		} else {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestDecodeBodyRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeBody(tt.contentType, nil, []byte(tt.body))
+			_, err := decodeBody(tt.contentType, nil, []byte(tt.body), testMaxInflated)
 			assert.ErrorIs(t, err, ErrUndecodable)
 		})
 	}
@@ -56,7 +57,7 @@ func TestDecodeBodyAccepts(t *testing.T) {
 		"compact utf-8":         `{"oslo.version":"2.0","oslo.message":"{\"method\":\"m\",\"x\":\"Grüße\"}"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			msg, err := decodeBody(contentTypeJSON, nil, []byte(body))
+			msg, err := decodeBody(contentTypeJSON, nil, []byte(body), testMaxInflated)
 			require.NoError(t, err)
 			m, _ := msg.get("method")
 			assert.JSONEq(t, `"m"`, string(m))
@@ -69,19 +70,19 @@ func TestDecodeCompressed(t *testing.T) {
 	w := zlib.NewWriter(&buf)
 	_, _ = w.Write([]byte(`{"method": "m"}`))
 	require.NoError(t, w.Close())
-	msg, err := decodeBody(contentTypeJSON, map[string]any{"compression": zlibContentType}, buf.Bytes())
+	msg, err := decodeBody(contentTypeJSON, map[string]any{"compression": zlibContentType}, buf.Bytes(), testMaxInflated)
 	require.NoError(t, err)
 	m, _ := msg.get("method")
 	assert.JSONEq(t, `"m"`, string(m))
 
-	_, err = decodeBody(contentTypeJSON, map[string]any{"compression": zlibContentType}, []byte("plain"))
+	_, err = decodeBody(contentTypeJSON, map[string]any{"compression": zlibContentType}, []byte("plain"), testMaxInflated)
 	assert.ErrorIs(t, err, ErrUndecodable)
-	_, err = decodeBody(contentTypeJSON, map[string]any{"compression": "application/x-brotli"}, []byte("x"))
+	_, err = decodeBody(contentTypeJSON, map[string]any{"compression": "application/x-brotli"}, []byte("x"), testMaxInflated)
 	assert.ErrorIs(t, err, ErrUndecodable)
 
 	c, err := compress([]byte(`{"a": 1}`))
 	require.NoError(t, err)
-	msg, err = decodeBody(contentTypeJSON, map[string]any{"compression": zlibContentType}, c)
+	msg, err = decodeBody(contentTypeJSON, map[string]any{"compression": zlibContentType}, c, testMaxInflated)
 	require.NoError(t, err)
 	a, _ := msg.get("a")
 	assert.JSONEq(t, `1`, string(a))
@@ -299,7 +300,7 @@ func TestRespondFailures(t *testing.T) {
 				{"method", json.RawMessage(`"` + method + `"`)}, {"_msg_id", json.RawMessage(`"id1"`)}, {"_reply_q", json.RawMessage(`"reply_q"`)},
 			})
 			body := s.respond(context.Background(), req, quietLog())
-			r, err := decodeReply(contentTypeJSON, nil, body)
+			r, err := decodeReply(contentTypeJSON, nil, body, testMaxInflated)
 			require.NoError(t, err)
 			assert.Equal(t, "id1", r.MsgID)
 			assert.True(t, r.Ending)
@@ -356,14 +357,14 @@ func TestEncodeRequest(t *testing.T) {
 		inner[:strings.Index(inner, `_unique_id": "`)+len(`_unique_id": "`)])
 	assert.True(t, strings.HasSuffix(inner, `, "_context_user_id": "u", "_context_request_id": "req-1", "_context_Roles": ["admin"]}`), inner)
 
-	req, err := decodeRequest(contentTypeJSON, nil, body)
+	req, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated)
 	require.NoError(t, err)
 	assert.Equal(t, "req-1", req.RequestID())
 	assert.Equal(t, time.Second, req.heartbeatInterval())
 
 	cast, err := encodeRequest("c", nil, Target{Topic: "t"}, nil, nil)
 	require.NoError(t, err)
-	req, err = decodeRequest(contentTypeJSON, nil, cast)
+	req, err = decodeRequest(contentTypeJSON, nil, cast, testMaxInflated)
 	require.NoError(t, err)
 	assert.False(t, req.WantsReply())
 	assert.Nil(t, req.Version, "no version member without a target version")
@@ -422,6 +423,47 @@ func TestValidJSONDepth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, json.Valid(tc.data), "encoding/json's verdict")
 			assert.Equal(t, tc.want, validJSON(tc.data))
+		})
+	}
+}
+
+// TestDecompressLimit: a compressed body inflates to at most the limit; a
+// bigger one (a compression bomb) is refused once the limit is read, not
+// after inflating it all.
+func TestDecompressLimit(t *testing.T) {
+	const limit = 1 << 20
+	zeros := func(n int) []byte {
+		c, err := compress(make([]byte, n))
+		require.NoError(t, err)
+		return c
+	}
+	bz2, err := os.ReadFile("testdata/bomb/zeros-2MiB.bz2") // bzip2 -9 of 2 MiB of zeros
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		kind    string
+		body    []byte
+		limit   int64
+		wantLen int // -1: ErrTooLarge
+	}{
+		{"zlib at the limit", zlibContentType, zeros(limit), limit, limit},
+		{"zlib one byte over", zlibContentType, zeros(limit + 1), limit, -1},
+		{"zlib bomb", zlibContentType, zeros(64 << 20), limit, -1},
+		{"zlib without limit", zlibContentType, zeros(2 << 20), 0, 2 << 20},
+		{"bzip2 bomb", bzip2ContentType, bz2, limit, -1},
+		{"bzip2 under the limit", bzip2ContentType, bz2, 4 << 20, 2 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := decompress(map[string]any{compressionHeader: tt.kind}, tt.body, tt.limit)
+			if tt.wantLen < 0 {
+				require.ErrorIs(t, err, ErrTooLarge)
+				require.ErrorIs(t, err, ErrUndecodable)
+				assert.Contains(t, err.Error(), fmt.Sprintf("inflates to more than %d bytes", tt.limit))
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, out, tt.wantLen)
 		})
 	}
 }

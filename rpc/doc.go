@@ -8,16 +8,18 @@
 //     options.go, connect.go);
 //   - the queue and exchange topology, declared bit-identically to oslo so
 //     that no party ever gets a 406 PRECONDITION_FAILED (topology.go);
-//   - the double-encoded JSON envelope, the flattened request context and the
-//     reply format (envelope.go, request.go, reply.go, jsonobj.go,
-//     jsonvalid.go);
+//   - the double-encoded JSON envelope (compressed bodies inflated up to a
+//     limit), the flattened request context and the reply format
+//     (envelope.go, request.go, reply.go, jsonobj.go, jsonvalid.go);
 //   - failures: Go errors with a Python face, serialized as oslo does, and
 //     rebuilt on the client side (failure.go, pyrepr.go);
 //   - dispatch by namespace and version, keyword-argument binding with
 //     Python's TypeError texts (endpoint.go, dispatcher.go, args.go);
 //   - the server: ack then dispatch, de-duplication, bounded handlers,
 //     call-monitor heartbeats, reconnection and graceful stop (server.go,
-//     session.go, handle.go, workers.go);
+//     session.go, handle.go, workers.go), and the bounded area where
+//     replies wait for a missing reply queue without holding a handler
+//     (undelivered.go);
 //   - acks of a burst of deliveries settled with one basic.ack (acks.go);
 //   - the client: call, cast, fanout cast, to one server (client.go).
 //

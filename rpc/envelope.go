@@ -76,17 +76,30 @@ func (m *message) UnmarshalJSON(data []byte) error {
 // decodeBody turns an AMQP body into the oslo message it carries, accepting
 // the 2.0 envelope and the legacy un-enveloped form, as
 // oslo_messaging._drivers.common.deserialize_msg (behind kombu's JSON
-// decoder) does. Every error wraps ErrUndecodable.
-func decodeBody(contentType string, headers map[string]any, body []byte) (message, error) {
+// decoder) does. A compressed body may inflate to at most maxInflated bytes
+// (0: no limit). Every error wraps ErrUndecodable.
+func decodeBody(contentType string, headers map[string]any, body []byte, maxInflated int64) (message, error) {
+	plain, err := plainBody(contentType, headers, body, maxInflated)
+	if err != nil {
+		return nil, err
+	}
+	return parseEnvelope(plain, decodeObject)
+}
+
+// plainBody is the JSON text of a body: its content type checked, its
+// compression undone.
+func plainBody(contentType string, headers map[string]any, body []byte, maxInflated int64) ([]byte, error) {
 	if contentType != contentTypeJSON {
 		// kombu leaves the body as bytes, which oslo cannot use.
 		return nil, fmt.Errorf("%w: content type %q, want %q", ErrUndecodable, contentType, contentTypeJSON)
 	}
-	body, err := decompress(headers, body)
-	if err != nil {
-		return nil, err
-	}
-	outer, err := decodeObject(body)
+	return decompress(headers, body, maxInflated)
+}
+
+// parseEnvelope reads the message out of a plain body, decoding each JSON
+// object level with decode.
+func parseEnvelope(body []byte, decode func([]byte) (message, error)) (message, error) {
+	outer, err := decode(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: body is not a JSON object: %v", ErrUndecodable, jsonErr(err, body))
 	}
@@ -106,11 +119,44 @@ func decodeBody(contentType string, headers map[string]any, body []byte) (messag
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not a string", ErrUndecodable, envelopeMessageKey)
 	}
-	msg, err := decodeObject(inner)
+	msg, err := decode(inner)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a JSON object: %v", ErrUndecodable, envelopeMessageKey, jsonErr(err, []byte(inner)))
 	}
 	return msg, nil
+}
+
+// decodePythonObject decodes a JSON object as Python's json module would
+// accept it: with NaN, Infinity and -Infinity as numbers (read as null
+// here). It only serves to find out who to answer about a body that
+// decodeObject refused.
+func decodePythonObject(data []byte) (message, error) {
+	return decodeObject(nullNonFinite(data))
+}
+
+// nullNonFinite replaces the bare tokens NaN, Infinity and -Infinity
+// (outside strings) with null.
+func nullNonFinite(data []byte) []byte {
+	var out []byte
+	start := 0
+	for i := 0; i < len(data); i++ {
+		if data[i] == '"' {
+			i = skipString(data, i) - 1
+			continue
+		}
+		for _, tok := range []string{"NaN", "Infinity", "-Infinity"} {
+			if bytes.HasPrefix(data[i:], []byte(tok)) {
+				out = append(append(out, data[start:i]...), "null"...)
+				i += len(tok) - 1
+				start = i + 1
+				break
+			}
+		}
+	}
+	if out == nil {
+		return data
+	}
+	return append(out, data[start:]...)
 }
 
 func jsonErr(err error, body []byte) error {
@@ -120,8 +166,14 @@ func jsonErr(err error, body []byte) error {
 	return err
 }
 
-// decompress undoes kombu's compression, named by the "compression" header.
-func decompress(headers map[string]any, body []byte) ([]byte, error) {
+// ErrTooLarge marks a compressed body that inflates beyond the limit
+// (rabbit_max_decompressed_size): a few kilobytes of zlib or bzip2 can
+// stand for gigabytes, so inflating is stopped at the limit.
+var ErrTooLarge = errors.New("rpc: decompressed message too large")
+
+// decompress undoes kombu's compression, named by the "compression" header,
+// reading at most limit bytes of output (0: no limit).
+func decompress(headers map[string]any, body []byte, limit int64) ([]byte, error) {
 	kind, _ := headers[compressionHeader].(string)
 	var r io.Reader
 	switch kind {
@@ -138,9 +190,54 @@ func decompress(headers map[string]any, body []byte) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w: unsupported compression %q", ErrUndecodable, kind)
 	}
-	out, err := io.ReadAll(r)
-	if err != nil {
+	if limit > 0 {
+		r = io.LimitReader(r, limit+1)
+	}
+	out, err := readInflated(r, len(body), limit)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return nil, fmt.Errorf("%w: %w: %s body of %d bytes inflates to more than %d bytes",
+			ErrUndecodable, ErrTooLarge, kind, len(body), limit)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %s body: %v", ErrUndecodable, kind, err)
+	}
+	return out, nil
+}
+
+// readInflated reads r to its end in chunks, then joins them; more than
+// limit bytes (0: no limit) is ErrTooLarge, found before any join. Unlike
+// io.ReadAll, which regrows one buffer and leaves the old ones to the
+// collector, refusing a bomb at the limit holds about the limit in memory,
+// not twice or thrice that.
+func readInflated(r io.Reader, compressed int, limit int64) ([]byte, error) {
+	const minChunk, maxChunk = 4 << 10, 4 << 20
+	var chunks [][]byte
+	total := 0
+	size := min(max(4*compressed, minChunk), maxChunk)
+	for {
+		chunk := make([]byte, size)
+		n, err := io.ReadFull(r, chunk)
+		if n > 0 {
+			chunks = append(chunks, chunk[:n])
+			total += n
+		}
+		if limit > 0 && int64(total) > limit {
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = min(max(total, minChunk), maxChunk)
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
 	}
 	return out, nil
 }

@@ -33,6 +33,8 @@ type RemoteException interface {
 const (
 	BuiltinsModule   = "builtins"
 	DispatcherModule = "oslo_messaging.rpc.dispatcher"
+	// kombuExceptionsModule raises the message decoding errors.
+	kombuExceptionsModule = "kombu.exceptions"
 )
 
 // Exception is a Python exception built in Go: the server-side face of the

@@ -76,12 +76,18 @@ func FuzzDecodeRequest(f *testing.F) {
 	s := goldenServer(f)
 	log := quietLog()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := decodeRequest(contentTypeJSON, nil, body)
+		req, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated)
 		if err != nil {
 			if !errors.Is(err, ErrUndecodable) {
 				t.Fatalf("error %v does not wrap ErrUndecodable", err)
 			}
-			return
+			if req == nil {
+				return
+			}
+			// Answered with a failure: it names its caller.
+			if _, ok := req.ReplyQueue(); !ok || !req.WantsReply() || req.Undecodable == nil {
+				t.Fatalf("an undecodable request without caller or failure: %+v", req)
+			}
 		}
 		req.heartbeatInterval()
 		req.dedupKey()
@@ -95,7 +101,7 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 			return
 		}
-		r, err := decodeReply(contentTypeJSON, nil, reply)
+		r, err := decodeReply(contentTypeJSON, nil, reply, testMaxInflated)
 		if err != nil && string(req.MsgID) != "" {
 			if _, isString := jsonString(req.MsgID); isString {
 				t.Fatalf("our reply does not decode: %v\n%s", err, reply)
@@ -110,6 +116,34 @@ func FuzzDecodeRequest(f *testing.F) {
 			if !errors.As(err, &re) {
 				t.Fatalf("our failure does not decode: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzDecompress: whatever a compressed body holds, inflating it never
+// yields more than the limit, and every refusal is ErrUndecodable.
+func FuzzDecompress(f *testing.F) {
+	const limit = 1 << 20
+	bomb, err := compress(make([]byte, 2*limit))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(false, bomb)
+	f.Add(false, []byte("x\x9c\x03\x00\x00\x00\x00\x01"))
+	f.Fuzz(func(t *testing.T, bzip2 bool, body []byte) {
+		kind := zlibContentType
+		if bzip2 {
+			kind = bzip2ContentType
+		}
+		out, err := decompress(map[string]any{compressionHeader: kind}, body, limit)
+		if err != nil {
+			if !errors.Is(err, ErrUndecodable) {
+				t.Fatalf("error %v does not wrap ErrUndecodable", err)
+			}
+			return
+		}
+		if len(out) > limit {
+			t.Fatalf("inflated to %d bytes, limit %d", len(out), limit)
 		}
 	})
 }
@@ -129,7 +163,7 @@ func FuzzContextRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encode: %v", err)
 		}
-		req, err := decodeRequest(contentTypeJSON, nil, body)
+		req, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated)
 		if err != nil {
 			t.Fatalf("decode: %v\n%s", err, body)
 		}
@@ -152,7 +186,7 @@ func FuzzContextRoundTrip(f *testing.F) {
 func FuzzDecodeReply(f *testing.F) {
 	f.Add([]byte(`{"result": null, "failure": "{\"class\": 5}", "ending": 1, "_msg_id": "m"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := decodeReply(contentTypeJSON, nil, body)
+		r, err := decodeReply(contentTypeJSON, nil, body, testMaxInflated)
 		if err != nil {
 			return
 		}

@@ -66,7 +66,7 @@ func TestFixturesDecode(t *testing.T) {
 	for _, name := range fixtureNames(t) {
 		t.Run(name, func(t *testing.T) {
 			f := loadFixture(t, name)
-			msg, err := decodeBody(f.contentType(), nil, []byte(f.Body))
+			msg, err := decodeBody(f.contentType(), nil, []byte(f.Body), testMaxInflated)
 			require.NoError(t, err)
 			got, err := json.Marshal(msg)
 			require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestFixturesDecode(t *testing.T) {
 			var want map[string]any
 			require.NoError(t, json.Unmarshal(f.Meta.Decoded, &want))
 			if strings.HasPrefix(name, "request_") {
-				req, err := decodeRequest(f.contentType(), nil, []byte(f.Body))
+				req, err := decodeRequest(f.contentType(), nil, []byte(f.Body), testMaxInflated)
 				require.NoError(t, err)
 				assert.Equal(t, want["method"], req.MethodName())
 				assert.Equal(t, want["_msg_id"] != nil, req.WantsReply())
@@ -89,7 +89,7 @@ func TestFixturesDecode(t *testing.T) {
 				}
 				return
 			}
-			r, err := decodeReply(f.contentType(), nil, []byte(f.Body))
+			r, err := decodeReply(f.contentType(), nil, []byte(f.Body), testMaxInflated)
 			require.NoError(t, err)
 			assert.Equal(t, want["_msg_id"], r.MsgID)
 			assert.Equal(t, want["ending"], r.Ending)
@@ -190,7 +190,7 @@ func requestFor(t *testing.T, c goldenCase, replyMsgID any) fixture {
 // failure's tb dropped, the failure string parsed.
 func normalizeReply(t *testing.T, body []byte) map[string]any {
 	t.Helper()
-	msg, err := decodeBody(contentTypeJSON, nil, body)
+	msg, err := decodeBody(contentTypeJSON, nil, body, testMaxInflated)
 	require.NoError(t, err)
 	raw, err := json.Marshal(msg)
 	require.NoError(t, err)
@@ -222,7 +222,7 @@ func TestRepliesMatchCaptured(t *testing.T) {
 			captured := loadFixture(t, c.reply)
 			want := normalizeReply(t, []byte(captured.Body))
 			reqFix := requestFor(t, c, want["_msg_id"])
-			req, err := decodeRequest(reqFix.contentType(), nil, []byte(reqFix.Body))
+			req, err := decodeRequest(reqFix.contentType(), nil, []byte(reqFix.Body), testMaxInflated)
 			require.NoError(t, err)
 			body := s.respond(context.Background(), req, quietLog())
 			require.NotNil(t, body)
@@ -253,7 +253,7 @@ func checkGolden(t *testing.T, name string, got map[string]any) {
 func TestHeartbeatMatchesCaptured(t *testing.T) {
 	captured := loadFixture(t, "reply_call_monitor_heartbeat.json")
 	want := normalizeReply(t, []byte(captured.Body))
-	req, err := decodeRequest(contentTypeJSON, nil, []byte(loadFixture(t, "request_call_with_call_monitor_timeout.json").Body))
+	req, err := decodeRequest(contentTypeJSON, nil, []byte(loadFixture(t, "request_call_with_call_monitor_timeout.json").Body), testMaxInflated)
 	require.NoError(t, err)
 	assert.Equal(t, want, normalizeReply(t, encodeReply(nil, nil, false, req.MsgID)))
 	assert.Equal(t, "1s", req.heartbeatInterval().String(), "_timeout 2 means a heartbeat every second")
@@ -266,7 +266,7 @@ func TestCastsGetNoReply(t *testing.T) {
 		f := loadFixture(t, name)
 		for _, method := range []string{"echo", "fail_plain", "no_such_method"} {
 			body := strings.Replace(f.Body, `\"method\": \"echo\"`, `\"method\": \"`+method+`\"`, 1)
-			req, err := decodeRequest(f.contentType(), nil, []byte(body))
+			req, err := decodeRequest(f.contentType(), nil, []byte(body), testMaxInflated)
 			require.NoError(t, err)
 			require.Equal(t, method, req.MethodName())
 			assert.Nil(t, s.respond(context.Background(), req, quietLog()), "%s %s", name, method)

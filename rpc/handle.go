@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 )
 
 // unroutableRetryEvery is oslo's pause between reply attempts to a missing
-// reply queue.
+// reply queue (undelivered.go).
 const unroutableRetryEvery = 250 * time.Millisecond
 
 // handle runs one request (already acked) and sends its reply, if a reply is
@@ -39,8 +40,15 @@ func (s *Server) handle(rt *runState, req *request, log *logrus.Entry) {
 // respond dispatches req and builds its reply body; nil when no reply is
 // due (casts never get one, even on error).
 func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) []byte {
-	call, result, err := s.disp.dispatch(ctx, req)
-	var raw []byte
+	var (
+		call   *Call
+		result any
+		err    = req.Undecodable
+		raw    []byte
+	)
+	if err == nil {
+		call, result, err = s.disp.dispatch(ctx, req)
+	}
 	if err == nil {
 		var merr error
 		if raw, merr = marshalJSON(result); merr != nil {
@@ -69,6 +77,14 @@ func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) [
 	return encodeReply(nil, fj, true, req.MsgID)
 }
 
+// logFailure logs a failed request as oslo's RPCServer._process_incoming
+// does: at ERROR ("Exception during message handling", LOG.exception) for
+// everything oslo or the interpreter raises (NoSuchMethod, TypeError, a
+// panic...), at DEBUG for a NoSuchMethod of a method named *_ignore_errors.
+// The application's own exceptions (karbor.exception) go at INFO: karbor
+// declares most of them expected (DEBUG in oslo, below the INFO that
+// oslo.messaging's loggers are held at) and the rest are ERROR, which the
+// endpoint does not tell us apart.
 func logFailure(log *logrus.Entry, err error) {
 	var pe *PanicError
 	var re RemoteException
@@ -76,8 +92,15 @@ func logFailure(log *logrus.Entry, err error) {
 	case errors.As(err, &pe):
 		log.WithField("stack", string(pe.Stack)).Errorf("Exception during message handling: %v", pe)
 	case errors.As(err, &re):
-		log.WithFields(logrus.Fields{"exc_module": re.PythonModule(), "exc_class": re.PythonClass()}).
-			Infof("Exception during message handling: %v", err)
+		log := log.WithFields(logrus.Fields{"exc_module": re.PythonModule(), "exc_class": re.PythonClass()})
+		switch module := re.PythonModule(); {
+		case module == DispatcherModule && re.PythonClass() == "NoSuchMethod" && strings.HasSuffix(re.Error(), "_ignore_errors"):
+			log.Debugf("Method not found: %v", err)
+		case module == BuiltinsModule, strings.HasPrefix(module, "oslo_messaging"), strings.HasPrefix(module, "kombu."):
+			log.Errorf("Exception during message handling: %v", err)
+		default:
+			log.Infof("Exception during message handling: %v", err)
+		}
 	default:
 		log.WithError(err).Error("Exception during message handling")
 	}
@@ -97,10 +120,12 @@ func replyPublishing(body []byte) amqp.Publishing {
 }
 
 // sendReply publishes a reply to _reply_q through the default exchange,
-// mandatory, as oslo's AMQPIncomingMessage.reply: a missing queue is retried
-// every 0.25 s for kombu_missing_consumer_retry_timeout, then the queue is
-// remembered as obsolete; a lost connection is retried on a new one until
-// the server's handlers are cancelled.
+// mandatory, as oslo's AMQPIncomingMessage.reply. A missing queue is
+// retried every 0.25 s for kombu_missing_consumer_retry_timeout, then the
+// queue is remembered as obsolete, as oslo does; but those retries happen in
+// the undelivered-replies area, so that the handler's slot is free at once.
+// A lost connection is retried on a new one until the server's replies are
+// abandoned at shutdown.
 func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body []byte, log *logrus.Entry) {
 	queue, ok := req.ReplyQueue()
 	if !ok {
@@ -131,8 +156,8 @@ func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body
 					req.MsgIDText(), int(window.Seconds()), queue)
 				return
 			}
-			log.Debugf("The reply %s could not be sent due to a missing queue (%s). Retrying...", req.MsgIDText(), queue)
-			sleepCtx(ctx, unroutableRetryEvery)
+			s.deferReply(rt, &undeliveredReply{queue: queue, msgID: req.MsgIDText(), pub: pub, giveUp: giveUp, log: log})
+			return
 		case errors.Is(err, ErrBlocked), errors.Is(err, context.DeadlineExceeded):
 			log.WithError(err).Error("reply not sent within the retry window; abandoning")
 			return

@@ -21,6 +21,10 @@ const (
 	testHost     = "host1"
 )
 
+// testMaxInflated is the decompression limit of unit tests that decode
+// bodies directly: the default.
+const testMaxInflated = DefaultMaxDecompressedSize
+
 // fastOptions reconnect quickly, so that reliability tests stay short.
 func fastOptions() *RabbitOptions {
 	o := DefaultRabbitOptions()

@@ -51,15 +51,27 @@ type RabbitOptions struct {
 	SSLEnforceHostnameVerification bool   // ssl_enforce_hostname_verification
 	SSLEnforceFIPSMode             bool   // ssl_enforce_fips_mode
 
+	// RabbitMaxDecompressedSize bounds what one compressed message may
+	// inflate to, in bytes (rabbit_max_decompressed_size; 0: no limit, as
+	// in oslo). Ours, not oslo's: kombu inflates without a limit.
+	RabbitMaxDecompressedSize int64
+
 	HeartbeatInPthread bool // heartbeat_in_pthread (no meaning in Go; accepted)
 	RPCConnPoolSize    int  // rpc_conn_pool_size
 	ConnPoolMinSize    int  // conn_pool_min_size
 	ConnPoolTTL        int  // conn_pool_ttl
 }
 
-// DefaultRabbitOptions returns oslo.messaging 14.0.3's defaults.
+// DefaultMaxDecompressedSize is rabbit_max_decompressed_size's default:
+// RabbitMQ's own default max_message_size (128 MiB), so that no message
+// inflates to more than the broker would have taken uncompressed.
+const DefaultMaxDecompressedSize = 128 << 20
+
+// DefaultRabbitOptions returns oslo.messaging 14.0.3's defaults, and ours
+// for the options oslo does not have.
 func DefaultRabbitOptions() RabbitOptions {
 	return RabbitOptions{
+		RabbitMaxDecompressedSize:        DefaultMaxDecompressedSize,
 		RabbitTransientQueuesTTL:         1800 * time.Second,
 		HeartbeatTimeoutThreshold:        60 * time.Second,
 		HeartbeatRate:                    2,
@@ -92,6 +104,17 @@ func boolOpt(field func(*RabbitOptions) *bool) optionSetter {
 func intOpt(field func(*RabbitOptions) *int) optionSetter {
 	return func(o *RabbitOptions, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("invalid integer %q", v)
+		}
+		*field(o) = n
+		return nil
+	}
+}
+
+func int64Opt(field func(*RabbitOptions) *int64) optionSetter {
+	return func(o *RabbitOptions, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
 			return fmt.Errorf("invalid integer %q", v)
 		}
@@ -146,6 +169,7 @@ var rabbitOptionSetters = map[string]optionSetter{
 	"kombu_failover_strategy":              strOpt(func(o *RabbitOptions) *string { return &o.KombuFailoverStrategy }),
 	"kombu_compression":                    strOpt(func(o *RabbitOptions) *string { return &o.KombuCompression }),
 	"rabbit_login_method":                  strOpt(func(o *RabbitOptions) *string { return &o.RabbitLoginMethod }),
+	"rabbit_max_decompressed_size":         int64Opt(func(o *RabbitOptions) *int64 { return &o.RabbitMaxDecompressedSize }),
 	"ssl":                                  boolOpt(func(o *RabbitOptions) *bool { return &o.SSL }),
 	"ssl_version":                          strOpt(func(o *RabbitOptions) *string { return &o.SSLVersion }),
 	"ssl_key_file":                         strOpt(func(o *RabbitOptions) *string { return &o.SSLKeyFile }),
@@ -218,8 +242,8 @@ func (o *RabbitOptions) Validate() error {
 	if _, err := compressionFor(o.KombuCompression); err != nil {
 		return err
 	}
-	if o.RabbitTransientQueuesTTL < 0 || o.HeartbeatTimeoutThreshold < 0 || o.RabbitQosPrefetchCount < 0 {
-		return errors.New("rpc: rabbit_transient_queues_ttl, heartbeat_timeout_threshold and rabbit_qos_prefetch_count must not be negative")
+	if o.RabbitTransientQueuesTTL < 0 || o.HeartbeatTimeoutThreshold < 0 || o.RabbitQosPrefetchCount < 0 || o.RabbitMaxDecompressedSize < 0 {
+		return errors.New("rpc: rabbit_transient_queues_ttl, heartbeat_timeout_threshold, rabbit_qos_prefetch_count and rabbit_max_decompressed_size must not be negative")
 	}
 	if o.SSLVersion != "" {
 		if _, _, err := tlsVersionRange(o.SSLVersion); err != nil {

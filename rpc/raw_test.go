@@ -58,7 +58,7 @@ func waitReply(t testing.TB, deliveries <-chan amqp.Delivery, within time.Durati
 	t.Helper()
 	select {
 	case d := <-deliveries:
-		r, err := decodeReply(d.ContentType, d.Headers, d.Body)
+		r, err := decodeReply(d.ContentType, d.Headers, d.Body, testMaxInflated)
 		require.NoError(t, err)
 		return r, d
 	case <-time.After(within):

@@ -64,8 +64,8 @@ type replyMsg struct {
 	HasFailure bool
 }
 
-func decodeReply(contentType string, headers map[string]any, body []byte) (replyMsg, error) {
-	msg, err := decodeBody(contentType, headers, body)
+func decodeReply(contentType string, headers map[string]any, body []byte, maxInflated int64) (replyMsg, error) {
+	msg, err := decodeBody(contentType, headers, body, maxInflated)
 	if err != nil {
 		return replyMsg{}, err
 	}

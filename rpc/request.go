@@ -29,16 +29,45 @@ type request struct {
 	UniqueID  json.RawMessage // _unique_id: de-duplication key
 	// Context holds every _context_* member with the prefix stripped.
 	Context map[string]json.RawMessage
+	// Undecodable is set on a request whose body could not be decoded but
+	// names its caller: it is answered with this failure, not dispatched.
+	Undecodable error
 }
 
 // decodeRequest decodes a delivered request body. Its errors wrap
-// ErrUndecodable: such a message is rejected without a reply.
-func decodeRequest(contentType string, headers map[string]any, body []byte) (*request, error) {
-	msg, err := decodeBody(contentType, headers, body)
+// ErrUndecodable: such a message is rejected without a reply, unless a
+// request comes with the error. That is a call whose body only Python's
+// JSON accepts (NaN, Infinity) and whose _msg_id and _reply_q can be read:
+// its caller gets req.Undecodable as the failure, instead of waiting for its
+// timeout.
+func decodeRequest(contentType string, headers map[string]any, body []byte, maxInflated int64) (*request, error) {
+	plain, err := plainBody(contentType, headers, body, maxInflated)
 	if err != nil {
 		return nil, err
 	}
-	return requestFromMessage(msg), nil
+	msg, err := parseEnvelope(plain, decodeObject)
+	if err == nil {
+		return requestFromMessage(msg), nil
+	}
+	lenient, lerr := parseEnvelope(plain, decodePythonObject)
+	if lerr != nil {
+		return nil, err
+	}
+	req := requestFromMessage(lenient)
+	if _, ok := req.ReplyQueue(); !ok || !req.WantsReply() {
+		return nil, err
+	}
+	req.Undecodable = decodeError(err)
+	return req, err
+}
+
+// decodeError is kombu.exceptions.DecodeError, what a Python server's
+// message decoding raises: the failure a caller gets for a request it sent
+// with values JSON has no place for (NaN, Infinity).
+func decodeError(cause error) *Exception {
+	return NewException(kombuExceptionsModule, "DecodeError",
+		"Cannot decode the message: out of range float values (NaN, Infinity) are not JSON compliant ("+
+			strings.TrimPrefix(cause.Error(), ErrUndecodable.Error()+": ")+")")
 }
 
 func requestFromMessage(msg message) *request {

@@ -124,6 +124,12 @@ type runState struct {
 	rctx    context.Context // replies' context: cancelled a graceful timeout later
 	rcancel context.CancelFunc
 	drained bool
+	// stopStarted is when the graceful stop began (drain).
+	stopStarted time.Time
+
+	undelivered *undeliveredReplies // replies waiting for a missing queue
+	retryCancel context.CancelFunc  // stops retryUndelivered
+	retryDone   sync.WaitGroup
 }
 
 // Run serves until ctx is cancelled, reconnecting with backoff whenever the
@@ -156,6 +162,10 @@ func (s *Server) Run(ctx context.Context) error {
 	rt.pub = newPublisher(conn.dial, log)
 	rt.pub.compression, _ = compressionFor(s.opts.KombuCompression)
 	defer rt.pub.close()
+	rt.undelivered = newUndeliveredReplies(maxUndeliveredReplies, maxUndeliveredReplyBytes)
+	var retryCtx context.Context
+	retryCtx, rt.retryCancel = context.WithCancel(context.WithoutCancel(ctx))
+	rt.retryDone.Go(func() { s.retryUndelivered(retryCtx, rt) })
 
 	failures := 0
 	for ctx.Err() == nil {
@@ -177,6 +187,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.setHealth(fmt.Errorf("%w: stopped", ErrNotConsuming))
 	s.drain(rt)
 	rt.pool.stop()
+	s.stopRetries(rt)
 	log.Info("RPC server stopped")
 	return nil
 }
@@ -184,12 +195,14 @@ func (s *Server) Run(ctx context.Context) error {
 // drain waits for in-flight handlers and their replies: GracefulTimeout,
 // then as long again with the handlers' context cancelled (their replies,
 // failures by then, still go out), then with replies abandoned until the
-// handlers return.
+// handlers return. Replies waiting for a missing queue are not waited for
+// here (stopRetries).
 func (s *Server) drain(rt *runState) {
 	if rt.drained {
 		return
 	}
 	rt.drained = true
+	rt.stopStarted = time.Now()
 	done := make(chan struct{})
 	go func() {
 		rt.pool.inflight.Wait()

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,28 +102,42 @@ func TestMalformedMessages(t *testing.T) {
 	dead, err := raw.ch.Consume("dead", "", true, false, false, false, nil)
 	require.NoError(t, err)
 
-	srv := startServer(t, url, nil)
+	const maxInflated = 1 << 20
+	srv := startServer(t, url, func(c *ServerConfig) {
+		opts := fastOptions()
+		opts.RabbitMaxDecompressedSize = maxInflated
+		c.Rabbit = opts
+	})
 	replyQ, replies := raw.replyQueue(t)
 	send := func(contentType string, body []byte) {
 		raw.publish(t, testExchange, testTopic, amqp.Publishing{ContentType: contentType, Body: body})
 	}
-	huge := strings.Repeat("x", 8<<20) // far beyond any real request
+	huge := strings.Repeat("x", 8<<20)                       // far beyond any real request
+	bomb, err := compress(bytes.Repeat([]byte(" "), 64<<20)) // a JSON-ish body of 64 MiB in 64 KiB
+	require.NoError(t, err)
 
 	rejected := []struct {
 		name, contentType string
 		body              []byte
+		headers           amqp.Table
+		logged            string
 	}{
-		{"not json", contentTypeJSON, []byte("definitely {not json")},
-		{"text/plain", "text/plain", rawRequest(t, map[string]any{"method": "echo", "_msg_id": "a", "_reply_q": replyQ})},
-		{"no content type", "", rawRequest(t, map[string]any{"method": "echo", "_msg_id": "a", "_reply_q": replyQ})},
-		{"envelope 3.0", contentTypeJSON, []byte(`{"oslo.version": "3.0", "oslo.message": "{\"method\": \"echo\", \"_msg_id\": \"a\", \"_reply_q\": \"` + replyQ + `\"}"}`)},
-		{"message not a string", contentTypeJSON, []byte(`{"oslo.version": "2.0", "oslo.message": {"method": "echo"}}`)},
-		{"json array", contentTypeJSON, []byte(`[1, 2, 3]`)},
-		{"huge and not json", contentTypeJSON, []byte(huge)},
+		{name: "compression bomb", contentType: contentTypeJSON, body: bomb,
+			headers: amqp.Table{compressionHeader: zlibContentType}, logged: "inflates to more than 1048576 bytes"},
+		{name: "NaN in a cast", contentType: contentTypeJSON, body: envelope([]byte(`{"method": "echo", "args": {"x": NaN}}`)), logged: "invalid character 'N'"},
+		{name: "NaN without a reply queue", contentType: contentTypeJSON,
+			body: envelope([]byte(`{"method": "echo", "args": {"x": NaN}, "_msg_id": "nan"}`)), logged: "invalid character 'N'"},
+		{name: "not json", contentType: contentTypeJSON, body: []byte("definitely {not json")},
+		{name: "text/plain", contentType: "text/plain", body: rawRequest(t, map[string]any{"method": "echo", "_msg_id": "a", "_reply_q": replyQ})},
+		{name: "no content type", contentType: "", body: rawRequest(t, map[string]any{"method": "echo", "_msg_id": "a", "_reply_q": replyQ})},
+		{name: "envelope 3.0", contentType: contentTypeJSON, body: []byte(`{"oslo.version": "3.0", "oslo.message": "{\"method\": \"echo\", \"_msg_id\": \"a\", \"_reply_q\": \"` + replyQ + `\"}"}`)},
+		{name: "message not a string", contentType: contentTypeJSON, body: []byte(`{"oslo.version": "2.0", "oslo.message": {"method": "echo"}}`)},
+		{name: "json array", contentType: contentTypeJSON, body: []byte(`[1, 2, 3]`)},
+		{name: "huge and not json", contentType: contentTypeJSON, body: []byte(huge)},
 	}
 	for _, tt := range rejected {
 		t.Run("rejected/"+tt.name, func(t *testing.T) {
-			send(tt.contentType, tt.body)
+			raw.publish(t, testExchange, testTopic, amqp.Publishing{ContentType: tt.contentType, Headers: tt.headers, Body: tt.body})
 			select {
 			case d := <-dead:
 				assert.Equal(t, len(tt.body), len(d.Body))
@@ -132,10 +147,28 @@ func TestMalformedMessages(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("not rejected")
 			}
-			assert.NotEmpty(t, srv.logs.Lines("Failed to process message"))
+			assert.NotEmpty(t, srv.logs.Lines("Failed to process message ... skipping it.", `"level":"error"`, tt.logged))
 		})
 	}
 	noReply(t, replies, 200*time.Millisecond)
+
+	// A call whose body only Python's JSON reads (NaN, Infinity) is answered
+	// with the failure a Python server's decoder raises, instead of leaving
+	// its caller to time out.
+	for _, tok := range []string{"NaN", "Infinity", "-Infinity"} {
+		t.Run("answered/"+tok, func(t *testing.T) {
+			send(contentTypeJSON, envelope([]byte(`{"method": "echo", "args": {"x": [1, `+tok+`]}, "_msg_id": "nan`+tok+`", "_reply_q": "`+replyQ+`", "_context_request_id": "req-nan"}`)))
+			r, _ := waitReply(t, replies, 10*time.Second)
+			assert.Equal(t, "nan"+tok, r.MsgID)
+			_, err := r.outcome()
+			var re *RemoteError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, "kombu.exceptions", re.Module)
+			assert.Equal(t, "DecodeError", re.Class)
+			assert.Contains(t, re.Message, "out of range float values (NaN, Infinity) are not JSON compliant")
+			assert.Len(t, srv.logs.Lines("Failed to process message ... replying with a failure.", `"request_id":"req-nan"`, `"msg_id":"nan`+tok+`"`), 1)
+		})
+	}
 
 	answered := []struct {
 		name    string
@@ -146,6 +179,7 @@ func TestMalformedMessages(t *testing.T) {
 		{"args not an object", map[string]any{"method": "echo", "args": "x"}, "AttributeError"},
 		{"version null", map[string]any{"method": "echo", "version": nil}, "UnsupportedVersion"},
 		{"unknown method", map[string]any{"method": "nope"}, "NoSuchMethod"},
+		{"compressed within the limit", map[string]any{"method": "ret_str", "_compress": true}, ""},
 		{"legacy, no envelope", map[string]any{"method": "ret_str", "_legacy": true}, ""},
 	}
 	for i, tt := range answered {
@@ -156,7 +190,14 @@ func TestMalformedMessages(t *testing.T) {
 			if tt.members["_legacy"] != nil {
 				body, _ = json.Marshal(tt.members)
 			}
-			send(contentTypeJSON, body)
+			var headers amqp.Table
+			if tt.members["_compress"] != nil {
+				body = append(body, bytes.Repeat([]byte(" "), maxInflated-len(body))...) // exactly the limit
+				body, err = compress(body)
+				require.NoError(t, err)
+				headers = amqp.Table{compressionHeader: zlibContentType}
+			}
+			raw.publish(t, testExchange, testTopic, amqp.Publishing{ContentType: contentTypeJSON, Headers: headers, Body: body})
 			r, _ := waitReply(t, replies, 10*time.Second)
 			assert.Equal(t, fmt.Sprintf("m%d", i), r.MsgID)
 			assert.True(t, r.Ending)
@@ -381,7 +422,7 @@ func TestClientReplyHandling(t *testing.T) {
 	// fake answers each request with the replies script gives.
 	fake := func(script func(msgID json.RawMessage) [][]byte) {
 		d := <-requests
-		req, err := decodeRequest(d.ContentType, d.Headers, d.Body)
+		req, err := decodeRequest(d.ContentType, d.Headers, d.Body, testMaxInflated)
 		require.NoError(t, err)
 		q, ok := req.ReplyQueue()
 		require.True(t, ok)

@@ -147,19 +147,25 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 	}
 	for slotTaken := false; d != nil; d, slotTaken = ls.poll(rt.sem, len(batch)) {
 		ls.acks.received(d.DeliveryTag)
-		req, err := decodeRequest(d.ContentType, d.Headers, d.Body)
+		req, err := decodeRequest(d.ContentType, d.Headers, d.Body, s.opts.RabbitMaxDecompressedSize)
 		if err != nil {
-			if slotTaken {
-				<-rt.sem
-			}
-			rt.log.WithError(err).WithFields(logrus.Fields{
+			log := rt.log.WithError(err).WithFields(logrus.Fields{
 				"routing_key": d.RoutingKey, "size": len(d.Body), "content_type": d.ContentType,
-			}).Error("Failed to process message ... skipping it.")
-			if err := d.Reject(false); err != nil {
-				release()
-				return fmt.Errorf("rpc: reject: %w", err)
+			})
+			if req == nil {
+				if slotTaken {
+					<-rt.sem
+				}
+				log.Error("Failed to process message ... skipping it.")
+				if err := d.Reject(false); err != nil {
+					release()
+					return fmt.Errorf("rpc: reject: %w", err)
+				}
+				continue
 			}
-			continue
+			// Its caller can be told: accepted like any call, answered
+			// with the failure.
+			requestLog(log, req).Error("Failed to process message ... replying with a failure.")
 		}
 		if !slotTaken {
 			if err := ls.waitSlot(ctx, rt.sem); err != nil {

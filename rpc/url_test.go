@@ -95,7 +95,10 @@ func TestRabbitOptionsDefaults(t *testing.T) {
 	assert.True(t, o.DirectMandatoryFlag)
 	assert.Equal(t, "AMQPLAIN", o.RabbitLoginMethod)
 	assert.Equal(t, 60*time.Second, o.KombuMissingConsumerRetryTimeout)
+	assert.Equal(t, int64(128<<20), o.RabbitMaxDecompressedSize)
 	require.NoError(t, o.Validate())
+	o.RabbitMaxDecompressedSize = -1
+	require.ErrorContains(t, o.Validate(), "rabbit_max_decompressed_size must not be negative")
 }
 
 func TestRabbitOptionsSet(t *testing.T) {
@@ -105,6 +108,7 @@ func TestRabbitOptionsSet(t *testing.T) {
 		"rabbit_qos_prefetch_count": "5", "heartbeat_timeout_threshold": "10",
 		"rabbit_transient_queues_ttl": "600", "kombu_reconnect_delay": "0.25",
 		"ssl": "1", "ssl_ca_file": "/ca.pem", "rabbit_quroum_max_memory_bytes": "7",
+		"rabbit_max_decompressed_size": "1048576",
 	} {
 		require.NoError(t, o.Set(name, value), name)
 	}
@@ -112,6 +116,7 @@ func TestRabbitOptionsSet(t *testing.T) {
 	assert.True(t, o.AMQPAutoDelete)
 	assert.True(t, o.RabbitHAQueues)
 	assert.Equal(t, 5, o.RabbitQosPrefetchCount)
+	assert.Equal(t, int64(1<<20), o.RabbitMaxDecompressedSize)
 	assert.Equal(t, 10*time.Second, o.HeartbeatTimeoutThreshold)
 	assert.Equal(t, 600*time.Second, o.RabbitTransientQueuesTTL)
 	assert.Equal(t, 250*time.Millisecond, o.KombuReconnectDelay)

@@ -170,23 +170,28 @@ type benchStack struct {
 }
 
 // vmRSSMB reads a process's resident set size in MB.
-func vmRSSMB(b *testing.B, pid int) float64 {
+func vmRSSMB(b *testing.B, pid int) float64 { return procStatusMB(b, pid, "VmRSS") }
+
+// procStatusMB reads a size in kB from /proc/<pid>/status (VmRSS, VmHWM...)
+// in MB.
+func procStatusMB(tb testing.TB, pid int, key string) float64 {
+	tb.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
 			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 			return float64(kb) / 1024
 		}
 	}
-	b.Fatal("no VmRSS")
+	tb.Fatalf("no %s", key)
 	return 0
 }
 

@@ -42,6 +42,14 @@ func TestFormatterMatchesOsloLog(t *testing.T) {
 		{"extra fields", logrus.DebugLevel, logrus.Fields{"checkpoint_id": "c1", "error": errors.New("bad thing"), "n": 3}, "m",
 			"2026-11-22 04:18:17.136 4314 DEBUG karbor [-] m checkpoint_id=c1 error=\"bad thing\" n=3\n"},
 		{"critical", logrus.FatalLevel, nil, "boom", "2026-11-22 04:18:17.136 4314 CRITICAL karbor [-] boom\n"},
+		// Values from the wire cannot forge lines: controls are escaped.
+		{"forged request id", logrus.InfoLevel, logrus.Fields{"logger": "oslo_messaging.rpc.server",
+			"request_id": "req-1\n2026-11-22 04:18:17.136 4314 CRITICAL karbor [-] forged", "user_identity": "u\r\np - - - -"},
+			"Exception during message handling: Endpoint does not support RPC method a\nb\u2028c\x1b[31m",
+			"2026-11-22 04:18:17.136 4314 INFO oslo_messaging.rpc.server [None req-1\\n2026-11-22 04:18:17.136 4314 CRITICAL karbor [-] forged u\\r\\np - - - -] " +
+				"Exception during message handling: Endpoint does not support RPC method a\\nb\\u2028c\\x1b[31m\n"},
+		{"forged fields", logrus.WarnLevel, logrus.Fields{"method": "m\u0085x", "msg_id": "a\x00b", "k\ney": "v"}, "tab\there",
+			"2026-11-22 04:18:17.136 4314 WARNING karbor [-] tab\\there k\\ney=v method=\"m\\u0085x\" msg_id=\"a\\x00b\"\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := logrus.NewEntry(l).WithFields(tc.fields)
@@ -49,6 +57,7 @@ func TestFormatterMatchesOsloLog(t *testing.T) {
 			got, err := f.Format(e)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, string(got))
+			assert.Equal(t, 1, strings.Count(string(got), "\n"), "one entry, one line")
 		})
 	}
 }

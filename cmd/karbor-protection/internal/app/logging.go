@@ -33,6 +33,11 @@ import (
 //
 // Fields Go code attaches to a line beyond those oslo.log shows are
 // appended after the message as key=value, so nothing is lost.
+//
+// One entry is one line: much of what is logged comes from the wire
+// (request and user ids, method names, exception texts), so control
+// characters and Unicode line separators are escaped here, in the one place
+// every line passes, and a value sent with a newline cannot forge a line.
 
 // Field names the formatter reads.
 const (
@@ -63,16 +68,22 @@ func (f *osloFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	if name == "" {
 		name = "karbor"
 	}
-	b.WriteString(name)
+	writeEscaped(&b, name)
 	if id, ok := e.Data[fieldRequestID]; ok && fmt.Sprint(id) != "" {
-		fmt.Fprintf(&b, " [%s %v %s] ", orText(e.Data[fieldGlobalRequestID], "None"), id, orText(e.Data[fieldUserIdentity], "-"))
+		b.WriteString(" [")
+		writeEscaped(&b, orText(e.Data[fieldGlobalRequestID], "None"))
+		b.WriteByte(' ')
+		writeEscaped(&b, fmt.Sprint(id))
+		b.WriteByte(' ')
+		writeEscaped(&b, orText(e.Data[fieldUserIdentity], "-"))
+		b.WriteString("] ")
 	} else {
 		b.WriteString(" [-] ")
 	}
-	b.WriteString(e.Message)
+	writeEscaped(&b, e.Message)
 	for _, k := range extraFields(e.Data) {
 		b.WriteByte(' ')
-		b.WriteString(k)
+		writeEscaped(&b, k)
 		b.WriteByte('=')
 		b.WriteString(fieldText(e.Data[k]))
 	}
@@ -115,10 +126,42 @@ func fieldText(v any) string {
 	default:
 		s = fmt.Sprint(v)
 	}
-	if s == "" || strings.ContainsAny(s, " =\"\t\n\\") {
-		return strconv.Quote(s)
+	if s == "" || strings.ContainsAny(s, " =\"\\") || strings.IndexFunc(s, breaksLine) >= 0 {
+		return strconv.Quote(s) // escapes every control character
 	}
 	return s
+}
+
+// breaksLine reports the characters escaped in log lines: C0 and C1
+// controls (newline, carriage return, tab, escape sequences...) and the
+// Unicode line and paragraph separators.
+func breaksLine(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == '\u2028' || r == '\u2029'
+}
+
+// writeEscaped writes s with the characters breaksLine reports escaped as
+// in Go and Python literals (\n, \r, \t, \x1b, \u2028), the rest as is.
+func writeEscaped(b *bytes.Buffer, s string) {
+	if strings.IndexFunc(s, breaksLine) < 0 {
+		b.WriteString(s)
+		return
+	}
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && breaksLine(r):
+			fmt.Fprintf(b, `\x%02x`, r)
+		case breaksLine(r):
+			fmt.Fprintf(b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
 }
 
 // levelName is Python logging's level name.
