@@ -26,10 +26,12 @@ import (
 // plugin's Locker across processes), so concurrent writers never lose each
 // other's fields.
 type Checkpoints struct {
-	bank  *Bank
-	clock func() time.Time
-	newID func() string
-	locks keyLocks
+	bank     *Bank
+	clock    func() time.Time
+	newID    func() string
+	holder   Holder
+	evidence Evidence
+	locks    keyLocks
 }
 
 // Option configures Checkpoints.
@@ -304,12 +306,12 @@ func (c *Checkpoints) modifyLocked(ctx context.Context, id string, change func(c
 	}
 	self := c.bank.OwnerID()
 	if InProgress(cur.Status) && cur.OwnerID != self {
-		alive, err := c.bank.plugin.OwnerAlive(ctx, cur.OwnerID)
+		v, err := c.Owner(ctx, cur.OwnerID)
 		if err != nil {
-			return nil, fmt.Errorf("bank: checkpoint %s: check lease of owner %s: %w", id, cur.OwnerID, err)
+			return nil, fmt.Errorf("bank: checkpoint %s: %w", id, err)
 		}
-		if alive {
-			return nil, &NotOwnerError{CheckpointID: id, Status: cur.Status, OwnerID: cur.OwnerID}
+		if v.Liveness != OwnerDead {
+			return nil, &NotOwnerError{CheckpointID: id, Status: cur.Status, OwnerID: cur.OwnerID, Owner: v}
 		}
 	}
 	next := *cur

@@ -34,18 +34,21 @@ type Recovered struct {
 	DeadOwner string
 }
 
-// Recover fails the operations a dead service instance left unfinished,
+// Recover fails the operations dead service instances left unfinished,
 // which the Python service leaves in progress for ever: every checkpoint of
 // every provider that is protecting, copying, wait_copying or deleting while
-// its owner's bank lease is missing or expired (bank.Checkpoints.Orphans)
-// gets the status RecoveryStatus gives, and a warning is logged. The
-// manager calls it at start, before serving, so that no operation of this
-// instance is running yet; checkpoints of live instances (and of this one)
-// are left alone, and so is one whose owner comes back meanwhile.
+// its owner is dead (bank.Checkpoints.Unfinished says which) gets the status
+// RecoveryStatus gives, and a warning is logged. An owner is dead when its
+// lease expired or was left by a previous run of this instance (same host),
+// or when it holds no lease and the evidence (the services heartbeats) says
+// no instance without a lease of ours is alive. Checkpoints whose owner may
+// be alive are left alone, and so are those of owners without a lease when
+// there is no evidence: that is logged, once per pass, as a warning.
 //
-// Operation-log rows and restores or verifications left in progress are not
-// in the bank and are not touched. Every provider is tried; the error joins
-// what could not be recovered.
+// Once a dead owner has no checkpoint in progress left, its lease is
+// removed. The program calls Recover at start, before serving, and then
+// every periodic_interval. Every provider is tried; the error joins what
+// could not be recovered.
 func Recover(ctx context.Context, r *Registry) ([]Recovered, error) {
 	var done []Recovered
 	var errs []error
@@ -60,31 +63,53 @@ func Recover(ctx context.Context, r *Registry) ([]Recovered, error) {
 }
 
 func recoverProvider(ctx context.Context, p *Provider) ([]Recovered, error) {
-	orphans, err := p.checkpoints.Orphans(ctx, p.id)
+	unfinished, err := p.checkpoints.Unfinished(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("providers: recovery of provider %s: %w", p.id, err)
 	}
 	var done []Recovered
 	var errs []error
-	for _, cp := range orphans {
+	busy := map[string]bool{} // owners that keep a checkpoint in progress
+	var unknown []string
+	for _, u := range unfinished {
+		cp := u.Checkpoint
 		to := RecoveryStatus(cp.Status)
-		if to == "" {
+		if cp.ProviderID != p.id || to == "" || u.Owner.Liveness != bank.OwnerDead {
+			busy[cp.OwnerID] = true
+			if cp.ProviderID == p.id && u.Owner.Liveness == bank.OwnerUnknown {
+				unknown = append(unknown, cp.ID)
+			}
 			continue
 		}
 		log := logctx.From(ctx).WithFields(logrus.Fields{
 			"checkpoint_id": cp.ID, "status": cp.Status, "new_status": to, "dead_owner": cp.OwnerID})
 		if _, err := p.checkpoints.SetStatus(ctx, cp.ID, to); err != nil {
+			busy[cp.OwnerID] = true
 			var notOwner *bank.NotOwnerError
 			if errors.As(err, &notOwner) {
-				log.Info("Checkpoint's owner is alive again; left alone")
+				log.WithField("owner", notOwner.Owner.Reason).Info("Checkpoint's owner may be alive again; left alone")
 				continue
 			}
 			log.WithError(err).Error("Could not recover checkpoint left in progress by a dead service instance")
 			errs = append(errs, fmt.Errorf("providers: recover checkpoint %s: %w", cp.ID, err))
 			continue
 		}
-		log.Warn("Checkpoint left in progress by a dead service instance; marked failed")
+		log.WithField("reason", u.Owner.Reason).Warn("Checkpoint left in progress by a dead service instance; marked failed")
 		done = append(done, Recovered{ProviderID: p.id, CheckpointID: cp.ID, From: cp.Status, To: to, DeadOwner: cp.OwnerID})
+	}
+	if len(unknown) > 0 {
+		logctx.From(ctx).WithField("checkpoint_ids", unknown).Warnf(
+			"%d checkpoint(s) in progress whose owner holds no lease were left alone: there is no evidence that the owner "+
+				"(a Python karbor-protection instance?) is dead. Configure [database] connection so that the services "+
+				"heartbeats can tell, or set [DEFAULT] recover_unleased_checkpoints = true once no Python instance uses this bank",
+			len(unknown))
+	}
+	removed, err := p.checkpoints.RemoveDeadLeases(ctx, busy)
+	for _, l := range removed {
+		logctx.From(ctx).WithFields(logrus.Fields{"dead_owner": l.OwnerID, "host": l.Holder.Host}).Info("Removed the lease of a dead service instance")
+	}
+	if err != nil {
+		errs = append(errs, err)
 	}
 	return done, errors.Join(errs...)
 }

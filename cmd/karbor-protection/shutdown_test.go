@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,7 +77,14 @@ func TestSIGTERMDuringProtect(t *testing.T) {
 
 	leases, err := os.ReadDir(filepath.Join(s.bankPath(), "leases"))
 	require.NoError(t, err)
-	assert.Empty(t, leases, "the bank lease is released on a clean stop")
+	require.Len(t, leases, 1)
+	var lease struct {
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	data, err := os.ReadFile(filepath.Join(s.bankPath(), "leases", leases[0].Name()))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &lease))
+	assert.False(t, lease.ExpiresAt.After(time.Now()), "the bank lease is released (expired) on a clean stop")
 
 	log, err := os.ReadFile(logFile)
 	require.NoError(t, err)

@@ -15,8 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
+	"github.com/gokarbor/karbor-protection/bank"
 	_ "github.com/gokarbor/karbor-protection/bank/fs" // karbor-fs-bank-plugin
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/db"
@@ -120,8 +122,11 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 		return fmt.Errorf("[database]: %w", err)
 	}
 	defer closeLogged(log, "database", store.Close)
+	// Every bank lease records this process: its host, and an incarnation
+	// that tells a restart of this host from the run it replaces.
+	holder := bank.Holder{Host: k.Host, Incarnation: uuid.NewString()}
 	reg, err := providers.Load(logctx.With(ctx, logs.entry("karbor.services.protection.provider")),
-		providers.Options{Dir: k.ProviderConfigDir})
+		providers.Options{Dir: k.ProviderConfigDir, Holder: holder})
 	if err != nil {
 		return err
 	}
