@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
@@ -45,15 +47,17 @@ type Recovered struct {
 // be alive are left alone, and so are those of owners without a lease when
 // there is no evidence: that is logged, once per pass, as a warning.
 //
-// Once a dead owner has no checkpoint in progress left, its lease is
-// removed. The program calls Recover at start, before serving, and then
+// The checkpoint's open operation-log rows are closed with the same
+// status, and a protect or copy whose row the dead instance never wrote (its
+// writes are queued, and a SIGKILL loses the queue) gets one. Once a dead
+// owner has no checkpoint in progress left, its lease is removed. The program calls Recover at start, before serving, and then
 // every periodic_interval. Every provider is tried; the error joins what
 // could not be recovered.
-func Recover(ctx context.Context, r *Registry) ([]Recovered, error) {
+func (b *Builder) Recover(ctx context.Context, r *Registry) ([]Recovered, error) {
 	var done []Recovered
 	var errs []error
 	for _, p := range r.sorted {
-		rec, err := recoverProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": p.id}), p)
+		rec, err := b.recoverProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": p.id}), p)
 		done = append(done, rec...)
 		if err != nil {
 			errs = append(errs, err)
@@ -62,7 +66,7 @@ func Recover(ctx context.Context, r *Registry) ([]Recovered, error) {
 	return done, errors.Join(errs...)
 }
 
-func recoverProvider(ctx context.Context, p *Provider) ([]Recovered, error) {
+func (b *Builder) recoverProvider(ctx context.Context, p *Provider) ([]Recovered, error) {
 	unfinished, err := p.checkpoints.Unfinished(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("providers: recovery of provider %s: %w", p.id, err)
@@ -95,6 +99,9 @@ func recoverProvider(ctx context.Context, p *Provider) ([]Recovered, error) {
 			continue
 		}
 		log.WithField("reason", u.Owner.Reason).Warn("Checkpoint left in progress by a dead service instance; marked failed")
+		if err := b.recorder.CheckpointRecovered(ctx, cp.ID, to, lostLog(cp)); err != nil {
+			log.WithError(err).Warn("Could not close the checkpoint's operation log")
+		}
 		done = append(done, Recovered{ProviderID: p.id, CheckpointID: cp.ID, From: cp.Status, To: to, DeadOwner: cp.OwnerID})
 	}
 	if len(unknown) > 0 {
@@ -112,4 +119,22 @@ func recoverProvider(ctx context.Context, p *Provider) ([]Recovered, error) {
 		errs = append(errs, err)
 	}
 	return done, errors.Join(errs...)
+}
+
+// lostLog is the operation-log row an operation that died on cp would have
+// written first (protect, copy), for recovery to write if it is missing.
+// A delete's row is not rebuilt: it would carry the protect type (as
+// karbor writes it) and could not be told from the protect's own row.
+func lostLog(cp *bank.Checkpoint) *OperationLog {
+	typ := karbor.OperationProtect
+	switch cp.Status {
+	case bank.StatusProtecting:
+	case bank.StatusCopying, bank.StatusWaitCopying:
+		typ = karbor.OperationCopy
+	default:
+		return nil
+	}
+	l := checkpointLog(cp, typ)
+	l.StartedAt = time.Unix(cp.Timestamp, 0).UTC()
+	return &l
 }
