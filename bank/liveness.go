@@ -191,7 +191,8 @@ type Unfinished struct {
 // in progress (protecting, deleting, copying, wait_copying) and not owned
 // by this instance, each with the verdict on its owner. It reads every
 // checkpoint's index.json (found through /checkpoints/, so checkpoints
-// whose index keys were never written are found too); meant for recovery.
+// whose index keys were never written are found too), skipping those it
+// cannot decode; meant for recovery.
 func (c *Checkpoints) Unfinished(ctx context.Context) ([]Unfinished, error) {
 	j := c.newJudge()
 	var out []Unfinished
@@ -207,10 +208,17 @@ func (c *Checkpoints) Unfinished(ctx context.Context) ([]Unfinished, error) {
 				continue
 			}
 			cp, err := c.Get(ctx, id)
-			if errors.Is(err, ErrCheckpointNotFound) {
+			var bad *IndexDecodeError
+			var version *UnsupportedVersionError
+			switch {
+			case errors.Is(err, ErrCheckpointNotFound):
 				continue // a directory without index.json is no checkpoint
-			}
-			if err != nil {
+			case errors.As(err, &bad), errors.As(err, &version):
+				// Nobody can recover it; or the Python service is
+				// rewriting it in place (it truncates, then writes),
+				// and the next scan reads it whole.
+				continue
+			case err != nil:
 				return nil, err
 			}
 			if !InProgress(cp.Status) || cp.OwnerID == c.bank.OwnerID() {

@@ -179,3 +179,23 @@ func TestRemoveDeadLeases(t *testing.T) {
 		assert.Equal(t, exists, err == nil, owner)
 	}
 }
+
+// TestUnfinishedSkipsUndecodable: an index.json caught half-written (the
+// Python service rewrites it in place) or of another version does not stop
+// the scan.
+func TestUnfinishedSkipsUndecodable(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	scanner := bank.NewCheckpoints(bank.New(openFS(t, dir)))
+	other := bank.NewCheckpoints(bank.New(openFS(t, dir)))
+	cp, err := other.Create(ctx, specPlan())
+	require.NoError(t, err)
+	for id, content := range map[string]string{"half": `{"version": "0.9", "id": "half", "sta`, "future": `{"version": "1.0"}`} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "karbor", "checkpoints", id), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "karbor", "checkpoints", id, "index.json"), []byte(content), 0o644))
+	}
+	unfinished, err := scanner.Unfinished(ctx)
+	require.NoError(t, err)
+	require.Len(t, unfinished, 1)
+	assert.Equal(t, cp.ID, unfinished[0].ID)
+}

@@ -75,13 +75,18 @@ func (b *Builder) recoverProvider(ctx context.Context, p *Provider) ([]Recovered
 	var errs []error
 	busy := map[string]bool{} // owners that keep a checkpoint in progress
 	var unknown []string
+	alive := 0
 	for _, u := range unfinished {
 		cp := u.Checkpoint
 		to := RecoveryStatus(cp.Status)
 		if cp.ProviderID != p.id || to == "" || u.Owner.Liveness != bank.OwnerDead {
 			busy[cp.OwnerID] = true
-			if cp.ProviderID == p.id && u.Owner.Liveness == bank.OwnerUnknown {
+			switch {
+			case cp.ProviderID != p.id:
+			case u.Owner.Liveness == bank.OwnerUnknown:
 				unknown = append(unknown, cp.ID)
+			case u.Owner.Liveness == bank.OwnerAlive:
+				alive++
 			}
 			continue
 		}
@@ -104,6 +109,8 @@ func (b *Builder) recoverProvider(ctx context.Context, p *Provider) ([]Recovered
 		}
 		done = append(done, Recovered{ProviderID: p.id, CheckpointID: cp.ID, From: cp.Status, To: to, DeadOwner: cp.OwnerID})
 	}
+	logctx.From(ctx).WithFields(logrus.Fields{"recovered": len(done), "owner_alive": alive, "owner_unknown": len(unknown)}).
+		Debug("Recovery pass done")
 	if len(unknown) > 0 {
 		logctx.From(ctx).WithField("checkpoint_ids", unknown).Warnf(
 			"%d checkpoint(s) in progress whose owner holds no lease were left alone: there is no evidence that the owner "+
