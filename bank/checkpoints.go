@@ -18,8 +18,9 @@ import (
 // Writers and leases: every write needs this instance's own lease to be
 // valid (else ErrLeaseInvalid). A checkpoint in progress (protecting,
 // deleting, copying, wait_copying) belongs to its owner_id: while that
-// owner's lease is valid nobody else may change it (NotOwnerError); once the
-// lease is missing or expired the owner is dead and the next writer takes
+// owner may be alive nobody else may change it (NotOwnerError); once it is
+// known dead (Owner: its lease expired or was left by a previous run of this
+// host, or it holds none and the evidence says so) the next writer takes
 // the checkpoint over, becoming its owner. Whoever moves a checkpoint into
 // an in-progress status becomes its owner. Each update re-reads index.json
 // and writes it back under a per-checkpoint lock (in-process, plus the
