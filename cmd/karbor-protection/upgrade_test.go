@@ -258,3 +258,44 @@ func TestRollingUpgradeNextToPython(t *testing.T) {
 	assert.JSONEq(t, "null", string(result(t, call(t, c, "delete", ctx, map[string]any{"provider_id": noopID, "checkpoint_id": ids[3]}))))
 	waitStatus(t, c, ctx, ids[3], "deleted")
 }
+
+// TestUnleasedCheckpointsWithoutEvidence: a Go instance without a database
+// cannot tell whether the Python instance that left checkpoints protecting
+// is alive. It leaves them alone, says so at every pass, and refuses to
+// delete them; the operator who knows the Python instances are gone sets
+// recover_unleased_checkpoints, and the restarted instance fails them.
+func TestUnleasedCheckpointsWithoutEvidence(t *testing.T) {
+	t.Parallel()
+	m := sharedMariaDB(t)
+	name, _ := m.createDatabase(t)
+	url := rpctest.Vhost(t)
+	s := configureService(t, url, serviceConfig{extraDefault: "periodic_interval = 1", args: []string{"--debug"}})
+	py := startPythonService(t, pythonServiceConfig{bankPath: s.bankPath(), db: m, database: name, host: "python-host",
+		reportInterval: 1, checkpoints: 2, planID: "8b8b8b8b-2222-4333-8444-555555555555"})
+	py.kill()
+	ids := py.created
+
+	s.start()
+	s.waitLog("No [database] connection: checkpoints in progress whose owner holds no bank lease", 10*time.Second)
+	waitFor(t, 60*time.Second, "two warnings", func() bool { return len(s.out.lines("whose owner holds no lease were left alone")) >= 2 })
+	warning := s.out.lines("whose owner holds no lease were left alone")[0]
+	assert.Contains(t, warning, " WARNING ")
+	for _, id := range ids {
+		assert.Contains(t, warning, id)
+		assert.Equal(t, "protecting", s.indexStatus(t, id))
+	}
+	c := pyClient(t, url)
+	ctx := requestContext(t, projectA, false)
+	exception(t, call(t, c, "delete", ctx, map[string]any{"provider_id": noopID, "checkpoint_id": ids[0]}),
+		"karbor.exception.CheckpointNotBeDeleted")
+
+	require.NoError(t, s.stop(syscall.SIGTERM, 60*time.Second))
+	s.conf.extraDefault += "\nrecover_unleased_checkpoints = true"
+	s.writeConfig()
+	s.restart()
+	for _, id := range ids {
+		assert.Equal(t, "error", s.indexStatus(t, id), "failed before the instance serves")
+	}
+	assert.Len(t, s.out.lines("marked failed"), 2)
+	assert.JSONEq(t, "null", string(result(t, call(t, c, "delete", ctx, map[string]any{"provider_id": noopID, "checkpoint_id": ids[0]}))))
+}
