@@ -50,9 +50,11 @@ type Recovered struct {
 // The checkpoint's open operation-log rows are closed with the same
 // status, and a protect or copy whose row the dead instance never wrote (its
 // writes are queued, and a SIGKILL loses the queue) gets one. Once a dead
-// owner has no checkpoint in progress left, its lease is removed. The program calls Recover at start, before serving, and then
-// every periodic_interval. Every provider is tried; the error joins what
-// could not be recovered.
+// owner has no checkpoint in progress left, its lease is removed.
+//
+// The program calls Recover at start, before serving, and then every
+// periodic_interval; this instance's own checkpoints are never touched.
+// Every provider is tried; the error joins what could not be recovered.
 func (b *Builder) Recover(ctx context.Context, r *Registry) ([]Recovered, error) {
 	var done []Recovered
 	var errs []error
