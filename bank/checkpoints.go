@@ -18,18 +18,21 @@ import (
 // Writers and leases: every write needs this instance's own lease to be
 // valid (else ErrLeaseInvalid). A checkpoint in progress (protecting,
 // deleting, copying, wait_copying) belongs to its owner_id: while that
-// owner's lease is valid nobody else may change it (NotOwnerError); once the
-// lease is missing or expired the owner is dead and the next writer takes
+// owner may be alive nobody else may change it (NotOwnerError); once it is
+// known dead (Owner: its lease expired or was left by a previous run of this
+// host, or it holds none and the evidence says so) the next writer takes
 // the checkpoint over, becoming its owner. Whoever moves a checkpoint into
 // an in-progress status becomes its owner. Each update re-reads index.json
 // and writes it back under a per-checkpoint lock (in-process, plus the
 // plugin's Locker across processes), so concurrent writers never lose each
 // other's fields.
 type Checkpoints struct {
-	bank  *Bank
-	clock func() time.Time
-	newID func() string
-	locks keyLocks
+	bank     *Bank
+	clock    func() time.Time
+	newID    func() string
+	holder   Holder
+	evidence Evidence
+	locks    keyLocks
 }
 
 // Option configures Checkpoints.
@@ -304,12 +307,12 @@ func (c *Checkpoints) modifyLocked(ctx context.Context, id string, change func(c
 	}
 	self := c.bank.OwnerID()
 	if InProgress(cur.Status) && cur.OwnerID != self {
-		alive, err := c.bank.plugin.OwnerAlive(ctx, cur.OwnerID)
+		v, err := c.Owner(ctx, cur.OwnerID)
 		if err != nil {
-			return nil, fmt.Errorf("bank: checkpoint %s: check lease of owner %s: %w", id, cur.OwnerID, err)
+			return nil, fmt.Errorf("bank: checkpoint %s: %w", id, err)
 		}
-		if alive {
-			return nil, &NotOwnerError{CheckpointID: id, Status: cur.Status, OwnerID: cur.OwnerID}
+		if v.Liveness != OwnerDead {
+			return nil, &NotOwnerError{CheckpointID: id, Status: cur.Status, OwnerID: cur.OwnerID, Owner: v}
 		}
 	}
 	next := *cur

@@ -336,10 +336,11 @@ func TestCrashBetweenCreateWrites(t *testing.T) {
 		_, err := survivor.List(ctx, q)
 		require.NoError(t, err, "listing works after the crash: %+v", q)
 	}
-	orphans, err := survivor.Orphans(ctx, specProvider)
+	unfinished, err := survivor.Unfinished(ctx)
 	require.NoError(t, err)
-	require.Len(t, orphans, 1)
-	assert.Equal(t, specID, orphans[0].ID)
+	require.Len(t, unfinished, 1)
+	assert.Equal(t, specID, unfinished[0].ID)
+	assert.Equal(t, bank.OwnerDead, unfinished[0].Owner.Liveness, unfinished[0].Owner.Reason)
 }
 
 func TestResourceSection(t *testing.T) {
@@ -468,9 +469,14 @@ func TestTwoWriters(t *testing.T) {
 	t.Run("a dead owner's checkpoint is found and taken over", func(t *testing.T) {
 		cp, err := a.Create(ctx, specPlan())
 		require.NoError(t, err)
-		orphans, err := b.Orphans(ctx, specProvider)
+		unfinished, err := b.Unfinished(ctx)
 		require.NoError(t, err)
-		assert.Empty(t, orphans, "a is alive")
+		require.Len(t, unfinished, 1)
+		assert.Equal(t, bank.OwnerAlive, unfinished[0].Owner.Liveness, "a is alive")
+		assert.Contains(t, unfinished[0].Owner.Reason, "its lease is valid until")
+		mine, err := a.Unfinished(ctx)
+		require.NoError(t, err)
+		assert.Empty(t, mine, "an instance's own checkpoints are not unfinished business")
 
 		// a stops renewing (hung or dead); b keeps renewing.
 		clock.Advance(fs.DefaultLeaseExpireWindow + time.Second)
@@ -481,19 +487,16 @@ func TestTwoWriters(t *testing.T) {
 		_, err = a.Create(ctx, specPlan())
 		assert.ErrorIs(t, err, bank.ErrLeaseInvalid)
 
-		orphans, err = b.Orphans(ctx, specProvider)
+		unfinished, err = b.Unfinished(ctx)
 		require.NoError(t, err)
-		require.Len(t, orphans, 1)
-		assert.Equal(t, cp.ID, orphans[0].ID)
-		others, err := b.Orphans(ctx, "another-provider")
-		require.NoError(t, err)
-		assert.Empty(t, others)
+		require.Len(t, unfinished, 1)
+		assert.Equal(t, cp.ID, unfinished[0].ID)
+		assert.Equal(t, bank.OwnerDead, unfinished[0].Owner.Liveness)
+		assert.Contains(t, unfinished[0].Owner.Reason, "its lease expired at")
 
-		got, err := b.TakeOver(ctx, cp.ID)
+		got, err := b.SetStatus(ctx, cp.ID, bank.StatusError)
 		require.NoError(t, err)
-		assert.Equal(t, pb.OwnerID(), got.OwnerID)
-		_, err = b.SetStatus(ctx, cp.ID, bank.StatusError)
-		require.NoError(t, err)
+		assert.Equal(t, pb.OwnerID(), got.OwnerID, "the writer took the checkpoint over")
 
 		require.NoError(t, pa.RenewLease(ctx)) // a comes back: the checkpoint is b's now
 		_, err = a.SetStatus(ctx, cp.ID, bank.StatusAvailable)

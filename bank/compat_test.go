@@ -162,16 +162,32 @@ func TestPythonSampleOperations(t *testing.T) {
 	_, err = cps.Delete(ctx, cp.ID)
 	require.NoError(t, err)
 
-	orphans, err := cps.Orphans(ctx, banktest.SampleProviderID)
+	// The Python service held no lease: without evidence its unfinished
+	// checkpoints are nobody's to change.
+	want := append(slices.Clone(byStatus[bank.StatusProtecting]), byStatus[bank.StatusWaitCopying]...)
+	unfinished, err := cps.Unfinished(ctx)
 	require.NoError(t, err)
 	var ids []string
-	for _, o := range orphans {
-		ids = append(ids, o.ID)
+	for _, u := range unfinished {
+		ids = append(ids, u.ID)
+		assert.Equal(t, bank.OwnerUnknown, u.Owner.Liveness, u.ID)
 	}
-	want := append(slices.Clone(byStatus[bank.StatusProtecting]), byStatus[bank.StatusWaitCopying]...)
 	assert.ElementsMatch(t, want, ids)
-
 	_, err = cps.ResetState(ctx, byStatus[bank.StatusWaitCopying][0], bank.StatusError)
+	var no *bank.NotOwnerError
+	require.ErrorAs(t, err, &no, "an owner that may be alive keeps its wait_copying checkpoint")
+	assert.Equal(t, bank.OwnerUnknown, no.Owner.Liveness)
+
+	// Once the evidence says the Python instances are dead, they are.
+	dead := bank.NewCheckpoints(cps.Bank(), bank.WithEvidence(evidence{bank.Verdict{Liveness: bank.OwnerDead, Reason: "no Python host is up"}}))
+	unfinished, err = dead.Unfinished(ctx)
+	require.NoError(t, err)
+	require.Len(t, unfinished, len(want))
+	for _, u := range unfinished {
+		assert.Equal(t, bank.OwnerDead, u.Owner.Liveness, u.ID)
+		assert.Contains(t, u.Owner.Reason, "no Python host is up")
+	}
+	_, err = dead.ResetState(ctx, byStatus[bank.StatusWaitCopying][0], bank.StatusError)
 	require.NoError(t, err, "a dead owner's wait_copying checkpoint can be reset")
 }
 

@@ -11,7 +11,7 @@
 //
 //	import _ "github.com/gokarbor/karbor-protection/bank/fs"
 //
-//	p, err := bank.Open(ctx, "karbor-fs-bank-plugin", providerConfig)
+//	p, err := bank.Open(ctx, "karbor-fs-bank-plugin", providerConfig, holder)
 //	cps := bank.NewCheckpoints(bank.New(p))
 //
 // The package knows nothing of RPC or karbor's exception catalog: errors.go

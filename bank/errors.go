@@ -183,8 +183,10 @@ func (e *TransitionError) Error() string {
 	return fmt.Sprintf("bank: checkpoint %s: %s from status %q to %q is not allowed", e.CheckpointID, e.Kind, e.From, e.To)
 }
 
-// NotOwnerError is a write to a checkpoint that another live service
-// instance is working on (status in progress, owner's lease valid). Python
+// NotOwnerError is a write to a checkpoint that another service instance
+// is working on and that may be alive (status in progress, owner not known
+// dead: its lease is valid, or it holds none and may be a live Python
+// instance). Python
 // has no such check; the manager sends it as
 // KarborException("Checkpoint <id> is being worked on by another service
 // instance") or, for the delete/reset RPCs, as CheckpointNotBeDeleted /
@@ -193,10 +195,12 @@ type NotOwnerError struct {
 	CheckpointID string
 	Status       string
 	OwnerID      string
+	// Owner is what is known of the owner.
+	Owner Verdict
 }
 
 func (e *NotOwnerError) Error() string {
-	return fmt.Sprintf("bank: checkpoint %s is %s by owner %s, whose lease is valid", e.CheckpointID, e.Status, e.OwnerID)
+	return fmt.Sprintf("bank: checkpoint %s is %s by owner %s, which may be alive: %s", e.CheckpointID, e.Status, e.OwnerID, e.Owner.Reason)
 }
 
 // ErrLeaseInvalid means this instance's own lease is no longer valid (it has

@@ -136,6 +136,17 @@ func (r *recorder) OperationEnded(_ context.Context, id, status string) error {
 	return nil
 }
 
+func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *providers.OperationLog) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if missing != nil {
+		r.n++
+		r.logs[fmt.Sprintf("log-%d", r.n)] = *missing
+	}
+	r.ev.add(event{kind: "op-recovered", res: checkpointID, status: status})
+	return nil
+}
+
 func (r *recorder) RestoreStatus(_ context.Context, id, status string) error {
 	r.ev.add(event{kind: "restore", res: id, status: status})
 	return nil

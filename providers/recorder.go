@@ -31,6 +31,12 @@ type Recorder interface {
 	// verification.
 	VerificationStatus(ctx context.Context, verificationID, status string) error
 	VerificationResource(ctx context.Context, verificationID string, r ResourceResult) error
+	// CheckpointRecovered closes, when recovery failed a checkpoint a dead
+	// instance left in progress, that checkpoint's open operation-log rows
+	// (protect and copy) with status; if the checkpoint has no row at all,
+	// missing (when not nil) is written, closed with status: the row the
+	// dead instance never wrote.
+	CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *OperationLog) error
 }
 
 // OperationLog is a new operation-log row. Empty strings stand for NULL.
@@ -84,6 +90,11 @@ func (NopRecorder) RestoreResource(context.Context, string, ResourceResult) erro
 
 // VerificationStatus does nothing.
 func (NopRecorder) VerificationStatus(context.Context, string, string) error { return nil }
+
+// CheckpointRecovered does nothing.
+func (NopRecorder) CheckpointRecovered(context.Context, string, string, *OperationLog) error {
+	return nil
+}
 
 // VerificationResource does nothing.
 func (NopRecorder) VerificationResource(context.Context, string, ResourceResult) error { return nil }

@@ -34,8 +34,12 @@ type Options struct {
 	// consults no environment.
 	Environ []string
 	// Checkpoints are options for every provider's checkpoint collection
-	// (a clock, an id generator).
+	// (a clock, an id generator, the evidence about owners without a
+	// lease).
 	Checkpoints []bank.Option
+	// Holder is this process as every bank lease records it (the
+	// service's host and incarnation).
+	Holder bank.Holder
 }
 
 // Registry holds the providers loaded from a directory, by id. It is
@@ -146,7 +150,7 @@ func (r *Registry) loadFile(ctx context.Context, path string, opts Options) (*Pr
 		return nil, fmt.Errorf("provider %q (%s) has the id %q of provider %q loaded from %s; ids must be unique",
 			pc.Name, path, pc.ID, dup.name, dup.file)
 	}
-	return newProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": pc.ID}), path, pc, conf, opts.Checkpoints)
+	return newProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": pc.ID}), path, pc, conf, opts.Holder, opts.Checkpoints)
 }
 
 // The Python service's reasons for refusing a provider, word for word.
@@ -158,7 +162,7 @@ var (
 )
 
 // newProvider builds a provider: its plugins, then its bank.
-func newProvider(ctx context.Context, path string, pc *config.Provider, conf *config.Config, cpOpts []bank.Option) (*Provider, error) {
+func newProvider(ctx context.Context, path string, pc *config.Provider, conf *config.Config, holder bank.Holder, cpOpts []bank.Option) (*Provider, error) {
 	if pc.Bank == "" {
 		return nil, errEmptyBank
 	}
@@ -175,11 +179,11 @@ func newProvider(ctx context.Context, path string, pc *config.Provider, conf *co
 			return nil, err
 		}
 	}
-	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf)
+	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, holder)
 	if err != nil {
 		return nil, err
 	}
-	p.checkpoints = bank.NewCheckpoints(bank.New(bp), cpOpts...)
+	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(holder)}, cpOpts...)...)
 	return p, nil
 }
 

@@ -50,11 +50,12 @@ const (
 )
 
 func init() {
-	bank.Register(PluginName, func(ctx context.Context, conf bank.Config) (bank.Plugin, error) {
+	bank.Register(PluginName, func(ctx context.Context, conf bank.Config, holder bank.Holder) (bank.Plugin, error) {
 		opts, err := OptionsFromConfig(conf)
 		if err != nil {
 			return nil, err
 		}
+		opts.Holder = holder
 		opts.Log = logctx.From(ctx)
 		return New(ctx, opts)
 	})
@@ -68,6 +69,9 @@ type Options struct {
 	Container string
 	// OwnerID is this instance's owner id; "" means a new random UUID.
 	OwnerID string
+	// Holder is recorded in the lease (the service's host and process
+	// incarnation).
+	Holder bank.Holder
 	// Lease windows (lease_expire_window, lease_renew_window,
 	// lease_validity_window); zero means the default.
 	LeaseExpireWindow, LeaseRenewWindow, LeaseValidityWindow time.Duration
@@ -235,13 +239,16 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 // OwnerID implements bank.Plugin.
 func (p *Plugin) OwnerID() string { return p.opts.OwnerID }
 
-// Close stops renewing, releases the lease (so this instance's unfinished
-// checkpoints are recognised as orphaned at once) and closes the bank.
+// Close stops renewing, releases the lease and closes the bank. The lease
+// is released by storing it expired, not removed: its unfinished
+// checkpoints (if any) are recognised as orphaned at once, and its holder
+// stays known as one of ours until recovery has dealt with them and
+// removes the lease.
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
 		p.stop()
 		p.wg.Wait()
-		if err := p.root.Remove(p.leaseName(p.opts.OwnerID)); err != nil && !os.IsNotExist(err) {
+		if err := p.writeLease(p.opts.Clock()); err != nil {
 			p.closeErr = fmt.Errorf("fs bank: release lease: %w", err)
 		}
 		p.leaseMu.Lock()

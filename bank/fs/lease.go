@@ -14,12 +14,15 @@ import (
 )
 
 // leaseFile is the content of leases/<owner_id>: the swift lease object's
-// facts (owner, expiry) plus where the owner runs, for operators.
+// facts (owner, expiry), the holder (the service's host and process
+// incarnation, which tell a restarted instance its predecessor's leases and
+// tell our hosts from the Python service's), and the pid, for operators.
 type leaseFile struct {
-	OwnerID   string    `json:"owner_id"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Host      string    `json:"host,omitempty"`
-	PID       int       `json:"pid,omitempty"`
+	OwnerID     string    `json:"owner_id"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	Host        string    `json:"host,omitempty"`
+	Incarnation string    `json:"incarnation,omitempty"`
+	PID         int       `json:"pid,omitempty"`
 }
 
 func (p *Plugin) leaseName(ownerID string) string { return leasesDir + "/" + ownerID }
@@ -29,19 +32,23 @@ func (p *Plugin) AcquireLease(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return &bank.LeaseError{OwnerID: p.opts.OwnerID, Err: err}
 	}
-	host, _ := os.Hostname()
 	expires := p.opts.Clock().Add(p.opts.LeaseExpireWindow)
-	data, err := json.Marshal(leaseFile{OwnerID: p.opts.OwnerID, ExpiresAt: expires.UTC(), Host: host, PID: os.Getpid()})
-	if err != nil {
-		return &bank.LeaseError{OwnerID: p.opts.OwnerID, Err: err}
-	}
-	if err := p.writeAtomic(p.leaseName(p.opts.OwnerID), data); err != nil {
+	if err := p.writeLease(expires); err != nil {
 		return &bank.LeaseError{OwnerID: p.opts.OwnerID, Err: err}
 	}
 	p.leaseMu.Lock()
 	p.expireAt = expires
 	p.leaseMu.Unlock()
 	return nil
+}
+
+func (p *Plugin) writeLease(expires time.Time) error {
+	data, err := json.Marshal(leaseFile{OwnerID: p.opts.OwnerID, ExpiresAt: expires.UTC(),
+		Host: p.opts.Holder.Host, Incarnation: p.opts.Holder.Incarnation, PID: os.Getpid()})
+	if err != nil {
+		return err
+	}
+	return p.writeAtomic(p.leaseName(p.opts.OwnerID), data)
 }
 
 // RenewLease extends the lease by lease_expire_window from now.
@@ -55,31 +62,85 @@ func (p *Plugin) LeaseValid() bool {
 	return p.expireAt.Sub(p.opts.Clock()) >= p.opts.LeaseValidityWindow
 }
 
-// OwnerAlive reports whether ownerID's lease file exists and has not
-// expired. Owners that never had a lease here (checkpoints written by the
-// Python service, which takes none) are not alive.
-func (p *Plugin) OwnerAlive(ctx context.Context, ownerID string) (bool, error) {
+// WritersHoldLeases is false: the Python file-system plugin takes no
+// lease, so an owner without one may be a live Python instance.
+func (p *Plugin) WritersHoldLeases() bool { return false }
+
+// validOwner reports whether ownerID can name a lease file.
+func validOwner(ownerID string) bool {
+	return ownerID != "" && bank.ValidKeyChars(ownerID) && !strings.Contains(ownerID, "/") && strings.Trim(ownerID, ".") != ""
+}
+
+// Lease reads leases/<ownerID>.
+func (p *Plugin) Lease(ctx context.Context, ownerID string) (bank.Lease, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return bank.Lease{}, false, err
 	}
-	if ownerID == p.opts.OwnerID {
-		return p.LeaseValid(), nil
-	}
-	if ownerID == "" || !bank.ValidKeyChars(ownerID) || strings.Contains(ownerID, "/") || strings.Trim(ownerID, ".") == "" {
-		return false, nil // cannot name a lease file, so holds none
+	if !validOwner(ownerID) {
+		return bank.Lease{}, false, nil // cannot name a lease file, so holds none
 	}
 	data, err := p.readFile(p.leaseName(ownerID))
 	if errors.Is(err, bank.ErrNotFound) {
-		return false, nil
+		return bank.Lease{}, false, nil
 	}
 	if err != nil {
-		return false, err
+		return bank.Lease{}, false, err
 	}
 	var lf leaseFile
 	if err := json.Unmarshal(data, &lf); err != nil {
-		return false, fmt.Errorf("lease file of %s: %w", ownerID, err)
+		return bank.Lease{}, false, fmt.Errorf("fs bank: lease file of %s: %w", ownerID, err)
 	}
-	return lf.ExpiresAt.After(p.opts.Clock()), nil
+	return bank.Lease{OwnerID: ownerID, Holder: bank.Holder{Host: lf.Host, Incarnation: lf.Incarnation}, ExpiresAt: lf.ExpiresAt}, true, nil
+}
+
+// Leases reads every file in leases/. A file that is not a lease (a
+// foreign name, unreadable JSON) is skipped: it is nobody's lease.
+func (p *Plugin) Leases(ctx context.Context) ([]bank.Lease, error) {
+	d, err := p.root.Open(leasesDir)
+	if err != nil {
+		return nil, fmt.Errorf("fs bank: list leases: %w", err)
+	}
+	entries, err := d.ReadDir(-1)
+	_ = d.Close()
+	if err != nil {
+		return nil, fmt.Errorf("fs bank: list leases: %w", err)
+	}
+	var out []bank.Lease
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		l, ok, err := p.Lease(ctx, e.Name())
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			p.log.WithError(err).WithField("lease", e.Name()).Warn("Skipping an unreadable lease file")
+			continue
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// RemoveLease deletes leases/<ownerID>. Removing the own lease is refused:
+// only Close releases it.
+func (p *Plugin) RemoveLease(ctx context.Context, ownerID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ownerID == p.opts.OwnerID {
+		return fmt.Errorf("fs bank: refusing to remove the own lease of %s", ownerID)
+	}
+	if !validOwner(ownerID) {
+		return nil
+	}
+	if err := p.root.Remove(p.leaseName(ownerID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("fs bank: remove lease of %s: %w", ownerID, err)
+	}
+	return nil
 }
 
 // renewLoop renews the lease every lease_renew_window until ctx ends.
@@ -101,6 +162,18 @@ func (p *Plugin) renewLoop(ctx context.Context) {
 	}
 }
 
+// ownerGone reports whether an owner's temporary files can be removed: it
+// holds no lease (temporary files are ours alone, so such an owner's lease
+// was released and removed), its lease expired, or it is a previous run of
+// this instance.
+func (p *Plugin) ownerGone(ctx context.Context, ownerID string) bool {
+	l, ok, err := p.Lease(ctx, ownerID)
+	if err != nil {
+		return false
+	}
+	return !ok || l.Expired(p.opts.Clock()) || p.opts.Holder.Supersedes(l)
+}
+
 // sweepTemporaries removes the temporary directories of owners that are
 // gone (crashed mid-write); live owners' writes are left alone.
 func (p *Plugin) sweepTemporaries(ctx context.Context) {
@@ -115,11 +188,7 @@ func (p *Plugin) sweepTemporaries(ctx context.Context) {
 	}
 	for _, e := range entries {
 		owner := e.Name()
-		if owner == p.opts.OwnerID {
-			continue
-		}
-		alive, err := p.OwnerAlive(ctx, owner)
-		if err != nil || alive {
+		if owner == p.opts.OwnerID || !p.ownerGone(ctx, owner) {
 			continue
 		}
 		if err := p.root.RemoveAll(tmpDir + "/" + owner); err != nil && !errors.Is(err, fs.ErrNotExist) {

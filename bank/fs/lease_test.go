@@ -28,17 +28,24 @@ func TestLeaseLifecycle(t *testing.T) {
 	clock := newFakeClock()
 	ctx := context.Background()
 	withClock := func(o *Options) { o.Clock = clock.Now }
-	a := newPlugin(t, dir, withClock)
+	holder := bank.Holder{Host: "node-a", Incarnation: "run-1"}
+	a := newPlugin(t, dir, withClock, func(o *Options) { o.Holder = holder })
 	b := newPlugin(t, dir, withClock)
 	require.NotEqual(t, a.OwnerID(), b.OwnerID())
+	assert.False(t, a.WritersHoldLeases(), "Python's fs plugin takes no lease")
 
 	lf := readLease(t, dir, a.OwnerID())
 	assert.Equal(t, a.OwnerID(), lf.OwnerID)
+	assert.Equal(t, "node-a", lf.Host)
+	assert.Equal(t, "run-1", lf.Incarnation)
+	assert.Equal(t, os.Getpid(), lf.PID)
 	assert.True(t, lf.ExpiresAt.Equal(clock.Now().Add(DefaultLeaseExpireWindow)))
 
-	alive, err := b.OwnerAlive(ctx, a.OwnerID())
+	l, ok, err := b.Lease(ctx, a.OwnerID())
 	require.NoError(t, err)
-	assert.True(t, alive)
+	require.True(t, ok)
+	assert.Equal(t, bank.Lease{OwnerID: a.OwnerID(), Holder: holder, ExpiresAt: lf.ExpiresAt}, l)
+	assert.False(t, l.Expired(clock.Now()))
 	assert.True(t, a.LeaseValid())
 
 	// check_lease_validity: valid while at least lease_validity_window
@@ -50,36 +57,96 @@ func TestLeaseLifecycle(t *testing.T) {
 	require.NoError(t, a.RenewLease(ctx))
 	assert.True(t, a.LeaseValid())
 
-	// An owner that stops renewing is dead once its expiry passes.
+	// An owner that stops renewing has an expired lease once its expiry
+	// passes; the lease stays stored until someone removes it.
 	clock.Advance(DefaultLeaseExpireWindow)
-	alive, err = b.OwnerAlive(ctx, a.OwnerID())
+	l, ok, err = b.Lease(ctx, a.OwnerID())
 	require.NoError(t, err)
-	assert.False(t, alive)
+	require.True(t, ok)
+	assert.True(t, l.Expired(clock.Now()))
 
-	for _, owner := range []string{"never-had-a-lease", "", "..", "a/b"} {
-		alive, err = b.OwnerAlive(ctx, owner)
+	for _, owner := range []string{"never-had-a-lease", "", "..", "a/b", "a b"} {
+		_, ok, err = b.Lease(ctx, owner)
 		require.NoError(t, err, owner)
-		assert.False(t, alive, owner)
+		assert.False(t, ok, owner)
 	}
+}
+
+func TestLeasesAndRemoveLease(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	a := newPlugin(t, dir, func(o *Options) { o.Holder = bank.Holder{Host: "node-a", Incarnation: "1"} })
+	b := newPlugin(t, dir, func(o *Options) { o.Holder = bank.Holder{Host: "node-b", Incarnation: "2"} })
+	// Things in leases/ that are not leases are skipped.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "leases", "garbage"), []byte("{not json"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "leases", "a-directory"), 0o755))
+
+	leases, err := a.Leases(ctx)
+	require.NoError(t, err)
+	hosts := map[string]string{}
+	for _, l := range leases {
+		hosts[l.OwnerID] = l.Holder.Host
+	}
+	assert.Equal(t, map[string]string{a.OwnerID(): "node-a", b.OwnerID(): "node-b"}, hosts)
+
+	require.Error(t, a.RemoveLease(ctx, a.OwnerID()), "the own lease is only released by Close")
+	require.NoError(t, a.RemoveLease(ctx, b.OwnerID()))
+	assert.NoFileExists(t, filepath.Join(dir, "leases", b.OwnerID()))
+	require.NoError(t, a.RemoveLease(ctx, b.OwnerID()), "removing a missing lease is no error")
+	require.NoError(t, a.RemoveLease(ctx, "../escape"), "a name that cannot be a lease is none")
+	_, ok, err := a.Lease(ctx, b.OwnerID())
+	require.NoError(t, err)
+	assert.False(t, ok)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = a.Leases(cancelled)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, a.RemoveLease(cancelled, "x"), context.Canceled)
+	_, _, err = a.Lease(cancelled, b.OwnerID())
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 func TestCloseReleasesLease(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	a, err := New(ctx, Options{Path: dir})
+	a, err := New(ctx, Options{Path: dir, Holder: bank.Holder{Host: "node-a", Incarnation: "1"}})
 	require.NoError(t, err)
 	b := newPlugin(t, dir)
-	alive, err := b.OwnerAlive(ctx, a.OwnerID())
+	l, ok, err := b.Lease(ctx, a.OwnerID())
 	require.NoError(t, err)
-	require.True(t, alive)
+	require.True(t, ok)
+	require.False(t, l.Expired(time.Now()))
 
 	require.NoError(t, a.Close())
 	require.NoError(t, a.Close(), "Close is idempotent")
 	assert.False(t, a.LeaseValid())
-	alive, err = b.OwnerAlive(ctx, a.OwnerID())
+	l, ok, err = b.Lease(ctx, a.OwnerID())
 	require.NoError(t, err)
-	assert.False(t, alive)
-	assert.NoFileExists(t, filepath.Join(dir, "leases", a.OwnerID()))
+	require.True(t, ok, "the released lease stays, so that its host is still known as ours")
+	assert.True(t, l.Expired(time.Now()), "and is expired at once")
+	assert.Equal(t, "node-a", l.Holder.Host)
+}
+
+func TestSweepKeepsLiveOwnersTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	holder := bank.Holder{Host: "node-a", Incarnation: "1"}
+	live := newPlugin(t, dir, func(o *Options) { o.Holder = bank.Holder{Host: "node-b", Incarnation: "1"} })
+	// A previous run of node-a, killed: its lease has not expired.
+	killed, err := New(ctx, Options{Path: dir, Holder: holder})
+	require.NoError(t, err)
+	killed.stop()
+	killed.wg.Wait()
+	for _, owner := range []string{live.OwnerID(), killed.OwnerID(), "released-long-ago"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, tmpDir, owner), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, tmpDir, owner, "half-written"), []byte("x"), 0o644))
+	}
+	newPlugin(t, dir, func(o *Options) { o.Holder = bank.Holder{Host: "node-a", Incarnation: "2"} })
+	assert.FileExists(t, filepath.Join(dir, tmpDir, live.OwnerID(), "half-written"), "a live owner's write in progress")
+	assert.NoDirExists(t, filepath.Join(dir, tmpDir, killed.OwnerID()), "the previous run of this host is dead")
+	assert.NoDirExists(t, filepath.Join(dir, tmpDir, "released-long-ago"), "an owner without a lease is gone")
+	require.NoError(t, killed.root.Close())
 }
 
 func TestRenewLoopExtendsLease(t *testing.T) {
@@ -195,13 +262,14 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestRegisteredUnderEntryPointName(t *testing.T) {
 	assert.Contains(t, bank.Plugins(), PluginName)
 	dir := filepath.Join(t.TempDir(), "bank")
-	p, err := bank.Open(context.Background(), PluginName, bank.ConfigMap{ConfigSection: {"file_system_bank_path": dir}})
+	p, err := bank.Open(context.Background(), PluginName, bank.ConfigMap{ConfigSection: {"file_system_bank_path": dir}}, bank.Holder{Host: "h", Incarnation: "i"})
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, p.Close()) })
 	assert.DirExists(t, filepath.Join(dir, "karbor"), "created on load, as Python does")
+	assert.Equal(t, "h", readLease(t, dir, p.OwnerID()).Host, "the factory records the holder")
 
-	_, err = bank.Open(context.Background(), PluginName, bank.ConfigMap{})
+	_, err = bank.Open(context.Background(), PluginName, bank.ConfigMap{}, bank.Holder{})
 	assert.ErrorContains(t, err, "file_system_bank_path")
-	_, err = bank.Open(context.Background(), "karbor-nope-bank-plugin", bank.ConfigMap{})
+	_, err = bank.Open(context.Background(), "karbor-nope-bank-plugin", bank.ConfigMap{}, bank.Holder{})
 	assert.EqualError(t, err, `bank: unknown bank plugin "karbor-nope-bank-plugin" (forgotten import?)`)
 }

@@ -100,6 +100,13 @@ func (p *Plugin) writeTemporary(data []byte) (string, error) {
 	}
 	name := p.tmp + "/" + hex.EncodeToString(rnd[:])
 	f, err := p.root.OpenFile(name, osCreateExcl, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Another instance swept the directory, having judged this owner
+		// dead (its lease ran out while it hung); make it again.
+		if err = p.root.MkdirAll(p.tmp, 0o755); err == nil {
+			f, err = p.root.OpenFile(name, osCreateExcl, 0o644)
+		}
+	}
 	if err != nil {
 		return "", err
 	}

@@ -126,9 +126,17 @@ type service struct {
 // service on url; it is killed at the end of the test if still running.
 func newService(tb testing.TB, url string, conf serviceConfig) *service {
 	tb.Helper()
+	s := configureService(tb, url, conf)
+	s.start()
+	return s
+}
+
+// configureService writes the configuration into a new folder; start runs
+// the service.
+func configureService(tb testing.TB, url string, conf serviceConfig) *service {
+	tb.Helper()
 	s := &service{t: tb, url: url, dir: tb.TempDir(), conf: conf}
 	s.writeConfig()
-	s.start()
 	return s
 }
 

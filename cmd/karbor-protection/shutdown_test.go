@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,29 +29,44 @@ func bigPlan() int {
 	return 20000
 }
 
-// TestSIGKILLMidProtect kills the service while a protect runs, starts it
-// again on the same bank, and checks that the checkpoint does not stay
-// protecting: once the dead instance's lease has expired (short lease
-// windows here), the restarted service's recovery (at start, then every
-// periodic_interval) moves it to error, from which it can be deleted.
+// TestSIGKILLMidProtect kills the service while a protect runs and starts
+// it again (same host) on the same bank and database, with the default
+// lease windows (600 s): the restarted instance recognises the checkpoint
+// of its previous run, whose lease has not expired, and fails it before it
+// serves, so that it can be deleted at once. The dead run's lease file is
+// removed, and the protect's operation log (written by the first run, or
+// lost with its write queue and written by the recovery) is closed.
 func TestSIGKILLMidProtect(t *testing.T) {
+	m := sharedMariaDB(t)
+	name, pool := m.createDatabase(t)
 	url := rpctest.Vhost(t)
-	s := newService(t, url, serviceConfig{
-		extraDefault: "periodic_interval = 1",
-		bankExtra:    "lease_expire_window = 3\nlease_renew_window = 1\nlease_validity_window = 1",
-	})
+	s := newService(t, url, serviceConfig{sections: "[database]\nconnection = " + m.url(name) + "\n"})
 	c := pyClient(t, url)
 	ctx := requestContext(t, projectA, false)
 	id := protect(t, c, ctx, "33333333-2222-4333-8444-555555555555", projectA, bigPlan())
 	require.NoError(t, s.cmd.Process.Kill())
 	<-s.done
 	require.Equal(t, "protecting", s.indexStatus(t, id), "the protect finished before SIGKILL; make bigPlan larger")
+	leases, err := os.ReadDir(filepath.Join(s.bankPath(), "leases"))
+	require.NoError(t, err)
+	require.Len(t, leases, 1)
+	killedLease := leases[0].Name()
 
 	s.restart()
-	// Polling index.json's head rather than show_checkpoint, which would
-	// read and send megabytes each time.
-	waitFor(t, 60*time.Second, "recovery of "+id, func() bool { return s.indexStatusHead(t, id) == "error" })
-	s.waitLog("Checkpoint left in progress by a dead service instance; marked failed", 10*time.Second)
+	assert.Equal(t, "error", s.indexStatus(t, id), "recovered before the restarted instance serves")
+	failed := s.out.lines("marked failed")
+	require.Len(t, failed, 1)
+	assert.Contains(t, failed[0], "previous run of this instance (host "+serviceHost+")")
+	leases, err = os.ReadDir(filepath.Join(s.bankPath(), "leases"))
+	require.NoError(t, err)
+	require.Len(t, leases, 1, "the dead run's lease is removed")
+	assert.NotEqual(t, killedLease, leases[0].Name())
+
+	row := oneRow(t, pool, "the protect's operation log, closed", "operation_logs", "checkpoint_id = ?",
+		func(r map[string]any) bool { return r["status"] == "error" && r["ended_at"] != nil }, id)
+	assert.Equal(t, "protect", row["operation_type"])
+	assert.Equal(t, noopID, row["provider_id"])
+	assert.NotNil(t, row["started_at"])
 	// From error the checkpoint can be deleted (the delete flow then runs
 	// in the background).
 	assert.JSONEq(t, "null", string(result(t, call(t, c, "delete", ctx, map[string]any{"provider_id": noopID, "checkpoint_id": id}))))
@@ -76,7 +92,14 @@ func TestSIGTERMDuringProtect(t *testing.T) {
 
 	leases, err := os.ReadDir(filepath.Join(s.bankPath(), "leases"))
 	require.NoError(t, err)
-	assert.Empty(t, leases, "the bank lease is released on a clean stop")
+	require.Len(t, leases, 1)
+	var lease struct {
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	data, err := os.ReadFile(filepath.Join(s.bankPath(), "leases", leases[0].Name()))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &lease))
+	assert.False(t, lease.ExpiresAt.After(time.Now()), "the bank lease is released (expired) on a clean stop")
 
 	log, err := os.ReadFile(logFile)
 	require.NoError(t, err)

@@ -39,6 +39,9 @@ func KarborRegistry() *Registry {
 		intOpt("service_down_time", 60, "Maximum time since last check-in for a service to be considered up"),
 		boolOpt("enable_new_services", true, "Services to be added to the available pool on create"),
 		boolOpt("fatal_exception_format_errors", false, "Make exception message format errors fatal."),
+		// Not a Python option: see Karbor.RecoverUnleasedCheckpoints.
+		boolOpt("recover_unleased_checkpoints", false, "Fail checkpoints left in progress by owners that hold no bank lease "+
+			"(the Python service's) without evidence that they are dead; set it once no Python karbor-protection uses these banks"),
 	)
 	// oslo.messaging 14.0.3
 	r.Register(DefaultGroup,
@@ -152,6 +155,12 @@ type Karbor struct {
 	ServiceDownTimeConfigured  int
 	EnableNewServices          bool
 	FatalExceptionFormatErrors bool
+	// RecoverUnleasedCheckpoints is this service's own option: the
+	// operator asserts that no Python karbor-protection instance works on
+	// these banks any more, so checkpoints in progress whose owner holds
+	// no lease are recovered without evidence from the services
+	// heartbeats.
+	RecoverUnleasedCheckpoints bool
 
 	Messaging Messaging
 	Log       Log
@@ -223,6 +232,7 @@ func NewKarbor(c *Config) (*Karbor, error) {
 		PeriodicFuzzyDelay:         f.intOrZero(DefaultGroup, "periodic_fuzzy_delay"),
 		ServiceDownTimeConfigured:  f.integer(DefaultGroup, "service_down_time"),
 		EnableNewServices:          f.boolean(DefaultGroup, "enable_new_services"),
+		RecoverUnleasedCheckpoints: f.boolean(DefaultGroup, "recover_unleased_checkpoints"),
 		FatalExceptionFormatErrors: f.boolean(DefaultGroup, "fatal_exception_format_errors"),
 		Messaging: Messaging{
 			TransportURL:           f.str(DefaultGroup, "transport_url"),

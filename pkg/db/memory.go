@@ -104,6 +104,37 @@ func (m *Memory) updateOperation(id, status string, ended bool) error {
 	return nil
 }
 
+func (m *Memory) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *Operation) error {
+	if err := validateRecovered(checkpointID, status, missing); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at := now()
+	found := false
+	for _, rec := range m.ops {
+		if rec.CheckpointID != checkpointID {
+			continue
+		}
+		found = true
+		if rec.EndedAt.IsZero() && recoverable(rec.Type) {
+			rec.Statuses = append(rec.Statuses, status)
+			rec.EndedAt = at
+		}
+	}
+	if !found && missing != nil {
+		op := *missing
+		if op.StartedAt.IsZero() {
+			op.StartedAt = at
+		}
+		op.Status = status
+		rec := &OperationRecord{ID: uuid.NewString(), Operation: op, Statuses: []string{status}, EndedAt: at}
+		m.ops = append(m.ops, rec)
+		m.byID[rec.ID] = rec
+	}
+	return nil
+}
+
 func (m *Memory) RestoreStatus(_ context.Context, id, status string) error {
 	return m.setStatus(tableRestores, id, status)
 }

@@ -43,3 +43,7 @@ func (Null) VerificationStatus(_ context.Context, id, status string) error {
 func (Null) VerificationResource(_ context.Context, id string, r ResourceResult) error {
 	return validateResource(tableVerifications, id, r)
 }
+
+func (Null) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *Operation) error {
+	return validateRecovered(checkpointID, status, missing)
+}

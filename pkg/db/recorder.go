@@ -39,6 +39,14 @@ type Recorder interface {
 	// verifications row.
 	VerificationStatus(ctx context.Context, verificationID, status string) error
 	VerificationResource(ctx context.Context, verificationID string, r ResourceResult) error
+	// CheckpointRecovered closes what a dead service instance left open
+	// for a checkpoint that recovery failed: every protect or copy
+	// operation_logs row of the checkpoint without ended_at gets status
+	// and ended_at = now. If the checkpoint has no operation_logs row at
+	// all, missing (when not nil) is inserted with that status and ended:
+	// the row of an operation whose instance was killed before its queued
+	// insert was written.
+	CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *Operation) error
 }
 
 // Operation types as karbor's flows write them. The delete flow records
@@ -139,6 +147,22 @@ func (op Operation) validate() error {
 	return nil
 }
 
+func validateRecovered(checkpointID, status string, missing *Operation) error {
+	if err := checkLen("operation_logs.checkpoint_id", checkpointID, uuidLen, true); err != nil {
+		return err
+	}
+	if err := checkLen("operation_logs.status", status, statusLen, true); err != nil {
+		return err
+	}
+	if missing == nil {
+		return nil
+	}
+	if missing.CheckpointID != checkpointID {
+		return fmt.Errorf("%w: the missing operation_logs row is of checkpoint %q, not %q", ErrInvalid, missing.CheckpointID, checkpointID)
+	}
+	return missing.validate()
+}
+
 func validateStatus(table, id, status string) error {
 	if err := checkLen(table+".id", id, uuidLen, true); err != nil {
 		return err
@@ -173,3 +197,9 @@ const (
 // now is the naive UTC time oslo's timeutils.utcnow() gives, to the
 // microsecond.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// recoverable reports whether recovery closes an operation_logs row of this
+// type: the operations that change a checkpoint (protect, which a delete's
+// row also says, and copy), not the restores and verifications that only
+// read it.
+func recoverable(typ string) bool { return typ == OperationProtect || typ == OperationCopy }

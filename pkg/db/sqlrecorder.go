@@ -77,6 +77,62 @@ func (r *sqlRecorder) updateOperation(ctx context.Context, id, status string, en
 	})
 }
 
+func (r *sqlRecorder) CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *Operation) error {
+	if err := validateRecovered(checkpointID, status, missing); err != nil {
+		return r.fail(ctx, err)
+	}
+	at := now()
+	var op *Operation
+	if missing != nil {
+		m := *missing
+		m.Status = status
+		if m.StartedAt.IsZero() {
+			m.StartedAt = at
+		}
+		op = &m
+	}
+	id := uuid.NewString() // of the missing row, the same for every attempt
+	return r.w.enqueue(job{
+		what: fmt.Sprintf("close operation_logs of recovered checkpoint %s status=%s", checkpointID, status),
+		log:  r.jobLog(ctx),
+		run:  func(ctx context.Context) error { return r.closeRecovered(ctx, checkpointID, status, op, id, at) },
+	})
+}
+
+// closeRecovered closes the open protect and copy rows of a checkpoint and
+// inserts the missing row if it has none; in one transaction, so a retry
+// after a lost commit finds the rows closed (or inserted) and changes
+// nothing.
+func (r *sqlRecorder) closeRecovered(ctx context.Context, checkpointID, status string, missing *Operation, id string, at time.Time) error {
+	return r.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, r.d.query(`UPDATE operation_logs SET status = ?, ended_at = ?, updated_at = ?
+			WHERE checkpoint_id = ? AND ended_at IS NULL AND deleted = ? AND operation_type IN (?, ?)`),
+			status, r.d.timeArg(at), r.d.timeArg(at), checkpointID, r.d.boolArg(false), OperationProtect, OperationCopy); err != nil {
+			return err
+		}
+		if missing == nil {
+			return nil
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, r.d.query(`SELECT COUNT(*) FROM operation_logs WHERE checkpoint_id = ?`), checkpointID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
+			(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
+			 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
+			 status, started_at, ended_at, error_info, extra_info)
+			VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`),
+			r.d.timeArg(at), r.d.boolArg(false), id, missing.ProjectID, missing.Type,
+			nullString(missing.CheckpointID), nullString(missing.PlanID), nullString(missing.ProviderID),
+			nullString(missing.RestoreID), nullString(missing.ScheduledOperationID),
+			nullString(missing.Status), r.d.timeArg(missing.StartedAt), r.d.timeArg(at))
+		return err
+	})
+}
+
 func (r *sqlRecorder) RestoreStatus(ctx context.Context, id, status string) error {
 	return r.setStatus(ctx, tableRestores, id, status)
 }

@@ -62,8 +62,10 @@
 // # Recovery
 //
 // Recover fails what a dead service instance left in progress (see
-// providers.Recover); the program calls it before the RPC server consumes.
-// Run repeats it every RecoveryInterval (karbor's periodic_interval, after a
-// random delay of up to RecoveryDelay), so that a checkpoint whose owner's
-// lease expires after this instance started is failed without a restart.
+// providers.Builder.Recover); the program calls it before the RPC server
+// consumes. Run repeats it every RecoveryInterval (karbor's
+// periodic_interval, after a random delay of up to RecoveryDelay), so that a
+// checkpoint whose owner dies after this instance started (its lease
+// expires, or a Python instance's heartbeat goes stale) is failed without a
+// restart.
 package manager

@@ -126,9 +126,9 @@ func (m *Manager) Endpoint() *rpc.Endpoint {
 }
 
 // Recover fails what dead service instances left in progress in every
-// provider's bank (providers.Recover) and returns what it changed.
+// provider's bank (providers.Builder.Recover) and returns what it changed.
 func (m *Manager) Recover(ctx context.Context) ([]providers.Recovered, error) {
-	return providers.Recover(logctx.With(ctx, m.log), m.providers)
+	return m.builder.Recover(logctx.With(ctx, m.log), m.providers)
 }
 
 // Run runs the operation pool and the periodic recovery until ctx ends,

@@ -18,7 +18,11 @@ var _ providers.Recorder = DBRecorder{}
 
 // OperationStarted inserts an operation_logs row.
 func (r DBRecorder) OperationStarted(ctx context.Context, l providers.OperationLog) (string, error) {
-	return r.DB.OperationStarted(ctx, db.Operation{
+	return r.DB.OperationStarted(ctx, dbOperation(l))
+}
+
+func dbOperation(l providers.OperationLog) db.Operation {
+	return db.Operation{
 		ProjectID:            l.ProjectID,
 		Type:                 l.Type,
 		CheckpointID:         l.CheckpointID,
@@ -28,7 +32,7 @@ func (r DBRecorder) OperationStarted(ctx context.Context, l providers.OperationL
 		ScheduledOperationID: l.ScheduledOperationID,
 		Status:               l.Status,
 		StartedAt:            l.StartedAt,
-	})
+	}
 }
 
 // OperationStatus sets an operation_logs row's status.
@@ -39,6 +43,17 @@ func (r DBRecorder) OperationStatus(ctx context.Context, id, status string) erro
 // OperationEnded sets an operation_logs row's final status and ended_at.
 func (r DBRecorder) OperationEnded(ctx context.Context, id, status string) error {
 	return r.DB.OperationEnded(ctx, id, status)
+}
+
+// CheckpointRecovered closes the operation_logs rows of a checkpoint that
+// recovery failed, writing the missing one if it has none.
+func (r DBRecorder) CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *providers.OperationLog) error {
+	var op *db.Operation
+	if missing != nil {
+		o := dbOperation(*missing)
+		op = &o
+	}
+	return r.DB.CheckpointRecovered(ctx, checkpointID, status, op)
 }
 
 // RestoreStatus sets a restores row's status.

@@ -15,8 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
+	"github.com/gokarbor/karbor-protection/bank"
 	_ "github.com/gokarbor/karbor-protection/bank/fs" // karbor-fs-bank-plugin
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/db"
@@ -120,8 +122,11 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 		return fmt.Errorf("[database]: %w", err)
 	}
 	defer closeLogged(log, "database", store.Close)
+	// Every bank lease records this process: its host, and an incarnation
+	// that tells a restart of this host from the run it replaces.
+	holder := bank.Holder{Host: k.Host, Incarnation: uuid.NewString()}
 	reg, err := providers.Load(logctx.With(ctx, logs.entry("karbor.services.protection.provider")),
-		providers.Options{Dir: k.ProviderConfigDir})
+		providers.Options{Dir: k.ProviderConfigDir, Holder: holder, Checkpoints: evidence(k, store, log)})
 	if err != nil {
 		return err
 	}
@@ -164,6 +169,29 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 			log.WithError(err).Errorf("%s stopped; stopping the service", first)
 		}
 	})
+}
+
+// evidence is how recovery tells whether the owner of a checkpoint in
+// progress that holds no bank lease (a Python instance's) is dead: the
+// operator's word, else the services heartbeats when there is a database;
+// without either such checkpoints are left alone.
+func evidence(k *config.Karbor, store *db.Store, log *logrus.Entry) []bank.Option {
+	switch {
+	case k.RecoverUnleasedCheckpoints:
+		log.Warn("recover_unleased_checkpoints = true: checkpoints in progress whose owner holds no bank lease " +
+			"(a Python instance's) are taken for dead and failed by recovery")
+		return []bank.Option{bank.WithEvidence(operatorAssertion{})}
+	case k.Database.ConnectionSet:
+		return []bank.Option{bank.WithEvidence(servicesEvidence{
+			heartbeats: store.ServiceHeartbeats,
+			binary:     manager.Topic,
+			downTime:   time.Duration(k.ServiceDownTime) * time.Second,
+			now:        time.Now,
+		})}
+	}
+	log.Info("No [database] connection: checkpoints in progress whose owner holds no bank lease (a Python instance's) " +
+		"are never recovered; set recover_unleased_checkpoints = true once no Python instance uses the banks")
+	return nil
 }
 
 // serverConfig is the RPC server's configuration: the transport, the
