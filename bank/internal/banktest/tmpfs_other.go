@@ -1,0 +1,19 @@
+//go:build !linux
+
+package banktest
+
+import "testing"
+
+// Tmpfs skips the test: mounting a tmpfs is Linux's.
+func Tmpfs(t testing.TB, _ int) string {
+	t.Helper()
+	t.Skip("tmpfs needs Linux")
+	return ""
+}
+
+// Fill is never reached without Tmpfs.
+func Fill(t testing.TB, _ string) func() {
+	t.Helper()
+	t.Skip("tmpfs needs Linux")
+	return func() {}
+}
