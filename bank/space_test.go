@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/bank/fs/fstest"
 	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
@@ -117,7 +118,7 @@ func TestOverlongIDs(t *testing.T) {
 // work (its index.json is rewritten in place); a delete goes through to
 // deleted, freeing its index keys.
 func TestFullBank(t *testing.T) {
-	mnt := banktest.Tmpfs(t, 512<<10)
+	mnt := fstest.Tmpfs(t, 512<<10)
 	dir := filepath.Join(mnt, "bank")
 	cps := bank.NewCheckpoints(bank.New(openFS(t, dir)))
 	ctx := context.Background()
@@ -129,7 +130,7 @@ func TestFullBank(t *testing.T) {
 	require.NoError(t, err)
 	_, err = cps.SetStatus(ctx, available.ID, bank.StatusAvailable)
 	require.NoError(t, err)
-	banktest.Fill(t, mnt)
+	fstest.Fill(t, mnt)
 
 	before := containerDirs(t, filepath.Join(dir, "karbor"))
 	_, err = cps.Create(ctx, specPlan())

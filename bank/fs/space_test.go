@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
-	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
+	"github.com/gokarbor/karbor-protection/bank/fs/fstest"
 )
 
 // TestFullFileSystem runs the plugin on a real, full tmpfs: an existing
@@ -20,14 +20,14 @@ import (
 // object fails with ENOSPC and leaves no directory behind, and once space
 // is freed writes are atomic again.
 func TestFullFileSystem(t *testing.T) {
-	mnt := banktest.Tmpfs(t, 256<<10)
+	mnt := fstest.Tmpfs(t, 256<<10)
 	p := newPlugin(t, filepath.Join(mnt, "bank"))
 	ctx := context.Background()
 	const key = "/checkpoints/c1/index.json"
 	doc := `{"id": "c1", "status": "protecting", "owner_id": "` + strings.Repeat("o", 36) + `"}`
 	require.NoError(t, p.PutObject(ctx, key, bank.Object{Data: []byte(doc)}))
 	require.NoError(t, p.PutObject(ctx, "/checkpoints/c1/raw", bank.Object{Data: []byte("available")}))
-	free := banktest.Fill(t, mnt)
+	free := fstest.Fill(t, mnt)
 
 	for _, tc := range []struct {
 		name, key, data string

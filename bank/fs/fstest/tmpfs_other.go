@@ -1,6 +1,6 @@
 //go:build !linux
 
-package banktest
+package fstest
 
 import "testing"
 
