@@ -59,3 +59,23 @@ func Fill(t testing.TB, dir string) (free func()) {
 	}
 	return func() { require.NoError(t, os.Remove(name)) }
 }
+
+// ReadOnly remounts the tmpfs on dir (made by Tmpfs) read-only, so that
+// every write fails with EROFS, and writable again when the test ends.
+func ReadOnly(t testing.TB, dir string) {
+	t.Helper()
+	// A file open for writing at that instant (a lease renewal's
+	// temporary file) makes the remount EBUSY; such windows are short.
+	var err error
+	for range 1000 {
+		if err = syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); !errors.Is(err, syscall.EBUSY) {
+			break
+		}
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT, ""); err != nil {
+			t.Errorf("remount the test tmpfs %s writable: %v", dir, err)
+		}
+	})
+}

@@ -17,3 +17,9 @@ func Fill(t testing.TB, _ string) func() {
 	t.Skip("tmpfs needs Linux")
 	return func() {}
 }
+
+// ReadOnly is never reached without Tmpfs.
+func ReadOnly(t testing.TB, _ string) {
+	t.Helper()
+	t.Skip("tmpfs needs Linux")
+}
