@@ -2,6 +2,7 @@ package manager
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
@@ -52,10 +53,8 @@ var resetStates = []string{bank.StatusAvailable, bank.StatusError}
 // checkResetState refuses a reset_state target that is not in resetStates
 // with InvalidInput; the value is quoted, shortened, in the reason.
 func checkResetState(state string) error {
-	for _, s := range resetStates {
-		if state == s {
-			return nil
-		}
+	if slices.Contains(resetStates, state) {
+		return nil
 	}
 	const show = 40
 	shown := state

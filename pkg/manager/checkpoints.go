@@ -20,8 +20,8 @@ type resetStateArgs struct {
 	State        string `json:"state"`
 }
 
-// resetState sets a checkpoint's status (spec §2.6): only to available or
-// error (checkResetState), only from available, error, copying,
+// resetState sets a checkpoint's status: only to available or error
+// (checkResetState), only from available, error, copying,
 // wait_copying or finished, and only in the caller's project unless admin.
 func (m *Manager) resetState(ctx context.Context, rc *karbor.RequestContext, a resetStateArgs) (any, error) {
 	if err := checkResetState(a.State); err != nil {

@@ -170,8 +170,8 @@ type verificationArgs struct {
 	Verification json.RawMessage `json:"verification"`
 }
 
-// verification is restore's twin for verifications (spec §2.4): parameters
-// always fail (providers publish no verify schema). Python has no project
+// verification is restore's twin for verifications: parameters always
+// fail (providers publish no verify schema). Python has no project
 // check here; the service refuses another project's checkpoint as restore
 // does.
 func (m *Manager) verification(ctx context.Context, rc *karbor.RequestContext, a verificationArgs) (any, error) {
