@@ -76,8 +76,19 @@ type NewCheckpoint struct {
 	ExtraInfo json.RawMessage
 }
 
+// maxSegment is the longest value (a provider, project or plan id) one
+// element of a checkpoint's keys may hold: 255 bytes, a file name's limit
+// on common file systems (NAME_MAX), and well inside swift's and S3's
+// 1024-byte object names with all three in one index key. A longer id
+// fails every index key write, and is refused before anything is written.
+const maxSegment = 255
+
 // Create writes a new checkpoint (§3.3): index.json, then the by-provider,
 // by-date and by-plan index keys. It is owned by this instance.
+//
+// A create that fails writes nothing: ids that cannot make keys are refused
+// first, and when a write fails what was written is removed again
+// (undoCreate), so no half-made checkpoint stays in progress.
 func (c *Checkpoints) Create(ctx context.Context, n NewCheckpoint) (*Checkpoint, error) {
 	if !c.bank.plugin.LeaseValid() {
 		return nil, ErrLeaseInvalid
@@ -87,6 +98,10 @@ func (c *Checkpoints) Create(ctx context.Context, n NewCheckpoint) (*Checkpoint,
 	} {
 		if err := validateSegment(f.value); err != nil {
 			return nil, fmt.Errorf("bank: create checkpoint: %s: %w", f.name, err)
+		}
+		if len(f.value) > maxSegment {
+			return nil, fmt.Errorf("bank: create checkpoint: %w", &InvalidKeyError{Key: f.value,
+				Reason: fmt.Sprintf("%s is %d bytes long; a bank key element holds at most %d", f.name, len(f.value), maxSegment)})
 		}
 	}
 	for name, raw := range map[string]json.RawMessage{"resources": n.Plan.Resources, "extra_info": n.ExtraInfo} {
@@ -117,14 +132,42 @@ func (c *Checkpoints) Create(ctx context.Context, n NewCheckpoint) (*Checkpoint,
 		Timestamp: now.Unix(),
 	}
 	if err := c.writeIndex(ctx, cp); err != nil {
-		return nil, err
+		return nil, errors.Join(err, c.undoCreate(ctx, cp, nil))
 	}
+	var written []string
 	for _, key := range cp.IndexKeys() {
 		if err := c.bank.PutObject(ctx, key, Object{Data: []byte(id)}); err != nil {
-			return nil, err
+			return nil, errors.Join(err, c.undoCreate(ctx, cp, written))
 		}
+		written = append(written, key)
 	}
 	return cp, nil
+}
+
+// undoCreate removes what a failed Create wrote: the index keys written,
+// then index.json (whose removal also removes the emptied checkpoint
+// directory). Removing frees space, so this works on a full bank. If
+// index.json cannot be removed, the checkpoint is moved to error so that it
+// is not left in progress; if even that fails, it is this instance's and
+// recovery fails it once this instance is gone. The error says what could
+// not be undone.
+func (c *Checkpoints) undoCreate(ctx context.Context, cp *Checkpoint, written []string) error {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	for _, key := range written {
+		if err := c.bank.DeleteObject(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	err := c.bank.DeleteObject(ctx, IndexKey(cp.ID))
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return errors.Join(errs...)
+	}
+	errs = append(errs, err)
+	if _, err := c.SetStatus(ctx, cp.ID, StatusError); err != nil {
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("bank: undo the failed create of checkpoint %s: %w", cp.ID, errors.Join(errs...))
 }
 
 // writeIndex encodes and stores cp's index.json and makes cp carry the

@@ -311,14 +311,16 @@ func TestDeleteKeepsIndexJSON(t *testing.T) {
 }
 
 // TestCrashBetweenCreateWrites: index.json is written first, so a crash
-// before the index keys leaves a readable checkpoint that listings do not
-// show and recovery finds as an orphan once its owner is gone.
+// before the index keys (after which nothing, not even Create's undo, gets
+// through) leaves a readable checkpoint that listings do not show and
+// recovery finds as an orphan once its owner is gone.
 func TestCrashBetweenCreateWrites(t *testing.T) {
 	dir := t.TempDir()
 	clock := newFakeClock(specCreated)
 	wrapped := &banktest.Plugin{Plugin: openFS(t, dir, withClock(clock))}
 	crashing := bank.NewCheckpoints(bank.New(wrapped), bank.WithClock(clock.Now), bank.WithIDGenerator(fixedIDs(specID)))
 	wrapped.FailPutsAfter.Store(2) // index.json and by-provider, then the crash
+	wrapped.FailDeletes.Store(true)
 	ctx := context.Background()
 	_, err := crashing.Create(ctx, specPlan())
 	require.ErrorIs(t, err, banktest.ErrCrash)

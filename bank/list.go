@@ -88,6 +88,9 @@ func (c *Checkpoints) ListIDs(ctx context.Context, q ListQuery) ([]string, error
 			if err := validateSegment(seg); err != nil {
 				return nil, err
 			}
+			if len(seg) > maxSegment {
+				return []string{}, nil // Create refuses it: no checkpoint has it
+			}
 		}
 	}
 	if q.ProviderID == "" || (project == "" && !all) {

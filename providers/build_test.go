@@ -3,8 +3,11 @@ package providers_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -222,5 +225,72 @@ func TestBuildCopyFailures(t *testing.T) {
 		_, _, err := providers.NewBuilder(failingGraph{errors.New("down")}, nil).BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src})
 		assert.Equal(t, "Flow: copy, Error: Internal error", karborError(t, err).Error())
 		assert.Len(t, copiesOf(t, ctx, p), 1, "no copy made")
+	})
+}
+
+// TestDeleteSkipsResourcesWithoutPlugin: a checkpoint stays deletable when
+// a resource's type has no plugin, whether its protect failed for that
+// reason or the plugin left the provider since. The resource is skipped
+// with a warning; every other resource is deleted in the usual order.
+func TestDeleteSkipsResourcesWithoutPlugin(t *testing.T) {
+	withoutImage := []string{karbor.ProjectResourceType, karbor.ServerResourceType, karbor.VolumeResourceType}
+	deleteWith := func(t *testing.T, ctx context.Context, hook *test.Hook, p *providers.Provider, ev *events, id string) {
+		t.Helper()
+		cp, err := p.Checkpoints().BeginDelete(ctx, id)
+		require.NoError(t, err)
+		*ev = events{}
+		op, err := providers.NewBuilder(fixedGraph(world()), newRecorder(ev)).BuildDelete(ctx, rc, p, cp)
+		require.NoError(t, err)
+		require.NoError(t, op.Run(ctx))
+		assert.Equal(t, bank.StatusDeleted, status(t, ctx, p, id))
+		assert.Equal(t, []string{"deleted"}, ev.statuses("op-ended"))
+		_, n := ev.hookSeq("on_main", "img-a")
+		assert.Zero(t, n, "no plugin, no hook")
+		for _, res := range []string{"prj", "srv-a", "srv-b", "vol-shared", "vol-lone"} {
+			_, n := ev.hookSeq("on_main", res)
+			assert.Equal(t, 1, n, "%s deleted", res)
+		}
+		srv, _ := ev.hookSeq("on_prepare_begin", "srv-a")
+		vol, _ := ev.hookSeq("on_prepare_begin", "vol-shared")
+		assert.Less(t, srv, vol, "order kept around the skipped resource")
+		var warned bool
+		for _, e := range hook.AllEntries() {
+			warned = warned || e.Level == logrus.WarnLevel && e.Data["resource_id"] == "img-a" && e.Data["resource_type"] == karbor.ImageResourceType
+		}
+		assert.True(t, warned, "the skipped resource is logged")
+	}
+	t.Run("protect failed for want of a plugin", func(t *testing.T) {
+		ctx, hook := quiet(t)
+		ev := &events{}
+		p := testProvider(t, ctx, &testPlugin{types: withoutImage, ev: ev})
+		plan := planOf(world(), p.ID())
+		cp := newCheckpoint(t, ctx, p, plan)
+		_, err := providers.NewBuilder(fixedGraph(world()), newRecorder(ev)).BuildProtect(ctx, rc, p, plan, cp)
+		require.Error(t, err)
+		require.Equal(t, bank.StatusError, status(t, ctx, p, cp.ID))
+		deleteWith(t, ctx, hook, p, ev, cp.ID)
+	})
+	t.Run("plugin removed from the provider", func(t *testing.T) {
+		ctx, hook := quiet(t)
+		ev := &events{}
+		bankDir := filepath.Join(t.TempDir(), "bank")
+		load := func(name string, tp *testPlugin) *providers.Provider {
+			testPlugins.Store(name, tp)
+			t.Cleanup(func() { testPlugins.Delete(name) })
+			_, p := loadOne(t, ctx, providerFile("prov-1", "Test", []string{testPluginName}, bankDir, "\n[test_plugin]\ninstance = "+name+"\n"))
+			return p
+		}
+		before := load(t.Name()+"/before", &testPlugin{types: allTypes, ev: ev})
+		cp := protected(t, before, providers.NewBuilder(fixedGraph(world()), newRecorder(ev)))
+		after := load(t.Name()+"/after", &testPlugin{types: withoutImage, ev: ev})
+		deleteWith(t, ctx, hook, after, ev, cp.ID)
+	})
+	t.Run("other operations still need the plugin", func(t *testing.T) {
+		ctx, _ := quiet(t)
+		ev := &events{}
+		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: ev})
+		cp := protected(t, p, providers.NewBuilder(fixedGraph(world()), newRecorder(ev)))
+		_, err := providers.NewBuilder(nil, newRecorder(ev)).BuildVerify(ctx, rc, testProvider(t, ctx, &testPlugin{types: withoutImage, ev: ev}), &karbor.Verification{ID: "v"}, cp)
+		assert.Equal(t, "Protection Plugin for OS::Glance::Image could not be found.", karborError(t, err).Error())
 	})
 }

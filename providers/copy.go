@@ -116,7 +116,7 @@ func (b *Builder) copyFlow(ctx context.Context, rc *karbor.RequestContext, p *Pr
 		return nil, err
 	}
 	logID := b.startLog(ctx, checkpointLog(cp, karbor.OperationCopy))
-	resources, err := resourceFlow(p, OpCopy, g, plan.Parameters, HookArgs{
+	resources, err := resourceFlow(ctx, p, OpCopy, g, plan.Parameters, HookArgs{
 		Op: OpCopy, Request: rc, OperationLogID: logID,
 		Checkpoint:     &CheckpointRef{cps: cps, cp: src},
 		CheckpointCopy: &CheckpointRef{cps: cps, cp: cp, writable: true},

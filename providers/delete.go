@@ -35,7 +35,7 @@ func (b *Builder) BuildDelete(ctx context.Context, rc *karbor.RequestContext, p 
 			return nil, err
 		}
 		logID = b.startLog(ctx, checkpointLog(cp, karbor.OperationProtect))
-		resources, err := resourceFlow(p, OpDelete, g, nil, HookArgs{
+		resources, err := resourceFlow(ctx, p, OpDelete, g, nil, HookArgs{
 			Op: OpDelete, Request: rc, OperationLogID: logID,
 			Checkpoint: &CheckpointRef{cps: cps, cp: cp, writable: true},
 		})

@@ -3,7 +3,10 @@ package providers
 import (
 	"context"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 	"github.com/gokarbor/karbor-protection/taskflow"
 )
@@ -64,7 +67,14 @@ func (t *hookTask) Execute(ctx context.Context, _ taskflow.Inputs) (any, error) 
 // Resources are met in depth-first pre-order from the roots; the first whose
 // type has no plugin in the provider is ProtectionPluginNotFound, the first
 // whose plugin lacks the operation is its Hooks error (ErrNotImplemented).
-func resourceFlow(p *Provider, op Op, g graph.Graph, params karbor.Parameters, base HookArgs) (*taskflow.Graph, error) {
+//
+// A delete is the exception: a resource whose type has no plugin (its
+// protect failed for that reason, or the plugin was removed from the
+// provider since) has nothing a plugin could delete, so it gets hooks that
+// do nothing, keeping the order of its parents and children, and a
+// warning. Python fails to build the delete flow, and the checkpoint can
+// then never be deleted.
+func resourceFlow(ctx context.Context, p *Provider, op Op, g graph.Graph, params karbor.Parameters, base HookArgs) (*taskflow.Graph, error) {
 	nodes := g.Nodes()
 	flow := taskflow.NewGraph("ResourceGraphFlow_" + string(op))
 	all := make([]resourceTasks, len(nodes))
@@ -75,11 +85,7 @@ func resourceFlow(p *Provider, op Op, g graph.Graph, params karbor.Parameters, b
 		if _, ok := byKey[r.Key()]; ok {
 			continue
 		}
-		plugin, err := p.Plugin(r.Type)
-		if err != nil {
-			return nil, err
-		}
-		hooks, err := plugin.Hooks(op, r)
+		hooks, err := resourceHooks(ctx, p, op, r)
 		if err != nil {
 			return nil, err
 		}
@@ -111,4 +117,19 @@ func resourceFlow(p *Provider, op Op, g graph.Graph, params karbor.Parameters, b
 		}
 	}
 	return flow, nil
+}
+
+// resourceHooks are the hooks of operation op for resource r (see
+// resourceFlow for a delete without plugin).
+func resourceHooks(ctx context.Context, p *Provider, op Op, r graph.Resource) (Hooks, error) {
+	plugin, err := p.Plugin(r.Type)
+	if err != nil {
+		if op != OpDelete {
+			return nil, err
+		}
+		logctx.From(ctx).WithFields(logrus.Fields{"resource_type": r.Type, "resource_id": r.ID}).
+			Warn("No protection plugin for this resource type; the delete skips the resource")
+		return BaseHooks{}, nil
+	}
+	return plugin.Hooks(op, r)
 }

@@ -45,7 +45,7 @@ func (b *Builder) BuildProtect(ctx context.Context, rc *karbor.RequestContext, p
 			return nil, err
 		}
 		logID = b.startLog(ctx, checkpointLog(cp, karbor.OperationProtect))
-		resources, err := resourceFlow(p, OpProtect, g, plan.Parameters, HookArgs{
+		resources, err := resourceFlow(ctx, p, OpProtect, g, plan.Parameters, HookArgs{
 			Op: OpProtect, Request: rc, OperationLogID: logID,
 			Checkpoint: &CheckpointRef{cps: cps, cp: cp, writable: true},
 		})

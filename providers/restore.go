@@ -90,7 +90,7 @@ func (b *Builder) buildReadOnly(ctx context.Context, rc *karbor.RequestContext, 
 		args.Op, args.Request, args.OperationLogID = o.op, rc, logID
 		args.Checkpoint = &CheckpointRef{cps: p.checkpoints, cp: cp}
 		args.NewResources = &NewResources{}
-		resources, err := resourceFlow(p, o.op, g, o.params, args)
+		resources, err := resourceFlow(ctx, p, o.op, g, o.params, args)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,14 +65,22 @@ func (p *Plugin) PutObject(ctx context.Context, key string, obj bank.Object) err
 	return p.writeAtomic(p.objectPath(key), obj.Data)
 }
 
-func (p *Plugin) writeAtomic(name string, data []byte) error {
+func (p *Plugin) writeAtomic(name string, data []byte) (err error) {
 	dir := path.Dir(name)
+	made := p.missingDirs(dir)
+	defer func() {
+		if err != nil {
+			// A write that failed leaves no directory it made behind (a
+			// failed create no empty checkpoint folder).
+			p.removeEmptyDirs(made)
+		}
+	}()
 	if err := p.root.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	tmp, err := p.writeTemporary(data)
 	if err != nil {
-		return err
+		return p.noSpaceFallback(name, data, err)
 	}
 	if p.beforeRename != nil {
 		if err := p.beforeRename(tmp, name); err != nil {
@@ -88,9 +97,90 @@ func (p *Plugin) writeAtomic(name string, data []byte) error {
 	}
 	if err != nil {
 		_ = p.root.Remove(tmp)
-		return err
+		return p.noSpaceFallback(name, data, err)
 	}
 	return p.syncDir(dir)
+}
+
+// noSpaceFallback is what a write does when the atomic path failed: on a
+// full file system (ENOSPC, EDQUOT) an object that already exists is
+// rewritten in place if that needs no new block (writeInPlace), so that
+// status changes (index.json, the lease) still work on a full bank and a
+// delete can free it. Any other failure, or one the in-place write cannot
+// take, is returned as it was.
+func (p *Plugin) noSpaceFallback(name string, data []byte, err error) error {
+	if !isNoSpace(err) {
+		return err
+	}
+	if ierr := p.writeInPlace(name, data); ierr != nil {
+		p.log.WithError(ierr).WithField("object", name).Debug("The file system is full and the object cannot be rewritten in place")
+		return err
+	}
+	p.log.WithField("object", name).Warn("The bank's file system is full; object rewritten in place")
+	return nil
+}
+
+// errNoInPlace says an object cannot be rewritten in place.
+var errNoInPlace = errors.New("cannot rewrite in place")
+
+// writeInPlace replaces an existing regular file's content with data in
+// one write at offset 0, only when that write needs no block the file does
+// not already have (allocatedBytes), so it cannot run out of space half
+// way. A shorter JSON document is padded with spaces to the old length
+// (JSON allows trailing white space, Python's json.loads too), so the file
+// never needs truncating: a crash of the service leaves the old document
+// or the new one, never a mix. A shorter object that is not JSON cannot be
+// padded and is refused.
+func (p *Plugin) writeInPlace(name string, data []byte) error {
+	f, err := p.root.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return errNoInPlace
+	}
+	buf := data
+	if pad := st.Size() - int64(len(data)); pad > 0 {
+		if !json.Valid(data) {
+			return errNoInPlace
+		}
+		buf = append(append(make([]byte, 0, st.Size()), data...), bytes.Repeat([]byte{' '}, int(pad))...)
+	}
+	if int64(len(buf)) > allocatedBytes(st) {
+		return errNoInPlace
+	}
+	if _, err := f.WriteAt(buf, 0); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// missingDirs are dir and those of its parents inside the container that
+// do not exist yet, deepest first: what a write's MkdirAll will make.
+func (p *Plugin) missingDirs(dir string) []string {
+	var missing []string
+	for d := dir; d != p.container && d != "." && d != "/"; d = path.Dir(d) {
+		if _, err := p.root.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	return missing
+}
+
+// removeEmptyDirs removes the directories a failed write made, deepest
+// first; one that is not empty (another writer's file arrived) stays.
+func (p *Plugin) removeEmptyDirs(dirs []string) {
+	for _, d := range dirs {
+		if err := p.root.Remove(d); err != nil {
+			return
+		}
+	}
 }
 
 func (p *Plugin) writeTemporary(data []byte) (string, error) {

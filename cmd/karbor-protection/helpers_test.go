@@ -105,6 +105,7 @@ func binary(tb testing.TB) string {
 type serviceConfig struct {
 	extraDefault string   // more [DEFAULT] lines
 	bankExtra    string   // more [file_system_bank_plugin] lines
+	bankDir      string   // file_system_bank_path ("": <the test's folder>/bank)
 	sections     string   // more sections of karbor.conf, after [DEFAULT]
 	env          []string // more environment variables, "NAME=value"
 	args         []string
@@ -140,7 +141,12 @@ func configureService(tb testing.TB, url string, conf serviceConfig) *service {
 	return s
 }
 
-func (s *service) bankPath() string { return filepath.Join(s.dir, "bank") }
+func (s *service) bankPath() string {
+	if s.conf.bankDir != "" {
+		return s.conf.bankDir
+	}
+	return filepath.Join(s.dir, "bank")
+}
 
 func (s *service) writeConfig() {
 	t := s.t

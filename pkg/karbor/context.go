@@ -193,10 +193,21 @@ func (c *RequestContext) setCatalog(entries []json.RawMessage) error {
 	return nil
 }
 
-// IsAdminOrOwner is the protection service's access rule: an admin context,
-// or one of the project that owns the thing.
+// Admin is the admin half of karbor's default admin_or_owner rule
+// (karbor/policies/base.py): "is_admin:True or (role:admin and
+// is_admin_project:True)". oslo.policy compares roles case-insensitively,
+// and is_admin_project is not among the keys the service keeps, so it is
+// True: a context whose roles include "admin" in any case is an admin even
+// when the request says is_admin false.
+func (c RequestContext) Admin() bool {
+	return c.IsAdmin || slices.ContainsFunc(c.Roles, func(r string) bool { return strings.EqualFold(r, "admin") })
+}
+
+// IsAdminOrOwner is the protection service's access rule, karbor's default
+// admin_or_owner: an admin context (Admin), or one of the project that owns
+// the thing.
 func (c RequestContext) IsAdminOrOwner(projectID string) bool {
-	return c.IsAdmin || c.ProjectID == projectID
+	return c.Admin() || c.ProjectID == projectID
 }
 
 // LogFields are the fields every log line about the request carries

@@ -54,6 +54,16 @@ func TestFromDict(t *testing.T) {
 		}},
 		{"admin flag false wins over the role", `{` + base + `, "is_admin": false, "roles": ["admin"]}`, func(t *testing.T, c RequestContext) {
 			assert.False(t, c.IsAdmin)
+			assert.True(t, c.Admin(), "admin_or_owner still passes on role:admin")
+			assert.True(t, c.IsAdminOrOwner("another project"))
+		}},
+		{"admin role in any case", `{` + base + `, "is_admin": false, "roles": ["member", "ADMIN"]}`, func(t *testing.T, c RequestContext) {
+			assert.True(t, c.Admin())
+		}},
+		{"member is no admin", `{` + base + `, "is_admin": false, "roles": ["member", "administrator"]}`, func(t *testing.T, c RequestContext) {
+			assert.False(t, c.Admin())
+			assert.False(t, c.IsAdminOrOwner("another project"))
+			assert.True(t, c.IsAdminOrOwner(c.ProjectID))
 		}},
 		{"timestamp with offset", `{` + base + `, "timestamp": "2024-01-02T03:04:05+02:00"}`, func(t *testing.T, c RequestContext) {
 			assert.True(t, c.Timestamp.Equal(time.Date(2024, 1, 2, 1, 4, 5, 0, time.UTC)))

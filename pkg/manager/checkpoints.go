@@ -20,10 +20,13 @@ type resetStateArgs struct {
 	State        string `json:"state"`
 }
 
-// resetState sets a checkpoint's status (spec §2.6): only from available,
-// error, copying, wait_copying or finished, and only in the caller's project
-// unless admin.
+// resetState sets a checkpoint's status: only to available or error
+// (checkResetState), only from available, error, copying,
+// wait_copying or finished, and only in the caller's project unless admin.
 func (m *Manager) resetState(ctx context.Context, rc *karbor.RequestContext, a resetStateArgs) (any, error) {
+	if err := checkResetState(a.State); err != nil {
+		return nil, err
+	}
 	p, cp, err := m.accessibleCheckpoint(ctx, rc, a.ProviderID, a.CheckpointID)
 	if err != nil {
 		return nil, err
@@ -59,8 +62,8 @@ func (m *Manager) accessibleCheckpoint(ctx context.Context, rc *karbor.RequestCo
 	if err != nil {
 		return nil, nil, err
 	}
-	if !rc.IsAdminOrOwner(cp.ProjectID) {
-		return nil, nil, karbor.AccessCheckpointNotAllowed(checkpointID)
+	if err := checkpointAccess(rc, cp); err != nil {
+		return nil, nil, err
 	}
 	return p, cp, nil
 }
@@ -122,7 +125,9 @@ func checkpointQuery(rc *karbor.RequestContext, a listCheckpointsArgs) (bank.Lis
 	if q.SortDir, err = firstSortDir(a.SortDirs); err != nil {
 		return q, err
 	}
-	q.AllTenants = python.TruthJSON(a.AllTenants)
+	// all_tenants is an admin's: karbor-api drops it for anyone else, and
+	// so does the service, whoever sends it.
+	q.AllTenants = python.TruthJSON(a.AllTenants) && rc.Admin()
 	if project := get(filters, "project_id"); python.TruthJSON(project) {
 		q.FilterProjectID = python.StrJSON(project)
 	}

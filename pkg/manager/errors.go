@@ -2,6 +2,9 @@ package manager
 
 import (
 	"errors"
+	"io/fs"
+	"os"
+	"strings"
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
@@ -49,9 +52,9 @@ func remote(err error) error {
 	case errors.Is(err, bank.ErrReadOnly):
 		return karbor.BankReadonlyViolation()
 	case errors.Is(err, bank.ErrLeaseInvalid):
-		return karbor.AcquireLeaseFailed(err.Error())
+		return karbor.AcquireLeaseFailed(callerText(err))
 	case errors.As(err, &lease):
-		return karbor.AcquireLeaseFailed(lease.Err.Error())
+		return karbor.AcquireLeaseFailed(callerText(lease.Err))
 	case errors.As(err, &object):
 		return objectFailure(object)
 	case errors.As(err, &date):
@@ -68,20 +71,59 @@ func remote(err error) error {
 	case errors.As(err, &denied):
 		return karbor.AccessCheckpointNotAllowed(denied.CheckpointID)
 	}
+	if text := callerText(err); text != err.Error() {
+		return karbor.RuntimeError(text)
+	}
 	return err
 }
 
-// objectFailure is the Bank*Failed exception of a failed object operation.
+// callerText is err's text as a caller may read it: every file-system
+// error in it (a path error, a rename's link error) is reduced to what
+// went wrong ("no space left on device"), without the
+// operation and the server's paths (openat .karbor-tmp/<owner>/…). The
+// full error stays in the service's log (handle logs it).
+func callerText(err error) string {
+	text := err.Error()
+	var walk func(e error)
+	walk = func(e error) {
+		var inner error
+		switch x := e.(type) {
+		case *fs.PathError:
+			inner = x.Err
+		case *os.LinkError:
+			inner = x.Err
+		}
+		if inner != nil {
+			text = strings.ReplaceAll(text, e.Error(), inner.Error())
+		}
+		switch x := e.(type) {
+		case interface{ Unwrap() error }:
+			if u := x.Unwrap(); u != nil {
+				walk(u)
+			}
+		case interface{ Unwrap() []error }:
+			for _, u := range x.Unwrap() {
+				walk(u)
+			}
+		}
+	}
+	walk(err)
+	return text
+}
+
+// objectFailure is the Bank*Failed exception of a failed object operation:
+// the bank key, and the reason in the caller's terms (callerText).
 func objectFailure(e *bank.ObjectError) error {
+	reason := callerText(e.Err)
 	switch e.Op {
 	case bank.OpGet:
-		return karbor.BankGetObjectFailed(e.Key, e.Reason())
+		return karbor.BankGetObjectFailed(e.Key, reason)
 	case bank.OpUpdate:
-		return karbor.BankUpdateObjectFailed(e.Key, e.Reason())
+		return karbor.BankUpdateObjectFailed(e.Key, reason)
 	case bank.OpDelete:
-		return karbor.BankDeleteObjectFailed(e.Key, e.Reason())
+		return karbor.BankDeleteObjectFailed(e.Key, reason)
 	default:
-		return karbor.BankListObjectsFailed(e.Reason())
+		return karbor.BankListObjectsFailed(reason)
 	}
 }
 

@@ -179,6 +179,10 @@ func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestCo
 		ctx = logctx.With(ctx, m.log.WithField("method", call.Method).WithFields(requestFields(call, &rc)))
 		res, err := fn(ctx, &rc, args)
 		if err != nil {
+			if callerText(err) != err.Error() {
+				// The reply leaves out the server's paths; the log keeps them.
+				logctx.From(ctx).WithError(err).Warn("Failure answered without its file-system details")
+			}
 			return nil, remote(err)
 		}
 		return res, nil

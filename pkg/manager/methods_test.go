@@ -185,15 +185,15 @@ func TestCheckpointStatusRules(t *testing.T) {
 	e.waitStatus(t, gateID, held, "available")
 }
 
-// TestAdminAndProjects: an admin reaches every project's checkpoints;
-// verification has no project check, as in Python.
+// TestAdminAndProjects: an admin reaches every project's checkpoints
+// (TestAccessMatrix has every method).
 func TestAdminAndProjects(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	id := e.protect(t, noopID, projectA, 1)
 	e.waitStatus(t, noopID, id, "available")
 
 	requireOK(t, e.call(t, "show_checkpoint", admin(projectB), map[string]any{"provider_id": noopID, "checkpoint_id": id}))
-	requireOK(t, e.call(t, "verification", memberOf(projectB), map[string]any{"verification": targetPrimitive("Verification", noopID, id, projectB, nil)}))
+	requireOK(t, e.call(t, "verification", admin(projectB), map[string]any{"verification": targetPrimitive("Verification", noopID, id, projectB, nil)}))
 	requireOK(t, e.call(t, "reset_state", admin(projectB), map[string]any{"provider_id": noopID, "checkpoint_id": id, "state": "error"}))
 	assert.Equal(t, "error", e.status(t, noopID, id))
 	requireOK(t, e.call(t, "delete", admin(projectB), map[string]any{"provider_id": noopID, "checkpoint_id": id}))
@@ -246,8 +246,9 @@ func TestCopy(t *testing.T) {
 	require.NoError(t, json.Unmarshal(requireOK(t, e.call(t, "show_checkpoint", memberOf(projectA), map[string]any{"provider_id": noopID, "checkpoint_id": cp})), &shown))
 	assert.JSONEq(t, `{"copy_status": "finished"}`, shown.ExtraInfo)
 
-	// Another project sees none of the plan's checkpoints: nothing to copy.
-	assert.JSONEq(t, "[]", string(requireOK(t, e.call(t, "copy", memberOf(projectB), map[string]any{"plan": plan}))))
+	// An admin of another project copies the checkpoints of their own
+	// project only: none of the plan's.
+	assert.JSONEq(t, "[]", string(requireOK(t, e.call(t, "copy", admin(projectB), map[string]any{"plan": plan}))))
 	// The source is copied again, the finished copy is not.
 	require.NoError(t, json.Unmarshal(requireOK(t, e.call(t, "copy", memberOf(projectA), map[string]any{"plan": plan})), &pairs))
 	require.Len(t, pairs, 1)

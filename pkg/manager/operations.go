@@ -33,6 +33,10 @@ func (m *Manager) protect(ctx context.Context, rc *karbor.RequestContext, a prot
 	if err != nil {
 		return nil, karbor.InvalidPlan(err.Error())
 	}
+	if err := checkPlanProject(rc, plan, policyCheckpointCreate); err != nil {
+		log.WithField("plan_id", plan.ID).Warn("Protect into another project is not allowed")
+		return nil, err
+	}
 	p, err := m.providers.Show(plan.ProviderID)
 	if err != nil {
 		return nil, err
@@ -94,6 +98,10 @@ func (m *Manager) copy(ctx context.Context, rc *karbor.RequestContext, a copyArg
 	if err != nil {
 		return nil, karbor.InvalidPlan(err.Error())
 	}
+	if err := checkPlanProject(rc, plan, policyCopyCreate); err != nil {
+		log.WithField("plan_id", plan.ID).Warn("Copy into another project is not allowed")
+		return nil, err
+	}
 	p, err := m.providers.Show(plan.ProviderID)
 	if err != nil {
 		return nil, err
@@ -143,8 +151,8 @@ func (m *Manager) restore(ctx context.Context, rc *karbor.RequestContext, a rest
 	if err != nil {
 		return nil, err
 	}
-	if !rc.IsAdminOrOwner(cp.ProjectID) {
-		return nil, karbor.AccessCheckpointNotAllowed(r.CheckpointID)
+	if err := checkpointAccess(rc, cp); err != nil {
+		return nil, err
 	}
 	if cp.Status != bank.StatusAvailable {
 		return nil, karbor.CheckpointNotAvailable(r.CheckpointID)
@@ -162,8 +170,10 @@ type verificationArgs struct {
 	Verification json.RawMessage `json:"verification"`
 }
 
-// verification is restore's twin for verifications (spec §2.4): no project
-// check, and parameters always fail (providers publish no verify schema).
+// verification is restore's twin for verifications: parameters always
+// fail (providers publish no verify schema). Python has no project
+// check here; the service refuses another project's checkpoint as restore
+// does.
 func (m *Manager) verification(ctx context.Context, rc *karbor.RequestContext, a verificationArgs) (any, error) {
 	log := logctx.From(ctx)
 	log.Info("Starting verify service:verify action")
@@ -184,6 +194,9 @@ func (m *Manager) verification(ctx context.Context, rc *karbor.RequestContext, a
 	}
 	cp, err := p.Checkpoints().Get(ctx, v.CheckpointID)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkpointAccess(rc, cp); err != nil {
 		return nil, err
 	}
 	if cp.Status != bank.StatusAvailable {

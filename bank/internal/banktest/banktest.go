@@ -97,6 +97,9 @@ type Plugin struct {
 	FailPutsAfter atomic.Int64
 	// FailDeletes makes every delete fail.
 	FailDeletes atomic.Bool
+	// FailWith, when set before the plugin is used, is the error injected
+	// writes fail with instead of ErrCrash (e.g. syscall.ENOSPC).
+	FailWith error
 }
 
 // ErrCrash is the failure injected by FailPutsAfter.
@@ -118,6 +121,9 @@ func (p *Plugin) ListObjects(ctx context.Context, opts bank.ListOptions) ([]stri
 func (p *Plugin) PutObject(ctx context.Context, key string, obj bank.Object) error {
 	n := p.Puts.Add(1)
 	if after := p.FailPutsAfter.Load(); after > 0 && n > after {
+		if p.FailWith != nil {
+			return p.FailWith
+		}
 		return ErrCrash
 	}
 	return p.Plugin.PutObject(ctx, key, obj)
