@@ -134,7 +134,7 @@ func TestNewLoggingDestinations(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	l, warnings, err := newLogging(config.Log{Debug: true, UseJSON: true, UseSyslog: true}, &out, &out)
+	l, warnings, err := newLogging(config.Log{Debug: true, UseJournal: true, UseSyslog: true}, &out, &out)
 	require.NoError(t, err)
 	assert.Len(t, warnings, 2, "unsupported options are named")
 	l.entry("karbor.service").Debug("shown at DEBUG")

@@ -83,7 +83,7 @@ func parseFlags(args []string, help io.Writer) (*options, error) {
 		{"debug,d", "debug", "Log at DEBUG instead of INFO"},
 		{"use-syslog", "use_syslog", "Log to syslog (not supported; a warning says so)"},
 		{"use-journal", "use_journal", "Log to journald (not supported; a warning says so)"},
-		{"use-json", "use_json", "Log as JSON (not supported; a warning says so)"},
+		{"use-json", "use_json", "Log one JSON object a line, as oslo.log's JSONFormatter"},
 		{"watch-log-file", "watch_log_file", "Reopen the log file when it is moved (always done)"},
 	}
 	for _, s := range switches {

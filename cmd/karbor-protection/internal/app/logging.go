@@ -31,6 +31,9 @@ import (
 //   - the level is DEBUG with debug = true, else INFO; oslo.messaging's
 //     loggers stay at INFO whatever debug says (default_log_levels).
 //
+// With use_json every line is instead a JSON object shaped as oslo.log's
+// JSONFormatter writes it (jsonFormatter).
+//
 // Fields Go code attaches to a line beyond those oslo.log shows are
 // appended after the message as key=value, so nothing is lost.
 //
@@ -239,6 +242,10 @@ func strftime(t time.Time, format string) string {
 	return b.String()
 }
 
+// processStart is when the program started, for the JSON lines'
+// relative_created (milliseconds since logging was loaded, in Python).
+var processStart = time.Now()
+
 // logging is the service's loggers: one for karbor's own lines and one,
 // held at INFO, for the RPC layer (oslo.messaging's default_log_levels).
 type logging struct {
@@ -258,7 +265,7 @@ func newLogging(opts config.Log, stdout, stderr io.Writer) (*logging, []string, 
 	for _, o := range []struct {
 		set  bool
 		name string
-	}{{opts.UseSyslog, "use_syslog"}, {opts.UseJournal, "use_journal"}, {opts.UseJSON, "use_json"}, {opts.ConfigAppend != "", "log_config_append"}} {
+	}{{opts.UseSyslog, "use_syslog"}, {opts.UseJournal, "use_journal"}, {opts.ConfigAppend != "", "log_config_append"}} {
 		if o.set {
 			warnings = append(warnings, o.name+" is not supported; logging as the other oslo.log options say")
 		}
@@ -284,7 +291,11 @@ func newLogging(opts config.Log, stdout, stderr io.Writer) (*logging, []string, 
 	if dateFormat == "" {
 		dateFormat = "%Y-%m-%d %H:%M:%S"
 	}
-	f := &osloFormatter{pid: os.Getpid(), dateFormat: dateFormat, now: time.Now}
+	var f logrus.Formatter = &osloFormatter{pid: os.Getpid(), dateFormat: dateFormat, now: time.Now}
+	if opts.UseJSON {
+		host, _ := os.Hostname()
+		f = &jsonFormatter{pid: os.Getpid(), hostname: host, dateFormat: dateFormat, start: processStart, now: time.Now}
+	}
 	level := logrus.InfoLevel
 	if opts.Debug {
 		level = logrus.DebugLevel
