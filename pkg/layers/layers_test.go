@@ -29,6 +29,7 @@ var rules = []struct {
 	{"pkg/python", []string{""}},
 	{"pkg/registry", []string{""}},
 	{"pkg/logctx", []string{""}},
+	{"pkg/sdnotify", []string{""}},
 	{"pkg/config", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 	{"pkg/karbor", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/pkg/manager"
+	"github.com/gokarbor/karbor-protection/pkg/sdnotify"
 	"github.com/gokarbor/karbor-protection/providers"
 	_ "github.com/gokarbor/karbor-protection/providers/noop" // karbor-noop-protection-plugin
 	"github.com/gokarbor/karbor-protection/providers/protectables"
@@ -96,6 +97,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // run builds every component, then runs them as actors until a signal or a
 // failure, and stops them in this order:
 //
+//  0. systemd (when NOTIFY_SOCKET is set): READY=1 once the RPC server
+//     consumes, WATCHDOG=1 while the service runs, STOPPING=1 as soon as
+//     the shutdown starts;
 //  1. signals: the first SIGTERM, SIGINT or SIGHUP starts the shutdown (a
 //     second one kills the process, the default action again);
 //  2. the RPC server: stops consuming, lets in-flight calls finish and
@@ -159,7 +163,13 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	}
 	log.Info("Starting protection service")
 
+	notifier, err := sdnotify.FromEnv(os.Getenv, os.Getpid())
+	if err != nil {
+		log.WithError(err).Warn("systemd's watchdog settings are unusable; no watchdog")
+	}
+
 	var g group
+	g.add("systemd", notifySystemd(notifier, srv.Ready(), log))
 	g.add("signals", waitForSignal(log))
 	g.add("rpc server", srv.Run)
 	g.add("operations", mgr.Run)
@@ -292,6 +302,37 @@ func dbConfig(k *config.Karbor, conf *config.Config) db.Config {
 	o.ConnectionParameters = k.Database.ConnectionParameters
 	c.Options = o
 	return c
+}
+
+// notifySystemd is the systemd actor: it tells systemd the service is
+// ready once the RPC server consumes (Type=notify), keeps the watchdog fed
+// while the service runs and says it is stopping when its context ends,
+// which is the first thing the shutdown does. It never ends the service
+// itself; without NOTIFY_SOCKET it only waits.
+func notifySystemd(n *sdnotify.Notifier, ready <-chan struct{}, log *logrus.Entry) func(ctx context.Context) error {
+	notify := func(states ...string) {
+		if err := n.Notify(states...); err != nil {
+			log.WithError(err).Warn("Could not notify systemd")
+		}
+	}
+	return func(ctx context.Context) error {
+		if !n.Enabled() {
+			<-ctx.Done()
+			return nil
+		}
+		defer notify(sdnotify.Stopping, sdnotify.Status("Stopping: finishing calls and operations"))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ready:
+		}
+		notify(sdnotify.Ready, sdnotify.Status("Consuming karbor-protection requests"))
+		err := n.RunWatchdog(ctx, func(err error) { log.WithError(err).Warn("Could not feed systemd's watchdog") })
+		if errors.Is(err, sdnotify.ErrNoWatchdog) {
+			<-ctx.Done()
+		}
+		return nil
+	}
 }
 
 // waitForSignal is the signal actor: it returns errStopped on the first
