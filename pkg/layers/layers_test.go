@@ -30,6 +30,7 @@ var rules = []struct {
 	{"pkg/registry", []string{""}},
 	{"pkg/logctx", []string{""}},
 	{"pkg/sdnotify", []string{""}},
+	{"pkg/buildinfo", []string{""}},
 	{"pkg/config", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 	{"pkg/karbor", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 }

@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	_ "github.com/gokarbor/karbor-protection/bank/fs" // karbor-fs-bank-plugin
+	"github.com/gokarbor/karbor-protection/pkg/buildinfo"
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
@@ -37,24 +37,7 @@ import (
 var version string
 
 // Version is the program's version string.
-func Version() string {
-	if version != "" {
-		return version
-	}
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "git-" + s.Value[:12]
-		}
-	}
-	return "devel"
-}
+func Version() string { return buildinfo.Version(version) }
 
 // Main runs the program with the command-line arguments (without the program
 // name) and returns its exit status: 0 after a clean stop (SIGTERM, SIGINT,
