@@ -342,3 +342,57 @@ func TestCtlHelpAndVersion(t *testing.T) {
 	assert.Equal(t, 0, r.code)
 	assert.Regexp(t, `^karbor-protection-ctl \S+\n$`, r.stdout)
 }
+
+// TestCtlFlowDOT: flow writes the graph an operation would run on a small
+// plan, for each operation, without a service and without a bank.
+func TestCtlFlowDOT(t *testing.T) {
+	s := &service{t: t, url: "rabbit://guest:guest@127.0.0.1:1/", dir: t.TempDir()}
+	s.writeConfig()
+	plan := ctlPlanFile(t, t.TempDir(), "55555555-2222-4333-8444-555555555555", 2)
+	for _, op := range []string{"protect", "restore", "verify", "delete", "copy"} {
+		t.Run(op, func(t *testing.T) {
+			r := s.ctl(t, ctlEnv(), "flow", plan, "--operation", op, "--checkpoint-id", "cp-1", "--copy-id", "cp-2")
+			require.Equal(t, 0, r.code, r.stderr)
+			goldenFile(t, "flow-"+op+".dot", r.stdout)
+		})
+	}
+	_, err := os.Stat(s.bankPath())
+	assert.True(t, errors.Is(err, os.ErrNotExist), "no bank was opened")
+
+	dir := t.TempDir()
+	dot, svg := filepath.Join(dir, "f.dot"), filepath.Join(dir, "f.svg")
+	if _, err := exec.LookPath("dot"); err == nil {
+		r := s.ctl(t, ctlEnv(), "flow", plan, "--dot", dot, "--svg", svg)
+		require.Equal(t, 0, r.code, r.stderr)
+		drawn, err := os.ReadFile(svg)
+		require.NoError(t, err)
+		assert.Contains(t, string(drawn), "<svg")
+		assert.Contains(t, string(drawn), "InitiateProtectTask")
+	}
+	// Without Graphviz the DOT is still written, and the drawing fails.
+	require.NoError(t, os.Remove(dot))
+	r := s.ctl(t, []string{"PATH=" + dir, "OS_USER_ID=u", "OS_PROJECT_ID=p"}, "flow", plan, "--dot", dot, "--png", filepath.Join(dir, "f.png"))
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "no Graphviz (dot) on the PATH")
+	written, err := os.ReadFile(dot)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(written), `digraph "Protect_55555555-2222-4333-8444-555555555555" {`), string(written))
+
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"flow", plan, "--operation", "backup"}, 2, `--operation is protect, restore, verify, delete or copy, not "backup"`},
+		{[]string{"flow", filepath.Join(dir, "none.json")}, 2, "no such file"},
+	} {
+		r := s.ctl(t, ctlEnv(), tc.args...)
+		assert.Equal(t, tc.code, r.code, r.stderr)
+		assert.Contains(t, r.stderr, tc.stderr)
+	}
+	other := filepath.Join(dir, "other.json")
+	require.NoError(t, os.WriteFile(other, []byte(`{"id": "p", "name": "n", "provider_id": "`+unknown+`", "resources": []}`), 0o644))
+	r = s.ctl(t, ctlEnv(), "flow", other)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "Provider "+unknown+" could not be found")
+}
