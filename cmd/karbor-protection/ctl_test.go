@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -226,6 +227,44 @@ func TestCtlOperations(t *testing.T) {
 		"the copy is left")
 }
 
+// TestCtlRestoreAndVerifyWait: with karbor's database configured the tool
+// creates the restores and verifications rows as karbor-api does, and
+// --wait follows them (status and resources done) until the service
+// records success; a refused call leaves its row fail, as the API does.
+func TestCtlRestoreAndVerifyWait(t *testing.T) {
+	m := sharedMariaDB(t)
+	name, pool := m.createDatabase(t)
+	s := newService(t, rpctest.Vhost(t), serviceConfig{sections: "[database]\nconnection = " + m.url(name) + "\n"})
+	plan := ctlPlanFile(t, t.TempDir(), "66666666-2222-4333-8444-555555555555", 2)
+	cp := strings.TrimSpace(s.ok(t, "protect", plan, "--wait", "--wait-interval", "20ms", "-f", "value", "-c", "id"))
+
+	for _, tc := range []struct{ command, table string }{{"restore", "restores"}, {"verify", "verifications"}} {
+		t.Run(tc.command, func(t *testing.T) {
+			r := s.ctl(t, ctlEnv(), tc.command, noopID, cp, "--wait", "--wait-interval", "20ms", "-f", "json")
+			require.Equal(t, 0, r.code, r.stderr)
+			var out map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+			assert.Equal(t, "success", out["status"])
+			id := out["id"].(string)
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			method := map[string]string{"restore": "restore", "verify": "verification"}[tc.command]
+			assert.Equal(t, method+" "+id+": success (2/2 done)", lines[len(lines)-1])
+			rows := tableRows(t, pool, tc.table, "id = ?", id)
+			require.Len(t, rows, 1)
+			assert.Equal(t, "success", rows[0]["status"])
+			assert.Equal(t, ctlProject, rows[0]["project_id"])
+			assert.Equal(t, cp, rows[0]["checkpoint_id"])
+		})
+	}
+
+	r := s.ctl(t, ctlEnv(), "restore", noopID, unknown, "-f", "value", "-c", "id")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "CheckpointNotFound")
+	rows := tableRows(t, pool, "restores", "checkpoint_id = ?", unknown)
+	require.Len(t, rows, 1, "the row was created before the call")
+	assert.Equal(t, "fail", rows[0]["status"], "and failed after it, as karbor-api does")
+}
+
 // TestCtlWaitPlainLines: without a terminal --wait writes one plain line
 // per status, no control characters.
 func TestCtlWaitPlainLines(t *testing.T) {
@@ -303,6 +342,7 @@ func TestCtlExitStatus(t *testing.T) {
 		{"plan not JSON", ctlEnv(), []string{"protect", notJSON}, 2, "not.json"},
 		{"plan resource without id", ctlEnv(), []string{"protect", badPlan}, 2, `"id" is missing`},
 		{"bad sort dir", ctlEnv(), []string{"checkpoint", "list", noopID, "--sort-dir", "up"}, 2, "--sort-dir is asc or desc"},
+		{"restore --wait without a database", ctlEnv(), []string{"restore", noopID, unknown, "--wait"}, 2, "--wait follows the restore's row in karbor's database"},
 		{"bad parameters", ctlEnv(), []string{"restore", noopID, unknown, "--parameters", "[1]"}, 2, "--parameters is not a JSON object"},
 		{"unknown provider", ctlEnv(), []string{"provider", "show", unknown}, 1, "ProviderNotFound: Provider " + unknown + " could not be found."},
 		{"unknown checkpoint", ctlEnv(), []string{"checkpoint", "show", noopID, unknown}, 1, "CheckpointNotFound: Checkpoint " + unknown + " could not be found."},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/python"
 	"github.com/gokarbor/karbor-protection/rpc"
@@ -183,7 +184,7 @@ func checkpointDelete(ctx context.Context, s *session, args []string, c *cmdFlag
 	if !c.wait {
 		return nil
 	}
-	return s.wait(ctx, "checkpoint "+args[1], s.checkpointSource(args[0], args[1], c.waitInterval, checkpointFinal), oneOf("deleted"))
+	return s.wait(ctx, "checkpoint "+args[1], s.checkpointSource(args[0], args[1], c.waitInterval), oneOf("deleted"))
 }
 
 func checkpointResetState(ctx context.Context, s *session, args []string, c *cmdFlags) error {
@@ -263,7 +264,7 @@ func protect(ctx context.Context, s *session, args []string, c *cmdFlags) error 
 		return err
 	}
 	if c.wait {
-		err := s.wait(ctx, "checkpoint "+id, s.checkpointSource(plan.ProviderID, id, c.waitInterval, checkpointFinal), oneOf("available"))
+		err := s.wait(ctx, "checkpoint "+id, s.checkpointSource(plan.ProviderID, id, c.waitInterval), oneOf("available"))
 		var wf *waitFailedError
 		if err != nil && !errors.As(err, &wf) {
 			return err
@@ -278,14 +279,20 @@ func protect(ctx context.Context, s *session, args []string, c *cmdFlags) error 
 }
 
 // operationTarget is the Restore or Verification primitive of a restore or
-// verification of a checkpoint, as karbor-api creates it.
-func (s *session) operationTarget(class string, args []string, params map[string]any, extra map[string]any) (*karbor.Primitive, error) {
+// verification of a checkpoint, as karbor-api creates it, checked by the
+// decoder the service uses.
+func (s *session) operationTarget(class, id string, args []string, params map[string]any, created time.Time, restoreTarget string) (*karbor.Primitive, error) {
 	data := map[string]any{
-		"id": uuid.NewString(), "project_id": s.rc.ProjectID, "provider_id": args[0], "checkpoint_id": args[1],
-		"parameters": params, "status": "in_progress", "resources_status": map[string]any{}, "resources_reason": map[string]any{},
-		"created_at": time.Now().UTC().Format("2006-01-02T15:04:05Z"), "updated_at": nil, "deleted_at": nil, "deleted": false,
+		"id": id, "project_id": s.rc.ProjectID, "provider_id": args[0], "checkpoint_id": args[1],
+		"parameters": params, "status": db.StatusInProgress, "resources_status": map[string]any{}, "resources_reason": map[string]any{},
+		"created_at": created.UTC().Format("2006-01-02T15:04:05Z"), "updated_at": nil, "deleted_at": nil, "deleted": false,
 	}
-	maps.Copy(data, extra)
+	if class == "Restore" {
+		data["restore_target"] = nil
+		if restoreTarget != "" {
+			data["restore_target"] = restoreTarget
+		}
+	}
 	prim := karbor.NewPrimitive(class, data)
 	raw, err := json.Marshal(prim)
 	if err != nil {
@@ -302,16 +309,105 @@ func (s *session) operationTarget(class string, args []string, params map[string
 	return prim, nil
 }
 
-func restore(ctx context.Context, s *session, args []string, c *cmdFlags) error {
-	params, err := parseParameters(c.parameters)
+// targetOp is what differs between a restore and a verification.
+type targetOp struct {
+	class, method string
+	restoreTarget string                                      // restores only
+	args          func(prim *karbor.Primitive) map[string]any // the call's arguments
+	create        func(c *db.Client, ctx context.Context, t db.Target) error
+	fail          func(c *db.Client, ctx context.Context, id string) error
+	read          func(c *db.Client, ctx context.Context, id string) (db.TargetState, error)
+}
+
+var (
+	restoreOp = targetOp{class: "Restore", method: "restore",
+		create: (*db.Client).CreateRestore, fail: (*db.Client).FailRestore, read: (*db.Client).Restore}
+	verificationOp = targetOp{class: "Verification", method: "verification",
+		create: (*db.Client).CreateVerification, fail: (*db.Client).FailVerification, read: (*db.Client).Verification}
+)
+
+// startTarget starts a restore or verification as karbor-api does: with
+// karbor's database configured it creates the row (in_progress) first and
+// marks it fail when the call fails; the service then records the progress
+// there, which is what --wait follows. Without a database only the call is
+// made, and there is nothing to follow.
+func (s *session) startTarget(ctx context.Context, op targetOp, args []string, params map[string]any, c *cmdFlags) error {
+	client, err := s.database()
 	if err != nil {
 		return err
 	}
-	var target any
-	if c.restoreTarget != "" {
-		target = c.restoreTarget
+	if c.wait && client == nil {
+		return usagef("--wait follows the %s's row in karbor's database: set [database] connection in the --config-file", op.method)
 	}
-	prim, err := s.operationTarget("Restore", args, params, map[string]any{"restore_target": target})
+	id, created := uuid.NewString(), time.Now().UTC()
+	prim, err := s.operationTarget(op.class, id, args, params, created, op.restoreTarget)
+	if err != nil {
+		return err
+	}
+	if client != nil {
+		err := op.create(client, ctx, db.Target{ID: id, ProjectID: s.rc.ProjectID, ProviderID: args[0], CheckpointID: args[1],
+			RestoreTarget: op.restoreTarget, Parameters: params, CreatedAt: created})
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.call(ctx, op.method, op.args(prim), nil); err != nil {
+		if client != nil {
+			if ferr := op.fail(client, context.WithoutCancel(ctx), id); ferr != nil {
+				return errors.Join(err, ferr)
+			}
+		}
+		return err
+	}
+	status, waitErr := "started", error(nil)
+	if c.wait {
+		total := s.resourceCount(ctx, args[0], args[1])
+		read := func(ctx context.Context) (db.TargetState, error) { return op.read(client, ctx, id) }
+		waitErr = s.wait(ctx, op.method+" "+id, rowSource(read, total, c.waitInterval), oneOf(db.StatusSuccess))
+		var wf *waitFailedError
+		switch {
+		case errors.As(waitErr, &wf):
+			status = wf.status
+		case waitErr != nil:
+			return waitErr
+		default:
+			status = db.StatusSuccess
+		}
+	}
+	d := prim.Data
+	fields := []string{"id", "provider_id", "checkpoint_id", "parameters", "status"}
+	values := []any{d["id"], d["provider_id"], d["checkpoint_id"], d["parameters"], status}
+	if op.class == "Restore" {
+		fields = slices.Insert(fields, 3, "restore_target")
+		values = slices.Insert(values, 3, d["restore_target"])
+	}
+	if err := s.printRecord(fields, values); err != nil {
+		return err
+	}
+	return waitErr
+}
+
+// resourceCount is how many resources the checkpoint's stored graph holds
+// (0 when it cannot tell), the total of a restore's or verification's
+// progress.
+func (s *session) resourceCount(ctx context.Context, providerID, checkpointID string) int {
+	var cp struct {
+		Graph *string `json:"resource_graph"`
+	}
+	if s.call(ctx, "show_checkpoint", map[string]any{"provider_id": providerID, "checkpoint_id": checkpointID}, &cp) != nil || cp.Graph == nil {
+		return 0
+	}
+	// karbor's packed graph: [{"0x0": [type, id, name, extra], ...}, [edges]].
+	var packed []json.RawMessage
+	var nodes map[string]json.RawMessage
+	if json.Unmarshal([]byte(*cp.Graph), &packed) != nil || len(packed) == 0 || json.Unmarshal(packed[0], &nodes) != nil {
+		return 0
+	}
+	return len(nodes)
+}
+
+func restore(ctx context.Context, s *session, args []string, c *cmdFlags) error {
+	params, err := parseParameters(c.parameters)
 	if err != nil {
 		return err
 	}
@@ -319,12 +415,12 @@ func restore(ctx context.Context, s *session, args []string, c *cmdFlags) error 
 	if c.restoreUser != "" || c.restorePassword != "" {
 		auth = map[string]any{"type": "password", "username": c.restoreUser, "password": c.restorePassword}
 	}
-	if err := s.call(ctx, "restore", map[string]any{"restore": prim, "restore_auth": auth}, nil); err != nil {
-		return err
+	op := restoreOp
+	op.restoreTarget = c.restoreTarget
+	op.args = func(prim *karbor.Primitive) map[string]any {
+		return map[string]any{"restore": prim, "restore_auth": auth}
 	}
-	d := prim.Data
-	return s.printRecord([]string{"id", "provider_id", "checkpoint_id", "restore_target", "parameters", "status"},
-		[]any{d["id"], d["provider_id"], d["checkpoint_id"], d["restore_target"], d["parameters"], "started"})
+	return s.startTarget(ctx, op, args, params, c)
 }
 
 func verify(ctx context.Context, s *session, args []string, c *cmdFlags) error {
@@ -332,16 +428,9 @@ func verify(ctx context.Context, s *session, args []string, c *cmdFlags) error {
 	if err != nil {
 		return err
 	}
-	prim, err := s.operationTarget("Verification", args, params, nil)
-	if err != nil {
-		return err
-	}
-	if err := s.call(ctx, "verification", map[string]any{"verification": prim}, nil); err != nil {
-		return err
-	}
-	d := prim.Data
-	return s.printRecord([]string{"id", "provider_id", "checkpoint_id", "parameters", "status"},
-		[]any{d["id"], d["provider_id"], d["checkpoint_id"], d["parameters"], "started"})
+	op := verificationOp
+	op.args = func(prim *karbor.Primitive) map[string]any { return map[string]any{"verification": prim} }
+	return s.startTarget(ctx, op, args, params, c)
 }
 
 func copyPlan(ctx context.Context, s *session, args []string, c *cmdFlags) error {
@@ -356,7 +445,7 @@ func copyPlan(ctx context.Context, s *session, args []string, c *cmdFlags) error
 	if c.wait {
 		for _, p := range pairs {
 			id := fmt.Sprint(p["checkpoint_copy_id"])
-			if err := s.wait(ctx, "checkpoint "+id, s.checkpointSource(plan.ProviderID, id, c.waitInterval, checkpointFinal), oneOf("available")); err != nil {
+			if err := s.wait(ctx, "checkpoint "+id, s.checkpointSource(plan.ProviderID, id, c.waitInterval), oneOf("available")); err != nil {
 				return err
 			}
 		}

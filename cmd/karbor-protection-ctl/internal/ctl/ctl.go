@@ -187,15 +187,17 @@ var commands = []*command{
 			addWaitFlags(fs, c)
 			fs.StringVar(&c.extraInfo, "extra-info", "", "A JSON object added to the checkpoint's extra_info")
 		}, run: protect},
-	{words: "restore", synopsis: "PROVIDER_ID CHECKPOINT_ID", nargs: 2, summary: "Restore a checkpoint",
+	{words: "restore", synopsis: "PROVIDER_ID CHECKPOINT_ID", nargs: 2, summary: "Restore a checkpoint (--wait needs karbor's database)",
 		flags: func(fs *flag.FlagSet, c *cmdFlags) {
+			addWaitFlags(fs, c)
 			fs.StringVar(&c.restoreTarget, "restore-target", "", "Keystone URL of the target site (default: this site)")
 			fs.StringVar(&c.restoreUser, "restore-username", "", "User name on the restore target")
 			fs.StringVar(&c.restorePassword, "restore-password", "", "Password on the restore target")
 			fs.StringVar(&c.parameters, "parameters", "", `Restore parameters, a JSON object: {"<type>" or "<type>#<id>": {name: value}}`)
 		}, run: restore},
-	{words: "verify", synopsis: "PROVIDER_ID CHECKPOINT_ID", nargs: 2, summary: "Verify a checkpoint",
+	{words: "verify", synopsis: "PROVIDER_ID CHECKPOINT_ID", nargs: 2, summary: "Verify a checkpoint (--wait needs karbor's database)",
 		flags: func(fs *flag.FlagSet, c *cmdFlags) {
+			addWaitFlags(fs, c)
 			fs.StringVar(&c.parameters, "parameters", "", `Verification parameters, a JSON object: {"<type>" or "<type>#<id>": {name: value}}`)
 		}, run: verify},
 	{words: "copy", synopsis: "PLAN_FILE", nargs: 1, summary: "Copy every available checkpoint of a plan",

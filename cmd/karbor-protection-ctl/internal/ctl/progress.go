@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/gokarbor/karbor-protection/pkg/db"
 )
 
 // Progress is one observation of a running operation.
@@ -25,11 +27,11 @@ type source interface {
 	follow(ctx context.Context, report func(Progress)) (Progress, error)
 }
 
-// statusPoller polls a status every interval.
+// statusPoller polls the operation's state every interval.
 type statusPoller struct {
 	interval time.Duration
-	// status reads the current status.
-	status func(ctx context.Context) (string, error)
+	// poll reads the current state.
+	poll func(ctx context.Context) (Progress, error)
 	// final reports whether a status ends the operation.
 	final func(status string) bool
 }
@@ -38,13 +40,12 @@ func (p statusPoller) follow(ctx context.Context, report func(Progress)) (Progre
 	tick := time.NewTicker(p.interval)
 	defer tick.Stop()
 	for {
-		st, err := p.status(ctx)
+		pr, err := p.poll(ctx)
 		if err != nil {
 			return Progress{}, err
 		}
-		pr := Progress{Status: st}
 		report(pr)
-		if p.final(st) {
+		if p.final(pr.Status) {
 			return pr, nil
 		}
 		select {
@@ -100,7 +101,7 @@ type lineView struct {
 func (v *lineView) update(p Progress) {
 	line := v.what + ": " + p.Status
 	if p.Total > 0 {
-		line += fmt.Sprintf(" (%d/%d tasks)", p.Done, p.Total)
+		line += fmt.Sprintf(" (%d/%d done)", p.Done, p.Total)
 	}
 	if line != v.last {
 		fmt.Fprintln(v.w, line)
@@ -168,20 +169,43 @@ func (v *barView) end(final Progress, err error) {
 	}
 }
 
-// checkpointStatus polls show_checkpoint; a checkpoint that is gone is
+// checkpointSource polls show_checkpoint; a checkpoint that is gone is
 // "deleted" (the end of a delete).
-func (s *session) checkpointSource(providerID, checkpointID string, interval time.Duration, final func(string) bool) source {
-	return statusPoller{interval: interval, final: final, status: func(ctx context.Context) (string, error) {
+func (s *session) checkpointSource(providerID, checkpointID string, interval time.Duration) source {
+	return statusPoller{interval: interval, final: checkpointFinal, poll: func(ctx context.Context) (Progress, error) {
 		var cp struct {
 			Status string `json:"status"`
 		}
 		err := s.call(ctx, "show_checkpoint", map[string]any{"provider_id": providerID, "checkpoint_id": checkpointID}, &cp)
 		if isRemote(err, "CheckpointNotFound") {
-			return "deleted", nil
+			return Progress{Status: "deleted"}, nil
 		}
-		return cp.Status, err
+		return Progress{Status: cp.Status}, err
 	}}
 }
+
+// rowSource polls a restore's or verification's row in karbor's database:
+// its status, and how many of the checkpoint's total resources have a
+// final per-resource status.
+func rowSource(read func(ctx context.Context) (db.TargetState, error), total int, interval time.Duration) source {
+	return statusPoller{interval: interval, final: func(st string) bool { return st != db.StatusInProgress },
+		poll: func(ctx context.Context) (Progress, error) {
+			st, err := read(ctx)
+			if err != nil {
+				return Progress{}, err
+			}
+			done := 0
+			for _, r := range st.ResourcesStatus {
+				if resourceDone[r] {
+					done++
+				}
+			}
+			return Progress{Status: st.Status, Done: min(done, total), Total: total}, nil
+		}}
+}
+
+// resourceDone are the per-resource statuses that end a resource's part.
+var resourceDone = map[string]bool{"available": true, "error": true, "deleted": true, "success": true, "fail": true}
 
 // inProgress are the checkpoint statuses an operation passes through.
 var inProgress = map[string]bool{"protecting": true, "deleting": true, "copying": true, "wait_copying": true}

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokarbor/karbor-protection/pkg/config"
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/manager"
 	"github.com/gokarbor/karbor-protection/rpc"
@@ -114,6 +115,25 @@ type session struct {
 	rc     karbor.RequestContext
 	client *rpc.Client
 	target rpc.Target
+	db     *db.Client
+}
+
+// database opens karbor's database when [database] connection is set
+// (nil otherwise).
+func (s *session) database() (*db.Client, error) {
+	if s.db != nil || !s.k.Database.ConnectionSet {
+		return s.db, nil
+	}
+	opts := db.DefaultOptions()
+	opts.ConnectionParameters = s.k.Database.ConnectionParameters
+	quiet := logrus.New()
+	quiet.SetOutput(discard{})
+	c, err := db.OpenClient(s.k.Database.Connection, opts, logrus.NewEntry(quiet))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("[database] connection: %w", err)}
+	}
+	s.db = c
+	return c, nil
 }
 
 // loadConfig reads karbor.conf (the files given, else oslo.config's
@@ -192,6 +212,9 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (s *session) close() {
 	if s.client != nil {
 		s.client.Close()
+	}
+	if s.db != nil {
+		_ = s.db.Close()
 	}
 }
 
