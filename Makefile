@@ -8,8 +8,16 @@ BENCHTIME ?= 1s
 
 all: build
 
+# The version --version prints: git describe names the revision even where
+# Go's own VCS stamping is off (GOFLAGS=-buildvcs=false) or finds no
+# repository (a git worktree, whose .git is a file).
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null)
+MODULE   := github.com/gokarbor/karbor-protection
+LDFLAGS  := -X $(MODULE)/cmd/karbor-protection/internal/app.version=$(VERSION) \
+	-X $(MODULE)/cmd/karbor-protection-ctl/internal/ctl.version=$(VERSION)
+
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 # The service on this machine with the sample configuration (starts a local
 # RabbitMQ if needed); see scripts/run-local.sh.
