@@ -333,7 +333,7 @@ func marshalJSON(v any) ([]byte, error) {
 		if raw == nil {
 			return []byte("null"), nil
 		}
-		if !json.Valid(raw) {
+		if !validJSON(raw) {
 			return nil, fmt.Errorf("invalid json.RawMessage %.40q", raw)
 		}
 		return raw, nil
