@@ -168,8 +168,8 @@ func (c *RequestContext) setReadDeleted(d map[string]json.RawMessage) error {
 		c.ReadDeleted = "no"
 		return nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil || (s != "no" && s != "yes" && s != "only") {
+	s, plain := plainString(raw)
+	if (!plain && json.Unmarshal(raw, &s) != nil) || (s != "no" && s != "yes" && s != "only") {
 		return ValueError("read_deleted can only be one of 'no', 'yes' or 'only', not " + python.ReprJSON(raw))
 	}
 	c.ReadDeleted = s
@@ -400,6 +400,9 @@ func trimJSONSpace(b []byte) []byte {
 }
 
 func (r *dictReader) list(key string) []json.RawMessage {
+	if string(r.d[key]) == "[]" {
+		return []json.RawMessage{}
+	}
 	var l []json.RawMessage
 	r.decode(key, "a list", &l)
 	return l
