@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/protectables"
 	"github.com/gokarbor/karbor-protection/rpc"
@@ -35,7 +36,7 @@ func BenchmarkReads(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = reg.Close() })
 	m, err := New(Config{Providers: reg, Protectables: protectables.Load(ctx, nil),
-		Builder: providers.NewBuilder(protectables.Load(ctx, nil), nil)})
+		Builder: providers.NewBuilder(protectables.Load(ctx, nil), nil), Log: logctx.From(ctx)})
 	require.NoError(b, err)
 
 	reqCtx := memberOf(projectA)
