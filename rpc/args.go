@@ -70,11 +70,33 @@ func (c *Call) Bind(dst any) error {
 			continue
 		}
 		field := rv.Elem().FieldByIndex(p.index)
+		if bindDirect(field, raw) {
+			continue
+		}
 		if err := json.Unmarshal(raw, field.Addr().Interface()); err != nil {
 			return NewTypeError(fmt.Sprintf("%s argument '%s': %s", qual, p.name, bindErrorText(err)))
 		}
 	}
 	return nil
+}
+
+// bindDirect sets the two commonest kinds of parameter without
+// encoding/json's reflection, with the value json.Unmarshal would give: a
+// json.RawMessage (raw is valid JSON, checked with the whole message) and a
+// string sent as one. It reports whether it did.
+func bindDirect(field reflect.Value, raw json.RawMessage) bool {
+	switch f := field.Addr().Interface().(type) {
+	case *json.RawMessage:
+		*f = append(json.RawMessage(nil), raw...)
+		return true
+	case *string:
+		s, ok := unquoteJSON(raw)
+		if ok {
+			*f = string(s)
+		}
+		return ok
+	}
+	return false
 }
 
 // missingArgsText is CPython's format_missing: 'a', 'a' and 'b',

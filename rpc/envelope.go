@@ -99,6 +99,16 @@ func plainBody(contentType string, headers map[string]any, body []byte, maxInfla
 // parseEnvelope reads the message out of a plain body, decoding each JSON
 // object level with decode.
 func parseEnvelope(body []byte, decode func([]byte) (message, error)) (message, error) {
+	inner, ok := osloEnvelopeMessage(body)
+	if !ok {
+		return parseEnvelopeMembers(body, decode)
+	}
+	return decodeMessage(inner, decode)
+}
+
+// parseEnvelopeMembers is parseEnvelope for any body: the outer object is
+// decoded, then its members are checked.
+func parseEnvelopeMembers(body []byte, decode func([]byte) (message, error)) (message, error) {
 	outer, err := decode(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: body is not a JSON object: %v", ErrUndecodable, jsonErr(err, body))
@@ -119,11 +129,33 @@ func parseEnvelope(body []byte, decode func([]byte) (message, error)) (message, 
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not a string", ErrUndecodable, envelopeMessageKey)
 	}
+	return decodeMessage(inner, decode)
+}
+
+// decodeMessage decodes the envelope's message text.
+func decodeMessage(inner []byte, decode func([]byte) (message, error)) (message, error) {
 	msg, err := decode(inner)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a JSON object: %v", ErrUndecodable, envelopeMessageKey, jsonErr(err, []byte(inner)))
 	}
 	return msg, nil
+}
+
+// osloEnvelopePrefix is how oslo (json.dumps) and envelope begin every
+// enveloped body.
+const osloEnvelopePrefix = `{"oslo.version": "2.0", "oslo.message": `
+
+// osloEnvelopeMessage reads the message text out of a body written as oslo
+// and envelope write it: the prefix, one JSON string, "}". Such a body is
+// then a valid envelope (unquoteJSON accepts exactly the valid JSON
+// strings), so it needs no separate validation and decoding pass; false for
+// any other body, which parseEnvelope reads member by member.
+func osloEnvelopeMessage(body []byte) ([]byte, bool) {
+	rest, ok := bytes.CutPrefix(body, []byte(osloEnvelopePrefix))
+	if !ok || len(rest) < 3 || rest[len(rest)-1] != '}' {
+		return nil, false
+	}
+	return unquoteJSON(rest[:len(rest)-1])
 }
 
 // decodePythonObject decodes a JSON object as Python's json module would
@@ -333,7 +365,7 @@ func marshalJSON(v any) ([]byte, error) {
 		if raw == nil {
 			return []byte("null"), nil
 		}
-		if !json.Valid(raw) {
+		if !validJSON(raw) {
 			return nil, fmt.Errorf("invalid json.RawMessage %.40q", raw)
 		}
 		return raw, nil

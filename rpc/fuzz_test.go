@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -238,6 +239,55 @@ func FuzzUnquote(f *testing.F) {
 		}
 		if !ok || string(got) != want {
 			t.Fatalf("%q: got %q (%v), want %q", raw, got, ok, want)
+		}
+	})
+}
+
+// FuzzEnvelopeForms: a body in oslo's own envelope form reads as decoding
+// its members one by one reads it.
+func FuzzEnvelopeForms(f *testing.F) {
+	for _, s := range []string{`{"method": "m", "args": {}}`, `{"a": "\"q\" \\ \u00e9 \ud83d\ude00"}`, `{"a": NaN}`, `[]`, `"x"`, `{"a": 1}  `} {
+		inner, _ := json.Marshal(s)
+		f.Add([]byte(osloEnvelopePrefix + string(inner) + "}"))
+	}
+	f.Add([]byte(osloEnvelopePrefix + `"{}" , "x": 1}`))
+	f.Add([]byte(osloEnvelopePrefix + `"{}"}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if _, ok := osloEnvelopeMessage(body); !ok {
+			return
+		}
+		for _, decode := range []func([]byte) (message, error){decodeObject, decodePythonObject} {
+			fast, fastErr := parseEnvelope(body, decode)
+			slow, slowErr := parseEnvelopeMembers(body, decode)
+			if fmt.Sprint(fastErr) != fmt.Sprint(slowErr) || fmt.Sprintf("%q", fast) != fmt.Sprintf("%q", slow) {
+				t.Fatalf("%q: oslo form %q (%v), members %q (%v)", body, fast, fastErr, slow, slowErr)
+			}
+		}
+	})
+}
+
+// FuzzBindDirect: a parameter set without encoding/json holds what
+// json.Unmarshal would put there.
+func FuzzBindDirect(f *testing.F) {
+	for _, s := range []string{`"p"`, `"a\"b\u00e9"`, `null`, `1`, `{"a": [1, "x"]}`, `"\ud800"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		raw = bytes.Trim(raw, " \t\r\n") // values come trimmed
+		if !json.Valid(raw) {
+			return
+		}
+		var s, wantS string
+		if bindDirect(reflect.ValueOf(&s).Elem(), raw) {
+			if err := json.Unmarshal(raw, &wantS); err != nil || s != wantS {
+				t.Fatalf("%q: string %q, encoding/json %q (%v)", raw, s, wantS, err)
+			}
+		}
+		var r, wantR json.RawMessage
+		if bindDirect(reflect.ValueOf(&r).Elem(), raw) {
+			if err := json.Unmarshal(raw, &wantR); err != nil || !bytes.Equal(r, wantR) {
+				t.Fatalf("%q: raw %q, encoding/json %q (%v)", raw, r, wantR, err)
+			}
 		}
 	})
 }

@@ -33,7 +33,8 @@ func (s *Server) handle(rt *runState, req *request, log *logrus.Entry) {
 	}
 	if body != nil {
 		// Not ctx: a handler cancelled at shutdown still gets its reply out.
-		s.sendReply(logctx.With(rt.rctx, log), rt, req, body, log)
+		// The reply's lines go through log, so its context carries none.
+		s.sendReply(rt.rctx, rt, req, body, log)
 	}
 }
 

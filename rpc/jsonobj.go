@@ -201,8 +201,14 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 			}
 			i += 2
 		case c < utf8.RuneSelf:
-			out = append(out, c)
-			i++
+			// A run of plain ASCII at once: the escaped oslo.message
+			// is mostly that.
+			j := i + 1
+			for j < len(inner) && inner[j] >= 0x20 && inner[j] < utf8.RuneSelf && inner[j] != '"' && inner[j] != '\\' {
+				j++
+			}
+			out = append(out, inner[i:j]...)
+			i = j
 		default:
 			r, size := utf8.DecodeRune(inner[i:])
 			out = utf8.AppendRune(out, r) // RuneError for invalid UTF-8

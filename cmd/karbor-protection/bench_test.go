@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,8 +107,10 @@ func confirmAvailable(b *testing.B, c *rpc.Client, reqCtx map[string]any, id str
 // amqp091-go request/reply echo on the same broker moving bodies of the
 // same sizes (no envelope, no JSON, auto-ack, the default exchange), and the
 // same echo doing every duty of oslo's protocol (topic exchange, message
-// properties, acks, publisher confirms). Blocks of calls alternate between
-// the three so that all see the same broker conditions. It also reports the
+// properties, acks, publisher confirms). Each echo server runs in a process
+// of its own, as the service does. Blocks of calls alternate between the
+// three so that all see the same broker conditions. It reports each one's
+// latency and the CPU time its server process spent per call, and the
 // service's resident memory once it has started, answered one call and then
 // been idle for two seconds (VmRSS from /proc).
 func BenchmarkShowProvider(b *testing.B) {
@@ -115,58 +118,248 @@ func BenchmarkShowProvider(b *testing.B) {
 	s := newService(b, url, serviceConfig{})
 	c := dialClient(b, url)
 	reqCtx := requestContext(b, projectA, false)
-	args := map[string]any{"provider_id": noopID}
-	ours := func() error {
-		_, err := c.Call(context.Background(), benchTarget, "show_provider", args, reqCtx)
-		return err
-	}
-	if err := ours(); err != nil {
+	ours := serviceStack(b, c, s, "oslo", "show_provider", map[string]any{"provider_id": noopID}, reqCtx)
+	if err := ours.call(); err != nil {
 		b.Fatal(err)
 	}
 	idle := time.NewTimer(2 * time.Second)
 	<-idle.C
 	idleRSS := vmRSSMB(b, s.pid())
 
-	reqSize, replySize := osloSizes(b, c, reqCtx)
-	stacks := []*benchStack{
-		{name: "oslo", call: ours},
-		{name: "bare", call: startEcho(b, url, reqSize, replySize, false).call},
-		{name: "all-duties", call: startEcho(b, url, reqSize, replySize, true).call},
+	reqSize, replySize := osloSizes(b, c, reqCtx, "show_provider", map[string]any{"provider_id": noopID})
+	stacks := []*benchStack{ours, echoStack(b, url, reqSize, replySize, false), echoStack(b, url, reqSize, replySize, true)}
+	runBlocks(b, stacks)
+	reportLatency(b, stacks)
+	b.ReportMetric(idleRSS, "idle-RSS-MB") // after ResetTimer, which drops metrics
+}
+
+// BenchmarkListProviders16 measures list_providers with 16 concurrent
+// callers against the all-duties echo of the same sizes, in interleaved
+// rounds: each one's throughput, the CPU time its server process spent per
+// call, and the ratios.
+func BenchmarkListProviders16(b *testing.B) {
+	const callers = 16
+	url := rpctest.Vhost(b)
+	s := newService(b, url, serviceConfig{})
+	c := dialClient(b, url)
+	reqCtx := requestContext(b, projectA, false)
+	args := map[string]any{"marker": nil, "limit": nil, "sort_keys": nil, "sort_dirs": nil, "filters": nil}
+	reqSize, replySize := osloSizes(b, c, reqCtx, "list_providers", args)
+	stacks := []*benchStack{serviceStack(b, c, s, "oslo", "list_providers", args, reqCtx), echoStack(b, url, reqSize, replySize, true)}
+	warmUp(b, stacks)
+	const rounds = 8
+	per := max(1, b.N/(callers*rounds))
+	b.ResetTimer()
+	for range rounds {
+		for _, st := range stacks {
+			st.measure(func() {
+				var wg sync.WaitGroup
+				for range callers {
+					wg.Go(func() {
+						for range per {
+							if err := st.call(); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+			})
+		}
 	}
-	for range 20 { // warm every path up
+	b.StopTimer()
+	calls := float64(per * callers * rounds)
+	rate := func(st *benchStack) float64 { return calls / st.time.Seconds() }
+	for _, st := range stacks {
+		b.ReportMetric(rate(st), st.name+"-calls/s")
+		b.ReportMetric(st.cpuPerCall(calls), st.name+"-server-cpu-µs/call")
+	}
+	b.ReportMetric(rate(stacks[0])/rate(stacks[1]), "throughput-ratio-vs-all-duties")
+	b.ReportMetric(stacks[0].cpuPerCall(calls)/stacks[1].cpuPerCall(calls), "cpu-ratio-vs-all-duties")
+}
+
+// BenchmarkCheckpointReads measures the reads of a dashboard refresh
+// against a bank of 10,000 checkpoints of the caller's project:
+// show_checkpoint and list_checkpoints (the newest 50), each next to
+// show_provider in the same run, with the service's CPU time per call.
+// The allocations of each call in the service are measured in process by
+// pkg/manager's BenchmarkReads.
+func BenchmarkCheckpointReads(b *testing.B) {
+	const total, page = 10000, 50
+	url := rpctest.Vhost(b)
+	s := configureService(b, url, serviceConfig{})
+	ids := writeCheckpoints(b, s.bankPath(), projectA, total)
+	s.start()
+	c := dialClient(b, url)
+	reqCtx := requestContext(b, projectA, false)
+	listArgs := map[string]any{"provider_id": noopID, "marker": nil, "limit": page,
+		"sort_keys": nil, "sort_dirs": []string{"desc"}, "filters": map[string]any{}, "all_tenants": false}
+	stacks := []*benchStack{
+		serviceStack(b, c, s, "show_provider", "show_provider", map[string]any{"provider_id": noopID}, reqCtx),
+		serviceStack(b, c, s, "show_checkpoint", "show_checkpoint", map[string]any{"provider_id": noopID, "checkpoint_id": ids[total/2]}, reqCtx),
+		serviceStack(b, c, s, "list_checkpoints", "list_checkpoints", listArgs, reqCtx),
+	}
+	raw, err := c.Call(context.Background(), benchTarget, "list_checkpoints", listArgs, reqCtx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var listed []json.RawMessage
+	if err := json.Unmarshal(raw, &listed); err != nil || len(listed) != page {
+		b.Fatalf("list_checkpoints gave %d checkpoints (%v)", len(listed), err)
+	}
+	runBlocks(b, stacks)
+	reportLatency(b, stacks)
+}
+
+// writeCheckpoints writes n available checkpoints of project into a
+// file-system bank at path, in the Python layout (index.json and the three
+// indices), a second apart, and returns their ids.
+func writeCheckpoints(b *testing.B, path, project string, n int) []string {
+	b.Helper()
+	const base = 1588291200 // 2020-05-01T00:00:00Z
+	root := filepath.Join(path, "karbor")
+	planID := "55555555-2222-4333-8444-555555555555"
+	ids := make([]string, n)
+	for i := range ids {
+		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i*7919%n, i)
+		ids[i] = id
+		ts := int64(base + i)
+		date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
+		index := fmt.Sprintf(`{"version": "0.9", "id": "%s", "status": "available", "owner_id": "9c4014a6-0890-420c-9748-3c928b5f9123", `+
+			`"provider_id": "%s", "project_id": "%s", "protection_plan": {"id": "%s", "name": "plan", "provider_id": "%s", "resources": []}, `+
+			`"extra_info": null, "created_at": "%s", "timestamp": %d, "resource_graph": "[{}, []]"}`,
+			id, noopID, project, planID, noopID, date, ts)
+		writeBankFile(b, filepath.Join(root, "checkpoints", id, "index.json"), index)
+		entry := fmt.Sprintf("%d@%s", ts, id)
+		for _, dir := range []string{
+			filepath.Join(root, "indices", "by-provider", noopID, project),
+			filepath.Join(root, "indices", "by-date", date, project),
+			filepath.Join(root, "indices", "by-plan", planID, project, date),
+		} {
+			writeBankFile(b, filepath.Join(dir, entry), id)
+		}
+	}
+	return ids
+}
+
+func writeBankFile(b *testing.B, path, content string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchStack is one request/reply implementation under measurement: its
+// calls' wall time and the CPU time its server process spent meanwhile.
+type benchStack struct {
+	name string
+	call func() error
+	pid  int // the server's process
+	time time.Duration
+	cpu  time.Duration
+}
+
+// serviceStack calls method with args through our client and the service.
+func serviceStack(b *testing.B, c *rpc.Client, s *service, name, method string, args, reqCtx map[string]any) *benchStack {
+	return &benchStack{name: name, pid: s.pid(), call: func() error {
+		_, err := c.Call(context.Background(), benchTarget, method, args, reqCtx)
+		return err
+	}}
+}
+
+// echoStack starts an echo floor (bare, or with every duty).
+func echoStack(b *testing.B, url string, reqSize, replySize int, duties bool) *benchStack {
+	e := startEcho(b, url, reqSize, replySize, duties)
+	name := "bare"
+	if duties {
+		name = "all-duties"
+	}
+	return &benchStack{name: name, pid: e.serverPID, call: e.call}
+}
+
+// measure runs fn and adds its wall time and the server's CPU time.
+func (st *benchStack) measure(fn func()) {
+	cpu := processCPU(st.pid)
+	start := time.Now()
+	fn()
+	st.time += time.Since(start)
+	st.cpu += processCPU(st.pid) - cpu
+}
+
+func (st *benchStack) cpuPerCall(calls float64) float64 {
+	return float64(st.cpu.Nanoseconds()) / 1000 / calls
+}
+
+func warmUp(b *testing.B, stacks []*benchStack) {
+	for range 20 {
 		for _, st := range stacks {
 			if err := st.call(); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
+}
+
+// runBlocks makes b.N calls through each stack, one caller, a block of
+// calls at a time, the stacks in turn, so that all see the same broker
+// conditions.
+func runBlocks(b *testing.B, stacks []*benchStack) {
 	const block = 50
+	warmUp(b, stacks)
 	b.ResetTimer()
 	for done := 0; done < b.N; done += block {
 		for _, st := range stacks {
-			start := time.Now()
-			for range min(block, b.N-done) {
-				if err := st.call(); err != nil {
-					b.Fatal(err)
+			st.measure(func() {
+				for range min(block, b.N-done) {
+					if err := st.call(); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			st.time += time.Since(start)
+			})
 		}
 	}
 	b.StopTimer()
-	per := func(st *benchStack) float64 { return float64(st.time.Nanoseconds()) / float64(b.N) }
-	for _, st := range stacks {
-		b.ReportMetric(per(st)/1000, st.name+"-µs/call")
-	}
-	b.ReportMetric(per(stacks[0])/per(stacks[1]), "ratio-vs-bare")
-	b.ReportMetric(per(stacks[0])/per(stacks[2]), "ratio-vs-all-duties")
-	b.ReportMetric(idleRSS, "idle-RSS-MB") // after ResetTimer, which drops metrics
 }
 
-type benchStack struct {
-	name string
-	call func() error
-	time time.Duration
+// reportLatency reports each stack's latency and server CPU per call, and
+// the first stack's ratios to each other one.
+func reportLatency(b *testing.B, stacks []*benchStack) {
+	n := float64(b.N)
+	per := func(st *benchStack) float64 { return float64(st.time.Nanoseconds()) / n }
+	for _, st := range stacks {
+		b.ReportMetric(per(st)/1000, st.name+"-µs/call")
+		b.ReportMetric(st.cpuPerCall(n), st.name+"-server-cpu-µs/call")
+	}
+	first := stacks[0]
+	for _, st := range stacks[1:] {
+		if first.name == "oslo" {
+			b.ReportMetric(per(first)/per(st), "ratio-vs-"+st.name)
+			b.ReportMetric(first.cpuPerCall(n)/st.cpuPerCall(n), "cpu-ratio-vs-"+st.name)
+		} else {
+			b.ReportMetric(per(st)/per(first), st.name+"-ratio-vs-"+first.name)
+			b.ReportMetric(st.cpuPerCall(n)/first.cpuPerCall(n), st.name+"-cpu-ratio-vs-"+first.name)
+		}
+	}
+}
+
+// processCPU is the CPU time a process has used so far, summed over its
+// threads' schedstat (nanoseconds; /proc/<pid>/stat counts clock ticks).
+func processCPU(pid int) time.Duration {
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var total time.Duration
+	for _, f := range stats {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		field, _, _ := strings.Cut(string(raw), " ")
+		ns, _ := strconv.ParseInt(field, 10, 64)
+		total += time.Duration(ns)
+	}
+	return total
 }
 
 // vmRSSMB reads a process's resident set size in MB.
@@ -195,17 +388,17 @@ func procStatusMB(tb testing.TB, pid int, key string) float64 {
 	return 0
 }
 
-// osloSizes are the sizes of a show_provider request and reply body as oslo
-// sends them: the double-encoded envelope with this request's arguments and
-// context, and the reply envelope around the provider dict.
-func osloSizes(b *testing.B, c *rpc.Client, reqCtx map[string]any) (int, int) {
+// osloSizes are the sizes of a request and its reply body as oslo sends
+// them: the double-encoded envelope with this request's arguments and
+// context, and the reply envelope around the result.
+func osloSizes(b *testing.B, c *rpc.Client, reqCtx map[string]any, method string, args map[string]any) (int, int) {
 	id := randomID
-	msg := map[string]any{"method": "show_provider", "args": map[string]any{"provider_id": noopID}, "version": "1.0",
+	msg := map[string]any{"method": method, "args": args, "version": "1.0",
 		"_msg_id": id(), "_reply_q": c.ReplyQueue(), "_timeout": nil, "_unique_id": id()}
 	for k, v := range reqCtx {
 		msg["_context_"+k] = v
 	}
-	result, err := c.Call(context.Background(), benchTarget, "show_provider", map[string]any{"provider_id": noopID}, reqCtx)
+	result, err := c.Call(context.Background(), benchTarget, method, args, reqCtx)
 	if err != nil {
 		b.Fatal(err)
 	}

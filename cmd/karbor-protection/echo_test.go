@@ -30,6 +30,7 @@ type echo struct {
 	repQ          string
 	body          []byte
 	duties        bool
+	serverPID     int // the echo server's process
 	mu            sync.Mutex
 	waiting       map[string]chan struct{}
 }
@@ -60,7 +61,7 @@ func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *e
 	if duties {
 		spec.Exchange = "echo_topic"
 	}
-	startEchoServer(b, spec)
+	pid := startEchoServer(b, spec)
 
 	conn, err := amqp.Dial(spec.URL)
 	if err != nil {
@@ -71,7 +72,7 @@ func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *e
 		_ = conn.Close()
 		wg.Wait()
 	})
-	e := &echo{exchange: spec.Exchange, key: spec.Queue, body: make([]byte, reqSize), duties: duties, waiting: map[string]chan struct{}{}}
+	e := &echo{exchange: spec.Exchange, key: spec.Queue, body: make([]byte, reqSize), duties: duties, serverPID: pid, waiting: map[string]chan struct{}{}}
 	if e.cli, err = conn.Channel(); err != nil {
 		b.Fatal(err)
 	}
@@ -94,9 +95,9 @@ func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *e
 }
 
 // startEchoServer runs this test binary as the echo server of spec and
-// returns once its queue is consumed; the server stops when the benchmark
-// ends (its stdin closes).
-func startEchoServer(b *testing.B, spec echoServerSpec) {
+// returns its process id once its queue is consumed; the server stops when
+// the benchmark ends (its stdin closes).
+func startEchoServer(b *testing.B, spec echoServerSpec) int {
 	b.Helper()
 	raw, err := json.Marshal(spec)
 	if err != nil {
@@ -124,6 +125,7 @@ func startEchoServer(b *testing.B, spec echoServerSpec) {
 	if line != "ready\n" {
 		b.Fatalf("echo server did not start: %q %v", line, err)
 	}
+	return cmd.Process.Pid
 }
 
 // runEchoServer is the child: it declares its queue (and topic exchange),

@@ -168,8 +168,8 @@ func (c *RequestContext) setReadDeleted(d map[string]json.RawMessage) error {
 		c.ReadDeleted = "no"
 		return nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil || (s != "no" && s != "yes" && s != "only") {
+	s, plain := plainString(raw)
+	if (!plain && json.Unmarshal(raw, &s) != nil) || (s != "no" && s != "yes" && s != "only") {
 		return ValueError("read_deleted can only be one of 'no', 'yes' or 'only', not " + python.ReprJSON(raw))
 	}
 	c.ReadDeleted = s
@@ -320,25 +320,100 @@ func (r *dictReader) decode(key, want string, into any) bool {
 	return true
 }
 
+// Every request carries a context of some twenty members, read here before
+// its method runs; the common shapes of a value (ASCII strings without
+// escapes, true, false, a list of such strings) are read directly, the rest
+// by encoding/json.
+
 func (r *dictReader) str(key string) string {
+	if s, ok := plainString(r.d[key]); ok {
+		return s
+	}
 	var s string
 	r.decode(key, "a string", &s)
 	return s
 }
 
 func (r *dictReader) boolean(key string) (value, given bool) {
+	switch string(r.d[key]) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
 	var b bool
 	given = r.decode(key, "a boolean", &b)
 	return b, given
 }
 
 func (r *dictReader) strList(key string) []string {
+	if l, ok := plainStringList(r.d[key]); ok {
+		return l
+	}
 	var l []string
 	r.decode(key, "a list of strings", &l)
 	return l
 }
 
+// plainString is the value of a JSON string of printable ASCII without
+// escapes; false for any other text.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(inner), true
+}
+
+// plainStringList is a JSON list of plainString values, as json.Unmarshal
+// would give it (an empty list is not nil); false for any other text.
+func plainStringList(raw json.RawMessage) ([]string, bool) {
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return nil, false
+	}
+	l := []string{}
+	rest := trimJSONSpace(raw[1 : len(raw)-1])
+	for len(rest) > 0 {
+		if rest[0] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(rest[1:], '"') + 2
+		if end < 2 {
+			return nil, false
+		}
+		s, ok := plainString(rest[:end])
+		if !ok {
+			return nil, false
+		}
+		l = append(l, s)
+		rest = trimJSONSpace(rest[end:])
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] != ',' {
+			return nil, false
+		}
+		if rest = trimJSONSpace(rest[1:]); len(rest) == 0 {
+			return nil, false // a trailing comma
+		}
+	}
+	return l, true
+}
+
+// trimJSONSpace trims the whitespace JSON allows between tokens.
+func trimJSONSpace(b []byte) []byte {
+	return bytes.Trim(b, " \t\r\n")
+}
+
 func (r *dictReader) list(key string) []json.RawMessage {
+	if string(r.d[key]) == "[]" {
+		return []json.RawMessage{}
+	}
 	var l []json.RawMessage
 	r.decode(key, "a list", &l)
 	return l

@@ -3,6 +3,8 @@ package karbor
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -115,6 +117,47 @@ func FuzzParseISOTime(f *testing.F) {
 		}
 		if tm, err := ParseDate(s); err == nil && (tm.Hour() != 0 || tm.Year() < 1) {
 			t.Fatalf("%q parsed to %v", s, tm)
+		}
+	})
+}
+
+// FuzzParseISOTimeForms: whatever the common form's reader accepts, the
+// pattern reads the same time or the same error.
+func FuzzParseISOTimeForms(f *testing.F) {
+	for _, s := range []string{"2026-11-22T01:57:50.245873", "2026-11-22 01:57:50", "2026-11-22T01:57:50,5", "2026-02-30T01:57:50",
+		"2026-11-22T24:00:00", "0000-01-01T00:00:00", "2026-11-22T01:57:50.", "2026-11-22T01:57:50.1234567", "2026-11-22T01:57:50Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, fastErr, ok := parseCommonISOTime(s)
+		if !ok {
+			return
+		}
+		slow, slowErr := parseISOTimePattern(s)
+		if fmt.Sprint(fastErr) != fmt.Sprint(slowErr) || !fast.Equal(slow) || fast.Location().String() != slow.Location().String() {
+			t.Fatalf("%q: common form %v (%v), pattern %v (%v)", s, fast, fastErr, slow, slowErr)
+		}
+	})
+}
+
+// FuzzContextValueReaders: whatever the direct readers of context values
+// accept, encoding/json reads the same.
+func FuzzContextValueReaders(f *testing.F) {
+	for _, s := range []string{`"member"`, `["member", "reader"]`, `[]`, `[ ]`, `["a",]`, `["a" "b"]`, `"a\"b"`, `"é"`, "[\"a\"\v]", `[""]`, `["a",  "b" ]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if s, ok := plainString(raw); ok {
+			var want string
+			if err := json.Unmarshal(raw, &want); err != nil || want != s {
+				t.Fatalf("%q: direct %q, encoding/json %q (%v)", raw, s, want, err)
+			}
+		}
+		if l, ok := plainStringList(raw); ok {
+			var want []string
+			if err := json.Unmarshal(raw, &want); err != nil || want == nil || !slices.Equal(want, l) {
+				t.Fatalf("%q: direct %q, encoding/json %q (%v)", raw, l, want, err)
+			}
 		}
 	})
 }

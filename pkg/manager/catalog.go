@@ -130,7 +130,7 @@ func (m *Manager) showProvider(_ context.Context, _ *karbor.RequestContext, a sh
 	if err != nil {
 		return nil, err
 	}
-	return p.Dict(), nil
+	return m.views[p.ID()], nil
 }
 
 type listProvidersArgs struct {
@@ -155,7 +155,11 @@ func (m *Manager) listProviders(_ context.Context, _ *karbor.RequestContext, a l
 			return nil, noAttribute(a.Filters, "items")
 		}
 	}
-	return m.providers.List(q)
+	dicts, err := m.providers.List(q)
+	if err != nil {
+		return nil, err
+	}
+	return m.views.list(dicts), nil
 }
 
 // providerLimit is the limit Python's "len(result) == limit" can reach: a

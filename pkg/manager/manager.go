@@ -67,6 +67,7 @@ type Manager struct {
 	recoverDelay time.Duration
 	log          *logrus.Entry
 	methods      []method
+	views        providerViews
 }
 
 // method is one RPC method of the endpoint.
@@ -99,6 +100,10 @@ func New(cfg Config) (*Manager, error) {
 		log = logrus.NewEntry(logrus.StandardLogger())
 	}
 	log = log.WithField("logger", LoggerName)
+	views, err := encodeProviderViews(cfg.Providers)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manager{
 		providers:    cfg.Providers,
 		protectables: cfg.Protectables,
@@ -108,6 +113,7 @@ func New(cfg Config) (*Manager, error) {
 		recoverEvery: cfg.RecoveryInterval,
 		recoverDelay: cfg.RecoveryDelay,
 		log:          log,
+		views:        views,
 	}
 	if m.grace == 0 {
 		m.grace = DefaultGracePeriod
@@ -176,7 +182,7 @@ func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestCo
 		if err := call.Bind(&args); err != nil {
 			return nil, err
 		}
-		ctx = logctx.With(ctx, m.log.WithField("method", call.Method).WithFields(requestFields(call, &rc)))
+		ctx = logctx.With(ctx, m.log.WithFields(requestFields(call, &rc)))
 		res, err := fn(ctx, &rc, args)
 		if err != nil {
 			if callerText(err) != err.Error() {
@@ -189,8 +195,8 @@ func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestCo
 	}
 }
 
-// requestFields are the fields oslo.log shows for a request:
-// [global_request_id request_id user_identity].
+// requestFields are the method and the fields oslo.log shows for a
+// request: [global_request_id request_id user_identity].
 func requestFields(call *rpc.Call, rc *karbor.RequestContext) logrus.Fields {
 	global := call.ContextString("global_request_id")
 	if global == "" {
@@ -203,6 +209,7 @@ func requestFields(call *rpc.Call, rc *karbor.RequestContext) logrus.Fields {
 		return s
 	}
 	return logrus.Fields{
+		"method":            call.Method,
 		"logger":            LoggerName,
 		"request_id":        rc.RequestID,
 		"global_request_id": global,

@@ -1,0 +1,58 @@
+package manager
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gokarbor/karbor-protection/providers"
+)
+
+// providerViews are the providers' dicts as show_provider and
+// list_providers return them, encoded once: a provider does not change
+// while the service runs, and the karbor API asks for them on every
+// dashboard refresh, where encoding each provider's schemas again would be
+// most of the call's work.
+type providerViews map[string]json.RawMessage
+
+func encodeProviderViews(reg *providers.Registry) (providerViews, error) {
+	views := providerViews{}
+	for _, p := range reg.Providers() {
+		raw, err := encodeJSON(p.Dict())
+		if err != nil {
+			return nil, fmt.Errorf("manager: encode provider %s: %w", p.ID(), err)
+		}
+		views[p.ID()] = raw
+	}
+	return views, nil
+}
+
+// list is the JSON array of the given providers' views, byte for byte what
+// encoding the dicts would give.
+func (v providerViews) list(dicts []providers.Dict) json.RawMessage {
+	size := 2
+	for _, d := range dicts {
+		size += len(v[d.ID]) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, '[')
+	for i, d := range dicts {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, v[d.ID]...)
+	}
+	return append(out, ']')
+}
+
+// encodeJSON encodes v as the RPC layer encodes a result: without HTML
+// escaping and without the newline json.Encoder adds.
+func encodeJSON(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
