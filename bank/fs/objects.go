@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/gokarbor/karbor-protection/bank"
 )
@@ -23,6 +24,13 @@ type errNotAFile struct{}
 
 func (errNotAFile) Error() string        { return "Object is not a file" }
 func (errNotAFile) Is(target error) bool { return target == bank.ErrNotFound }
+
+// notExist reports whether err says a path does not exist, including a
+// path through a file ("/a/b/c" when "/a/b" is an object), which is no
+// object either.
+func notExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
 
 // checkKey refuses anything but a normalised bank key before it becomes a
 // path: absolute, key characters only, no empty, "." or ".." parts, and (as
@@ -244,7 +252,7 @@ func (p *Plugin) GetObject(ctx context.Context, key string) (bank.Object, error)
 
 func (p *Plugin) readFile(name string) ([]byte, error) {
 	f, err := p.root.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if notExist(err) {
 		return nil, errNotAFile{}
 	}
 	if err != nil {
@@ -272,7 +280,7 @@ func (p *Plugin) DeleteObject(ctx context.Context, key string) error {
 	}
 	name := p.objectPath(key)
 	st, err := p.root.Lstat(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if notExist(err) {
 		return errNotAFile{}
 	}
 	if err != nil {
