@@ -33,24 +33,13 @@ func notExist(err error) bool {
 }
 
 // checkKey refuses anything but a normalised bank key before it becomes a
-// path: absolute, key characters only, no empty, "." or ".." parts, and (as
-// the Python plugin) no ".." anywhere.
+// path, and (as the Python plugin) ".." anywhere in it.
 func checkKey(key string, isPrefix bool) error {
-	if len(key) < 2 && !isPrefix || !strings.HasPrefix(key, "/") || !bank.ValidKeyChars(key) ||
-		!isPrefix && strings.HasSuffix(key, "/") {
-		return &bank.InvalidKeyError{Key: key, Reason: fmt.Sprintf(`Only alphanumeric, underscore, dash, dots, at signs, and slashes are allowed. Key: "%s"`, key)}
+	if err := bank.CheckPluginKey(key, isPrefix); err != nil {
+		return err
 	}
 	if strings.Contains(key, "..") {
 		return &bank.InvalidPathError{Path: key}
-	}
-	parts := strings.Split(key[1:], "/")
-	if isPrefix {
-		parts = parts[:len(parts)-1] // the last part of a prefix may be empty or partial
-	}
-	for _, part := range parts {
-		if part == "" || part == "." {
-			return &bank.InvalidKeyError{Key: key, Reason: `Invalid parameter: must not contain "." or ".." parts`}
-		}
 	}
 	return nil
 }
