@@ -16,12 +16,13 @@ import (
 // bank is its reference.
 func TestConformance(t *testing.T) {
 	root := t.TempDir()
-	banktest.Run(t, func(t *testing.T, store string, w banktest.Windows) banktest.Instance {
+	banktest.Run(t, func(t *testing.T, store string, w banktest.Options) banktest.Instance {
 		p, err := New(context.Background(), Options{
 			Path:                filepath.Join(root, store),
 			LeaseExpireWindow:   w.Expire,
 			LeaseRenewWindow:    w.Renew,
 			LeaseValidityWindow: w.Validity,
+			Holder:              w.Holder,
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { assert.NoError(t, p.Close()) })

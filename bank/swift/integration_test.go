@@ -81,7 +81,7 @@ func TestConformance(t *testing.T) {
 	swifttest.Keystone(t)
 	var mu sync.Mutex
 	containers := map[string]string{}
-	banktest.Run(t, func(t *testing.T, store string, w banktest.Windows) banktest.Instance {
+	banktest.Run(t, func(t *testing.T, store string, w banktest.Options) banktest.Instance {
 		mu.Lock()
 		c, ok := containers[store]
 		if !ok {
@@ -90,7 +90,7 @@ func TestConformance(t *testing.T) {
 		}
 		mu.Unlock()
 		opts := realOptions(t, c)
-		opts.LeaseExpireWindow, opts.LeaseRenewWindow, opts.LeaseValidityWindow = w.Expire, w.Renew, w.Validity
+		opts.LeaseExpireWindow, opts.LeaseRenewWindow, opts.LeaseValidityWindow, opts.Holder = w.Expire, w.Renew, w.Validity, w.Holder
 		p := openReal(t, opts)
 		var once sync.Once
 		return banktest.Instance{Plugin: p, Crash: func() {

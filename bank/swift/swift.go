@@ -62,11 +62,12 @@ const leasesContainer = "leases"
 const maxBackoff = 64 * time.Second
 
 func init() {
-	bank.Register(PluginName, func(ctx context.Context, conf bank.Config) (bank.Plugin, error) {
+	bank.Register(PluginName, func(ctx context.Context, conf bank.Config, holder bank.Holder) (bank.Plugin, error) {
 		opts, err := OptionsFromConfig(conf)
 		if err != nil {
 			return nil, err
 		}
+		opts.Holder = holder
 		opts.Log = logctx.From(ctx)
 		return New(ctx, opts)
 	})
@@ -101,6 +102,8 @@ type Options struct {
 	LeaseExpireWindow, LeaseRenewWindow, LeaseValidityWindow time.Duration
 	// OwnerID is this instance's owner id; "" means a new random UUID.
 	OwnerID string
+	// Holder is recorded in the lease object's metadata.
+	Holder bank.Holder
 
 	// HTTPClient, when set, replaces the client built from CACertFile and
 	// Insecure (tests).

@@ -18,10 +18,11 @@ import (
 	"github.com/gokarbor/karbor-protection/bank"
 )
 
-// Windows are the lease windows an instance is opened with; a zero field
-// means the plugin's default.
-type Windows struct {
+// Options are what an instance is opened with: lease windows (a zero
+// field means the plugin's default) and the holder its lease records.
+type Options struct {
 	Expire, Renew, Validity time.Duration
+	Holder                  bank.Holder
 }
 
 // Instance is a plugin opened by a Factory.
@@ -36,7 +37,7 @@ type Instance struct {
 // instances opened with the same store share it, a store name not used
 // before is empty storage (a new directory, container or bucket). The
 // factory closes the instance when the test ends.
-type Factory func(t *testing.T, store string, w Windows) Instance
+type Factory func(t *testing.T, store string, o Options) Instance
 
 // waitFor is how long the lease tests wait for a lease to lapse.
 const waitFor = 60 * time.Second
@@ -53,7 +54,7 @@ func Run(t *testing.T, f Factory) {
 		n++
 		return fmt.Sprintf("%s-%d", strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name())), n)
 	}
-	open := func(t *testing.T) bank.Plugin { return f(t, store(t), Windows{}).Plugin }
+	open := func(t *testing.T) bank.Plugin { return f(t, store(t), Options{}).Plugin }
 	t.Run("ObjectRoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, open(t)) })
 	t.Run("List", func(t *testing.T) { testList(t, open(t)) })
@@ -61,11 +62,11 @@ func Run(t *testing.T, f Factory) {
 	t.Run("KeyValidation", func(t *testing.T) { testKeys(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) {
 		s := store(t)
-		testConcurrent(t, f(t, s, Windows{}), f(t, s, Windows{}))
+		testConcurrent(t, f(t, s, Options{}), f(t, s, Options{}))
 	})
 	t.Run("Leases", func(t *testing.T) {
 		s := store(t)
-		testLeases(t, func(w Windows) Instance { return f(t, s, w) })
+		testLeases(t, func(o Options) Instance { return f(t, s, o) })
 	})
 }
 
@@ -322,59 +323,86 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func alive(t *testing.T, p bank.Plugin, owner string) bool {
+// dead reports whether p sees owner without a lease that runs: none
+// stored (never, removed, or deleted by the store on expiry) or an expired
+// one.
+func dead(t *testing.T, p bank.Plugin, owner string) bool {
 	t.Helper()
-	ok, err := p.OwnerAlive(context.Background(), owner)
+	l, ok, err := p.Lease(context.Background(), owner)
 	require.NoError(t, err)
-	return ok
+	return !ok || l.Expired(time.Now())
 }
 
-func testLeases(t *testing.T, open func(Windows) Instance) {
+func testLeases(t *testing.T, open func(Options) Instance) {
 	ctx := context.Background()
-	short := Windows{Expire: 3 * time.Second, Renew: time.Second, Validity: time.Second}
-	a := open(Windows{})
-	b := open(Windows{})
+	short := Options{Expire: 3 * time.Second, Renew: time.Second, Validity: time.Second}
+	holderA := bank.Holder{Host: "host-a", Incarnation: "inc-a"}
+	before := time.Now()
+	a := open(Options{Holder: holderA})
+	b := open(Options{Holder: bank.Holder{Host: "host-b", Incarnation: "inc-b"}})
 	require.NotEqual(t, a.OwnerID(), b.OwnerID())
 
-	// Acquired at construction, seen by the others and by itself.
+	// Acquired at construction, recording the holder and the expiry.
 	assert.True(t, a.LeaseValid())
-	assert.True(t, alive(t, b, a.OwnerID()))
-	assert.True(t, alive(t, a, b.OwnerID()))
-	assert.True(t, alive(t, a, a.OwnerID()))
+	l, ok, err := b.Lease(ctx, a.OwnerID())
+	require.NoError(t, err)
+	require.True(t, ok, "b reads a's lease")
+	assert.Equal(t, a.OwnerID(), l.OwnerID)
+	assert.Equal(t, holderA, l.Holder)
+	// Stores keep whole seconds.
+	assert.WithinRange(t, l.ExpiresAt, before.Add(600*time.Second-2*time.Second), time.Now().Add(600*time.Second+2*time.Second), "the default 600 s window")
 	require.NoError(t, a.RenewLease(ctx))
 	require.NoError(t, a.AcquireLease(ctx))
-	assert.True(t, alive(t, b, a.OwnerID()))
+	assert.False(t, dead(t, b, a.OwnerID()))
+
+	all, err := a.Leases(ctx)
+	require.NoError(t, err)
+	owners := map[string]bank.Lease{}
+	for _, l := range all {
+		owners[l.OwnerID] = l
+	}
+	assert.Contains(t, owners, a.OwnerID())
+	assert.Contains(t, owners, b.OwnerID())
+	assert.Equal(t, holderA, owners[a.OwnerID()].Holder)
 
 	// Owners that never held a lease here, or cannot name one.
 	for _, owner := range []string{"never-had-a-lease", "", "..", "a/b", "a b", "/x"} {
-		assert.False(t, alive(t, b, owner), "owner %q", owner)
+		_, ok, err := b.Lease(ctx, owner)
+		require.NoError(t, err, "owner %q", owner)
+		assert.False(t, ok, "owner %q", owner)
+		assert.NoError(t, b.RemoveLease(ctx, owner), "removing the missing lease of %q", owner)
 	}
 
 	// A crashed owner (no more renewals) loses validity first, then its
-	// lease; until then the others see it alive.
+	// lease runs out.
 	c := open(short)
 	assert.True(t, c.LeaseValid())
-	assert.True(t, alive(t, b, c.OwnerID()))
+	assert.False(t, dead(t, b, c.OwnerID()))
 	c.Crash()
 	eventually(t, "the crashed owner's own lease becomes invalid", func() bool { return !c.LeaseValid() })
-	eventually(t, "the others see the crashed owner dead", func() bool { return !alive(t, b, c.OwnerID()) })
-	assert.False(t, alive(t, c, c.OwnerID()), "an owner with an invalid lease is not alive to itself")
+	eventually(t, "the others see the crashed owner's lease run out", func() bool { return dead(t, b, c.OwnerID()) })
 
-	// Renewing re-takes a lapsed lease: the owner is alive again.
+	// Renewing takes a lapsed lease again.
 	require.NoError(t, c.RenewLease(ctx))
 	assert.True(t, c.LeaseValid())
-	assert.True(t, alive(t, b, c.OwnerID()))
+	assert.False(t, dead(t, b, c.OwnerID()))
 
-	// A live owner that renews stays alive past its first expiry.
+	// Recovery removes a dead owner's lease.
+	require.NoError(t, b.RemoveLease(ctx, c.OwnerID()))
+	_, ok, err = b.Lease(ctx, c.OwnerID())
+	require.NoError(t, err)
+	assert.False(t, ok, "removed")
+
+	// A live owner that renews keeps its lease past its first expiry.
 	d := open(short)
 	deadline := time.Now().Add(2 * short.Expire)
 	for time.Now().Before(deadline) {
-		require.True(t, alive(t, b, d.OwnerID()), "renewed owner seen dead")
+		require.False(t, dead(t, b, d.OwnerID()), "a renewed lease ran out")
 		time.Sleep(100 * time.Millisecond)
 	}
 
 	// Closing releases the lease at once.
 	require.NoError(t, a.Close())
 	assert.False(t, a.LeaseValid())
-	assert.False(t, alive(t, b, a.OwnerID()))
+	assert.True(t, dead(t, b, a.OwnerID()))
 }
