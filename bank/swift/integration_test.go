@@ -3,7 +3,6 @@ package swift
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +31,7 @@ func realOptions(t testing.TB, container string) Options {
 // test ends.
 func testContainer(t testing.TB) string {
 	name := "karbor-test-" + uuid.NewString()[:8]
-	t.Cleanup(func() { removeContainer(t, name) })
+	t.Cleanup(func() { swifttest.Keystone(t).RemoveContainer(t, name) })
 	return name
 }
 
@@ -45,36 +44,6 @@ func openReal(t testing.TB, opts Options) *Plugin {
 	_, err = p.conn(context.Background())
 	require.NoError(t, err, "connecting to the real Swift")
 	return p
-}
-
-// removeContainer deletes a container and everything in it.
-func removeContainer(t testing.TB, name string) {
-	opts := realOptions(t, name)
-	require.NoError(t, opts.setDefaults())
-	ctx := context.Background()
-	sess, err := authenticate(ctx, &opts)
-	require.NoError(t, err)
-	c := &conn{sess: sess, opts: &opts, log: opts.Log}
-	for {
-		resp, err := c.do(ctx, request{method: http.MethodGet, path: name, query: "format=json&limit=10000", okCodes: []int{200, 204, 404}})
-		require.NoError(t, err)
-		var entries []listEntry
-		if resp.StatusCode == http.StatusOK {
-			require.NoError(t, decodeJSON(resp, &entries))
-		}
-		drain(resp)
-		if len(entries) == 0 {
-			break
-		}
-		for _, e := range entries {
-			r, err := c.do(ctx, request{method: http.MethodDelete, path: name + "/" + (&url.URL{Path: e.Name}).EscapedPath(), okCodes: []int{204, 404}})
-			require.NoError(t, err)
-			drain(r)
-		}
-	}
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: name, okCodes: []int{204, 404}})
-	require.NoError(t, err)
-	drain(resp)
 }
 
 func TestConformance(t *testing.T) {

@@ -10,10 +10,16 @@
 package swifttest
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/containers"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/objects"
 
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
@@ -73,5 +79,55 @@ func check(t testing.TB, url string) {
 	resp.Body.Close()
 	if resp.StatusCode >= 500 {
 		rpctest.Unavailable(t, "Keystone at %s answers %s", url, resp.Status)
+	}
+}
+
+// Client is a Swift client for the account, from the catalog of its token.
+func (a Account) Client(t testing.TB) *gophercloud.ServiceClient {
+	t.Helper()
+	ctx := context.Background()
+	provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
+		IdentityEndpoint: a.AuthURL, Username: a.User, Password: a.Password, DomainName: a.Domain,
+		Scope: &gophercloud.AuthScope{ProjectName: a.Project, DomainName: a.Domain},
+	})
+	if err != nil {
+		t.Fatalf("swifttest: authenticate as %s: %v", a.User, err)
+	}
+	sc, err := openstack.NewObjectStorageV1(provider, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatalf("swifttest: object-store endpoint: %v", err)
+	}
+	return sc
+}
+
+// RemoveContainer deletes a container and every object in it; a missing
+// container is fine.
+func (a Account) RemoveContainer(t testing.TB, name string) {
+	t.Helper()
+	ctx := context.Background()
+	sc := a.Client(t)
+	for {
+		pages, err := objects.List(sc, name, objects.ListOpts{Limit: 10000}).AllPages(ctx)
+		if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("swifttest: list %s: %v", name, err)
+		}
+		names, err := objects.ExtractNames(pages)
+		if err != nil {
+			t.Fatalf("swifttest: list %s: %v", name, err)
+		}
+		if len(names) == 0 {
+			break
+		}
+		for _, n := range names {
+			if err := objects.Delete(ctx, sc, name, n, nil).Err; err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+				t.Fatalf("swifttest: delete %s/%s: %v", name, n, err)
+			}
+		}
+	}
+	if err := containers.Delete(ctx, sc, name).Err; err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		t.Fatalf("swifttest: delete container %s: %v", name, err)
 	}
 }
