@@ -35,6 +35,8 @@ type fakeCloud struct {
 	auths     atomic.Int64 // token requests
 	swiftReqs atomic.Int64
 	unauth    atomic.Int64 // 401s answered by Swift
+	// v2only makes Keystone an identity v2.0 service (no v3).
+	v2only bool
 	// keystoneDown, swiftDown make the service answer 503.
 	keystoneDown, swiftDown atomic.Bool
 	// swiftFail, when set, may answer a Swift request instead of the store
@@ -74,7 +76,36 @@ func newFakeCloud(t *testing.T) *fakeCloud {
 			case "/identity", "/identity/":
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusMultipleChoices)
+				if f.v2only {
+					io.WriteString(w, subst.Replace(v2Versions))
+					return
+				}
 				io.WriteString(w, subst.Replace(versions))
+			case "/identity/v2.0/tokens":
+				if !f.v2only {
+					http.NotFound(w, r)
+					return
+				}
+				f.auths.Add(1)
+				var req struct {
+					Auth struct {
+						TenantName          string `json:"tenantName"`
+						PasswordCredentials struct {
+							Username, Password string
+						} `json:"passwordCredentials"`
+					} `json:"auth"`
+				}
+				_ = json.NewDecoder(r.Body).Decode(&req)
+				if req.Auth.PasswordCredentials.Password != f.password || req.Auth.TenantName != "demo" {
+					w.WriteHeader(http.StatusUnauthorized)
+					io.WriteString(w, unauthorized)
+					return
+				}
+				f.mu.Lock()
+				f.tokens["tok-v2"] = true
+				f.mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, strings.Replace(subst.Replace(v2Token), "{{EXPIRES}}", time.Now().Add(time.Hour).UTC().Format(time.RFC3339), 1))
 			case "/identity/v3/auth/tokens":
 				f.auths.Add(1)
 				var req struct {
@@ -137,6 +168,25 @@ func newFakeCloud(t *testing.T) *fakeCloud {
 	t.Cleanup(f.srv.Close)
 	return f
 }
+
+// Keystone's identity v2.0 API (removed from Keystone in Queens, so not
+// captured from the test Keystone): its version document and a token with
+// a v2 service catalog, as the v2.0 API reference gives them. Its status
+// is "stable", what Keystone said before it deprecated v2.0: gophercloud's
+// discovery skips a "deprecated" version (keystoneauth does not), so a
+// Keystone offering only a deprecated v2.0 needs a /v2.0 swift_auth_url.
+const (
+	v2Versions = `{"versions": {"values": [{"id": "v2.0", "status": "stable", "updated": "2014-04-17T00:00:00Z",
+		"links": [{"rel": "self", "href": "{{KEYSTONE}}/v2.0/"}],
+		"media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v2.0+json"}]}]}}`
+	v2Token = `{"access": {"token": {"id": "tok-v2", "expires": "{{EXPIRES}}", "issued_at": "2026-12-05T14:22:06.000000Z",
+		"tenant": {"id": "d2240240672a451288650c7db86740cc", "name": "demo", "enabled": true}},
+		"serviceCatalog": [{"type": "object-store", "name": "swift", "endpoints": [{"region": "RegionOne",
+			"publicURL": "{{SWIFT}}/v1/AUTH_d2240240672a451288650c7db86740cc",
+			"internalURL": "{{SWIFT}}/v1/AUTH_d2240240672a451288650c7db86740cc",
+			"adminURL": "{{SWIFT}}/v1/AUTH_d2240240672a451288650c7db86740cc"}]}],
+		"user": {"id": "u1", "name": "demo", "roles": [{"name": "member"}]}}}`
+)
 
 // serveSwift is a small in-memory Swift account: containers, objects with
 // their X-Object-Meta-* headers, and JSON listings.
@@ -299,6 +349,21 @@ func openFake(t *testing.T, opts Options) *Plugin {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 	return p
+}
+
+func TestKeystoneV2ByDiscovery(t *testing.T) {
+	f := newFakeCloud(t)
+	f.v2only = true
+	for _, authURL := range []string{f.srv.URL + "/identity", f.srv.URL + "/identity/v2.0"} {
+		opts := f.options()
+		opts.AuthURL = authURL
+		p := openFake(t, opts)
+		ctx := context.Background()
+		require.NoError(t, p.PutObject(ctx, "/v2", obj("x", false)), authURL)
+		got, err := p.GetObject(ctx, "/v2")
+		require.NoError(t, err)
+		assert.Equal(t, "x", string(got.Data))
+	}
 }
 
 func TestFakeCloudRoundTrip(t *testing.T) {

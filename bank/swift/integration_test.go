@@ -85,5 +85,26 @@ func TestLeaseObjectIsPythons(t *testing.T) {
 	deleteAt := resp.Header.Get("X-Delete-At")
 	require.NotEmpty(t, deleteAt, "Swift expires the lease")
 	assert.True(t, strings.TrimSpace(deleteAt) > "0")
-	_ = bank.ErrNotFound
+}
+
+// TestDomains: a user and project outside the default domain, named by
+// swift_user_domain_name and swift_project_domain_name; with the default
+// domains the same user is refused.
+func TestDomains(t *testing.T) {
+	a := swifttest.AltDomain(t)
+	container := "karbor-test-" + uuid.NewString()[:8]
+	t.Cleanup(func() { a.RemoveContainer(t, container) })
+	opts := Options{AuthURL: a.AuthURL, User: a.User, Key: a.Password, TenantName: a.Project,
+		UserDomainName: a.Domain, ProjectDomainName: a.Domain, Container: container, RetryBackoff: 100 * time.Millisecond}
+	p := openReal(t, opts)
+	require.NoError(t, p.PutObject(context.Background(), "/d", bank.Object{Data: []byte("x")}))
+
+	opts.UserDomainName, opts.ProjectDomainName = "", ""
+	q, err := New(context.Background(), opts)
+	require.NoError(t, err)
+	defer q.Close()
+	err = q.PutObject(context.Background(), "/d", bank.Object{Data: []byte("x")})
+	var ce *bank.ContainerError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "HTTP 401")
 }
