@@ -14,7 +14,7 @@
 // container deleted under the bank is created again; a lease that lapsed is
 // taken again at the next renewal; and an unreachable Swift at start does
 // not lose the provider: the plugin keeps trying in the background and
-// every call fails with CreateContainerFailed until it connects.
+// bank calls fail with CreateContainerFailed until it connects.
 package swift
 
 import (
@@ -286,7 +286,7 @@ func httpClient(caFile string, insecure bool) (*http.Client, error) {
 		tlsConf.RootCAs = pool
 	}
 	if insecure {
-		tlsConf.InsecureSkipVerify = true //nolint:gosec // the operator asked for it (swift_auth_insecure)
+		tlsConf.InsecureSkipVerify = true // the operator asked for it: swift_auth_insecure
 	}
 	tr.TLSClientConfig = tlsConf
 	return &http.Client{Transport: tr}, nil
