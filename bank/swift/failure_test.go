@@ -270,3 +270,31 @@ func TestNotFoundIsNotRetried(t *testing.T) {
 	require.ErrorIs(t, err, bank.ErrNotFound)
 	assert.EqualValues(t, 1, f.swiftReqs.Load()-before)
 }
+
+// TestCapturedListings: Swift's own JSON listings, objects and rolled-up
+// subdirs, read as bank keys.
+func TestCapturedListings(t *testing.T) {
+	f := newFakeCloud(t)
+	p := openFake(t, f.options())
+	for _, tc := range []struct {
+		file string
+		opts bank.ListOptions
+		want []string
+	}{
+		{"swift-listing-delimiter.json", bank.ListOptions{Prefix: "/", Delimiter: true}, []string{"/checkpoints/", "/top"}},
+		{"swift-listing.json", bank.ListOptions{Prefix: "/checkpoints/c1/", Limit: 10}, []string{"/checkpoints/c1/index.json", "/checkpoints/c1/status"}},
+	} {
+		body := captured(t, tc.file)
+		f.setFail(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method != http.MethodGet || r.URL.Query().Get("format") != "json" {
+				return false
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Write([]byte(body))
+			return true
+		})
+		keys, err := p.ListObjects(context.Background(), tc.opts)
+		require.NoError(t, err, tc.file)
+		assert.Equal(t, tc.want, keys, tc.file)
+	}
+}
