@@ -23,7 +23,8 @@
 # service users swift and karbor (password "password", admin on project
 # service).
 #
-# State lives under $KARBOR_TEST_PEERS_DIR (default /var/lib/karbor-test-peers):
+# State lives under $KARBOR_TEST_PEERS_DIR (default /var/lib/karbor-test-peers,
+# or ~/.local/state/karbor-test-peers when not run as root):
 # configuration, rings, data, PID files and logs (log/). When a part does not
 # come up, ensure_swift prints the tail of its log and fails.
 #
@@ -33,7 +34,14 @@
 # and _esw_* names. Runs are serialised with a lock file, so two test runs
 # starting at once do not race.
 
-export KARBOR_TEST_PEERS_DIR=${KARBOR_TEST_PEERS_DIR:-/var/lib/karbor-test-peers}
+if [ -z "${KARBOR_TEST_PEERS_DIR:-}" ]; then
+	if [ "$(id -u)" = 0 ]; then
+		KARBOR_TEST_PEERS_DIR=/var/lib/karbor-test-peers
+	else
+		KARBOR_TEST_PEERS_DIR=${XDG_STATE_HOME:-$HOME/.local/state}/karbor-test-peers
+	fi
+fi
+export KARBOR_TEST_PEERS_DIR
 # Keystone v3 (tokens, catalog) and its users.
 export KARBOR_TEST_KEYSTONE_URL=${KARBOR_TEST_KEYSTONE_URL:-http://127.0.0.1:5000/v3}
 export KARBOR_TEST_KEYSTONE_USER=${KARBOR_TEST_KEYSTONE_USER:-demo}
