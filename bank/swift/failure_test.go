@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -297,4 +298,21 @@ func TestCapturedListings(t *testing.T) {
 		require.NoError(t, err, tc.file)
 		assert.Equal(t, tc.want, keys, tc.file)
 	}
+}
+
+// TestSupersededPutIsSuccess: Swift answers 202 to a PUT that lost to a
+// concurrent one with a later timestamp; the write happened (and was
+// replaced), as the Python plugin's swiftclient also takes it.
+func TestSupersededPutIsSuccess(t *testing.T) {
+	f := newFakeCloud(t)
+	p := openFake(t, f.options())
+	f.setFail(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/shared") {
+			return false
+		}
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte("<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>"))
+		return true
+	})
+	require.NoError(t, p.PutObject(context.Background(), "/shared", obj("x", false)))
 }

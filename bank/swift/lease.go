@@ -43,7 +43,7 @@ func (p *Plugin) putLease(ctx context.Context, c *conn) error {
 		path:    p.leasePath(p.opts.OwnerID),
 		header:  p.leaseHeader(),
 		body:    []byte(p.opts.OwnerID),
-		okCodes: []int{201},
+		okCodes: []int{201, 202},
 	}
 	resp, err := c.do(ctx, r)
 	if isStatus(err, http.StatusNotFound) { // the leases container was deleted

@@ -44,11 +44,13 @@ func (p *Plugin) PutObject(ctx context.Context, key string, obj bank.Object) err
 		serialized = "True"
 	}
 	r := request{
-		method:  http.MethodPut,
-		path:    p.objectPath(key),
-		header:  map[string]string{serializedHeader: serialized, "Content-Type": "application/octet-stream"},
-		body:    obj.Data,
-		okCodes: []int{201},
+		method: http.MethodPut,
+		path:   p.objectPath(key),
+		header: map[string]string{serializedHeader: serialized, "Content-Type": "application/octet-stream"},
+		body:   obj.Data,
+		// 202: a concurrent PUT of the same object with a later timestamp
+		// won; ours was accepted and superseded, as with any later write.
+		okCodes: []int{201, 202},
 	}
 	resp, err := c.do(ctx, r)
 	if isStatus(err, http.StatusNotFound) {
