@@ -251,3 +251,19 @@ func (e *ConfigError) Error() string {
 	}
 	return fmt.Sprintf("bank plugin %s: [%s] %s: %s", e.Plugin, e.Section, e.Key, e.Reason)
 }
+
+// ContainerError is a backend that cannot reach or set up its storage: the
+// service, its authentication, or the container (bucket) it creates on
+// first use. It becomes CreateContainerFailed(reason=Err text), the
+// exception the Python plugins raise when their first connection fails,
+// whatever object operation triggered it.
+type ContainerError struct {
+	Container string
+	Err       error
+}
+
+func (e *ContainerError) Error() string {
+	return fmt.Sprintf("bank: container %s: %v", e.Container, e.Err)
+}
+
+func (e *ContainerError) Unwrap() error { return e.Err }

@@ -119,3 +119,30 @@ func normalizePrefix(prefix string) (string, error) {
 	}
 	return absolute(prefix), nil
 }
+
+// CheckPluginKey is the check a Plugin makes before a key (or, isPrefix, a
+// listing prefix) touches storage: what Bank passes and nothing else. A key
+// is absolute, made of key characters, with no empty, "." or ".." parts
+// and no trailing slash; a prefix may end in "/" or in a partial last part.
+func CheckPluginKey(key string, isPrefix bool) error {
+	if len(key) < 2 && !isPrefix || !strings.HasPrefix(key, "/") || !ValidKeyChars(key) ||
+		!isPrefix && strings.HasSuffix(key, "/") {
+		return &InvalidKeyError{Key: key, Reason: fmt.Sprintf(keyCharsMessage, key)}
+	}
+	parts := strings.Split(key[1:], "/")
+	if isPrefix {
+		parts = parts[:len(parts)-1] // the last part of a prefix may be empty or partial
+	}
+	for _, part := range parts {
+		switch part {
+		case "..":
+			return &InvalidPathError{Path: key}
+		case "", ".":
+			return &InvalidKeyError{Key: key, Reason: dotPartsMessage}
+		}
+	}
+	if isPrefix && strings.HasSuffix(key, "/..") {
+		return &InvalidPathError{Path: key}
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package fs
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"slices"
 	"strings"
 
@@ -111,7 +110,7 @@ func (w *walker) skipSubtree(dir string) bool {
 // (symlinks, devices) are left out.
 func (p *Plugin) readDir(name, namePrefix string) ([]dirItem, error) {
 	d, err := p.root.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if notExist(err) {
 		return nil, nil
 	}
 	if err != nil {

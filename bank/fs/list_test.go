@@ -18,44 +18,6 @@ import (
 	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
-// modelList is the listing contract computed by brute force over all keys.
-func modelList(all []string, o bank.ListOptions) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, k := range all {
-		if !strings.HasPrefix(k, o.Prefix) {
-			continue
-		}
-		if o.Delimiter {
-			if i := strings.IndexByte(k[len(o.Prefix):], '/'); i >= 0 {
-				k = k[:len(o.Prefix)+i+1]
-			}
-		}
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	if o.Desc {
-		slices.Reverse(out)
-	}
-	var res []string
-	for _, k := range out {
-		if o.Marker != "" && (!o.Desc && k <= o.Marker || o.Desc && k >= o.Marker) {
-			continue
-		}
-		res = append(res, k)
-		if o.Limit > 0 && len(res) == o.Limit {
-			break
-		}
-	}
-	if res == nil {
-		res = []string{}
-	}
-	return res
-}
-
 // keysWithTrickyOrder are keys where directory-walk order differs from key
 // order: "-" and "." sort before "/".
 var keysWithTrickyOrder = []string{
@@ -92,7 +54,7 @@ func TestListMatchesModel(t *testing.T) {
 		t.Run(fmt.Sprintf("%+v", o), func(t *testing.T) {
 			got, err := p.ListObjects(ctx, o)
 			require.NoError(t, err)
-			assert.Equal(t, modelList(keysWithTrickyOrder, o), got)
+			assert.Equal(t, banktest.ModelList(keysWithTrickyOrder, o), got)
 		})
 	}
 }
@@ -128,7 +90,7 @@ func TestListRandomisedAgainstModel(t *testing.T) {
 		}
 		got, err := p.ListObjects(ctx, o)
 		require.NoError(t, err)
-		require.Equal(t, modelList(all, o), got, "%+v", o)
+		require.Equal(t, banktest.ModelList(all, o), got, "%+v", o)
 	}
 }
 

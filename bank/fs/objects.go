@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/gokarbor/karbor-protection/bank"
 )
@@ -24,25 +25,21 @@ type errNotAFile struct{}
 func (errNotAFile) Error() string        { return "Object is not a file" }
 func (errNotAFile) Is(target error) bool { return target == bank.ErrNotFound }
 
+// notExist reports whether err says a path does not exist, including a
+// path through a file ("/a/b/c" when "/a/b" is an object), which is no
+// object either.
+func notExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
 // checkKey refuses anything but a normalised bank key before it becomes a
-// path: absolute, key characters only, no empty, "." or ".." parts, and (as
-// the Python plugin) no ".." anywhere.
+// path, and (as the Python plugin) ".." anywhere in it.
 func checkKey(key string, isPrefix bool) error {
-	if len(key) < 2 && !isPrefix || !strings.HasPrefix(key, "/") || !bank.ValidKeyChars(key) ||
-		!isPrefix && strings.HasSuffix(key, "/") {
-		return &bank.InvalidKeyError{Key: key, Reason: fmt.Sprintf(`Only alphanumeric, underscore, dash, dots, at signs, and slashes are allowed. Key: "%s"`, key)}
+	if err := bank.CheckPluginKey(key, isPrefix); err != nil {
+		return err
 	}
 	if strings.Contains(key, "..") {
 		return &bank.InvalidPathError{Path: key}
-	}
-	parts := strings.Split(key[1:], "/")
-	if isPrefix {
-		parts = parts[:len(parts)-1] // the last part of a prefix may be empty or partial
-	}
-	for _, part := range parts {
-		if part == "" || part == "." {
-			return &bank.InvalidKeyError{Key: key, Reason: `Invalid parameter: must not contain "." or ".." parts`}
-		}
 	}
 	return nil
 }
@@ -244,7 +241,7 @@ func (p *Plugin) GetObject(ctx context.Context, key string) (bank.Object, error)
 
 func (p *Plugin) readFile(name string) ([]byte, error) {
 	f, err := p.root.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if notExist(err) {
 		return nil, errNotAFile{}
 	}
 	if err != nil {
@@ -272,7 +269,7 @@ func (p *Plugin) DeleteObject(ctx context.Context, key string) error {
 	}
 	name := p.objectPath(key)
 	st, err := p.root.Lstat(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if notExist(err) {
 		return errNotAFile{}
 	}
 	if err != nil {

@@ -106,6 +106,7 @@ type serviceConfig struct {
 	extraDefault string   // more [DEFAULT] lines
 	bankExtra    string   // more [file_system_bank_plugin] lines
 	bankDir      string   // file_system_bank_path ("": <the test's folder>/bank)
+	provider     string   // the noop provider file's text ("": the fs-bank one below)
 	sections     string   // more sections of karbor.conf, after [DEFAULT]
 	env          []string // more environment variables, "NAME=value"
 	args         []string
@@ -175,6 +176,9 @@ enabled=True
 file_system_bank_path = %s
 %s
 `, noopID, s.bankPath(), s.conf.bankExtra)
+	if s.conf.provider != "" {
+		noop = s.conf.provider
+	}
 	require.NoError(t, os.WriteFile(filepath.Join(providers, "noop.conf"), []byte(noop), 0o644))
 }
 

@@ -34,6 +34,7 @@ func remote(err error) error {
 		badPath    *bank.InvalidPathError
 		version    *bank.UnsupportedVersionError
 		lease      *bank.LeaseError
+		container  *bank.ContainerError
 		object     *bank.ObjectError
 		date       *bank.DateError
 		notOwner   *bank.NotOwnerError
@@ -55,6 +56,8 @@ func remote(err error) error {
 		return karbor.AcquireLeaseFailed(callerText(err))
 	case errors.As(err, &lease):
 		return karbor.AcquireLeaseFailed(callerText(lease.Err))
+	case errors.As(err, &container): // before ObjectError, which may wrap it
+		return karbor.CreateContainerFailed(callerText(container.Err))
 	case errors.As(err, &object):
 		return objectFailure(object)
 	case errors.As(err, &date):

@@ -18,7 +18,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokarbor/karbor-protection/bank"
-	_ "github.com/gokarbor/karbor-protection/bank/fs" // karbor-fs-bank-plugin
+	_ "github.com/gokarbor/karbor-protection/bank/fs"    // karbor-fs-bank-plugin
+	_ "github.com/gokarbor/karbor-protection/bank/swift" // karbor-swift-bank-plugin
 	"github.com/gokarbor/karbor-protection/pkg/buildinfo"
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/db"
