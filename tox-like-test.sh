@@ -4,8 +4,9 @@
 # On a fresh Debian machine it installs and starts what the tests talk to
 # (RabbitMQ with its management plugin, Debian's python3-oslo.messaging for the
 # interop tests, MariaDB and PostgreSQL for the database tests, Keystone and
-# Swift for the swift and S3 banks) and reuses
-# whatever is already running. Then: gofmt, go vet, staticcheck, every test
+# Swift for the swift and S3 banks, Glance, Cinder, Nova and Neutron for the
+# OpenStack plugins) and reuses whatever is already running. Then: gofmt,
+# go vet, staticcheck, every test
 # with -race (integration tests may not skip: CI=true), and a short run of
 # every fuzz target.
 #
@@ -28,6 +29,8 @@ source scripts/ensure-databases.sh
 source scripts/ensure-rabbitmq.sh
 # shellcheck source=scripts/ensure-swift.sh
 source scripts/ensure-swift.sh
+# shellcheck source=scripts/ensure-openstack.sh
+source scripts/ensure-openstack.sh
 FUZZTIME=${FUZZTIME:-5s}
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -94,6 +97,7 @@ ensure_python_oslo
 ensure_mariadb
 ensure_postgresql
 ensure_swift
+ensure_openstack
 ensure_staticcheck
 static_checks
 log "go test -race ./..."

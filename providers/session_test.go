@@ -13,7 +13,7 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/protectables"
-	_ "github.com/gokarbor/karbor-protection/providers/protectables/unreachable"
+	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack"
 )
 
 type sessionExchange struct {

@@ -23,7 +23,7 @@ import (
 	"github.com/gokarbor/karbor-protection/providers/graph"
 	_ "github.com/gokarbor/karbor-protection/providers/noop"
 	"github.com/gokarbor/karbor-protection/providers/protectables"
-	_ "github.com/gokarbor/karbor-protection/providers/protectables/unreachable"
+	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack"
 	"github.com/gokarbor/karbor-protection/rpc"
 )
 

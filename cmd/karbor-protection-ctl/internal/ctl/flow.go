@@ -15,7 +15,7 @@ import (
 	"github.com/gokarbor/karbor-protection/providers"
 	_ "github.com/gokarbor/karbor-protection/providers/noop" // karbor-noop-protection-plugin
 	"github.com/gokarbor/karbor-protection/providers/protectables"
-	_ "github.com/gokarbor/karbor-protection/providers/protectables/unreachable" // the OpenStack types, as the service loads them
+	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack" // the OpenStack types, as the service loads them
 )
 
 func flowFlags(fs *flag.FlagSet, c *cmdFlags) {
