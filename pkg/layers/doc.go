@@ -15,4 +15,6 @@
 //   - pkg/manager imports nothing of cmd; nothing but cmd imports pkg/manager.
 //   - shared leaves (pkg/python, pkg/registry, pkg/logctx, pkg/config,
 //     pkg/karbor) import no other layer.
+//   - test-support packages (named …test, such as rpc/rpctest) are exempt,
+//     and production code never imports them.
 package layers
