@@ -17,8 +17,8 @@
 //
 // The project plugin lives here, registered as "project": it needs no
 // OpenStack (a project is the caller's context). The seven OpenStack-backed
-// types come from a sub-package, of which the program imports exactly one:
-// protectables/unreachable answers as the Python plugins do when no OpenStack
-// can be reached; a gophercloud-backed package can later register the same
-// names.
+// types come from protectables/openstack, which asks Nova, Cinder, Glance and
+// Neutron when karbor.conf configures [trustee], and otherwise answers as
+// the Python plugins do when no OpenStack can be reached
+// (protectables/unreachable).
 package protectables

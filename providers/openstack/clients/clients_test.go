@@ -24,7 +24,7 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers/openstack/clients"
-	"github.com/gokarbor/karbor-protection/providers/openstack/internal/ostest"
+	"github.com/gokarbor/karbor-protection/providers/openstack/ostest"
 )
 
 func conf(t *testing.T, text string) *config.Config {

@@ -16,18 +16,16 @@
 //     (so list_protectable_dependents answers []), except a pod's volumes,
 //     which fail with ProtectableResourceNotFound for the pod, as in Python.
 //
-// The program imports this package for its side effect when it has no real
-// OpenStack plugins:
-//
-//	import _ "github.com/gokarbor/karbor-protection/providers/protectables/unreachable"
+// providers/protectables/openstack registers them under their entry-point
+// names and answers with them when karbor.conf configures no OpenStack.
 package unreachable
 
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 
-	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 	"github.com/gokarbor/karbor-protection/providers/protectables"
@@ -49,11 +47,10 @@ var plugins = map[string]Plugin{
 		karbor.ServerResourceType, karbor.PodResourceType, karbor.ProjectResourceType}},
 }
 
-func init() {
-	for name, p := range plugins {
-		protectables.Register(name, func(context.Context, *config.Config) (protectables.Plugin, error) { return p, nil })
-	}
-}
+// Plugins returns the plugins by entry-point name. The package registers
+// none itself: the program's OpenStack package registers these names and
+// falls back on these plugins where it has no service to ask.
+func Plugins() map[string]Plugin { return maps.Clone(plugins) }
 
 // Plugin is one type's plugin without OpenStack.
 type Plugin struct {

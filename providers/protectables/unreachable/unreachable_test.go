@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers/graph"
@@ -33,6 +34,14 @@ type exchange struct {
 	Args    map[string]any  `json:"args"`
 	Result  json.RawMessage `json:"result"`
 	Failure *failure        `json:"failure"`
+}
+
+// The program registers these plugins through providers/protectables/openstack;
+// here they are registered directly, as that package does without [trustee].
+func init() {
+	for name, p := range unreachable.Plugins() {
+		protectables.Register(name, func(context.Context, *config.Config) (protectables.Plugin, error) { return p, nil })
+	}
 }
 
 func loadSession(t *testing.T) []exchange {

@@ -27,7 +27,7 @@ import (
 	"github.com/gokarbor/karbor-protection/providers"
 	_ "github.com/gokarbor/karbor-protection/providers/noop" // karbor-noop-protection-plugin
 	"github.com/gokarbor/karbor-protection/providers/protectables"
-	_ "github.com/gokarbor/karbor-protection/providers/protectables/unreachable" // the OpenStack types, without OpenStack
+	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack" // the OpenStack types (Python's answers without [trustee])
 	"github.com/gokarbor/karbor-protection/rpc"
 )
 

@@ -102,7 +102,12 @@ func NewFake(t testing.TB) *Fake {
 	t.Cleanup(f.release)
 	f.rewrite = strings.NewReplacer(pairs...)
 	for _, r := range m.Routes {
-		f.routes[key(ports[r.Port], r.Method, r.Path, r.Query)] = r
+		// The first capture of a request answers it; later ones (the
+		// refusals of a bad token) are reached by name.
+		k := key(ports[r.Port], r.Method, r.Path, r.Query)
+		if _, dup := f.routes[k]; !dup {
+			f.routes[k] = r
+		}
 		f.byName[r.Name] = r
 	}
 	return f
