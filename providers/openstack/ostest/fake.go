@@ -246,9 +246,21 @@ func (f *Fake) Context(t testing.TB, token string, expires time.Time) karbor.Req
 }
 
 // ContextFromToken builds a request context as karbor-api does from a
-// Keystone v3 token body: the project, user and roles, the token body as
-// auth_token_info and the catalog in the v2 shape keystonemiddleware gives.
+// Keystone v3 token body (ContextDict).
 func ContextFromToken(t testing.TB, token string, body map[string]any) karbor.RequestContext {
+	t.Helper()
+	rc, err := karbor.FromMap(ContextDict(t, token, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// ContextDict is the part of karbor-api's request context dict a token
+// gives: the project, user and roles, the token, its body as
+// auth_token_info and the catalog in the v2 shape keystonemiddleware's
+// X-Service-Catalog has.
+func ContextDict(t testing.TB, token string, body map[string]any) map[string]any {
 	t.Helper()
 	info, err := json.Marshal(body)
 	if err != nil {
@@ -280,11 +292,11 @@ func ContextFromToken(t testing.TB, token string, body map[string]any) karbor.Re
 	if err := json.Unmarshal(info, &tok); err != nil {
 		t.Fatal(err)
 	}
-	var roles []any
+	roles := []any{}
 	for _, r := range tok.Token.Roles {
 		roles = append(roles, r.Name)
 	}
-	var catalog []any
+	catalog := []any{}
 	for _, c := range tok.Token.Catalog {
 		ep := map[string]any{}
 		for _, e := range c.Endpoints {
@@ -293,12 +305,8 @@ func ContextFromToken(t testing.TB, token string, body map[string]any) karbor.Re
 		}
 		catalog = append(catalog, map[string]any{"type": c.Type, "name": c.Name, "endpoints": []any{ep}})
 	}
-	rc, err := karbor.FromMap(map[string]any{
+	return map[string]any{
 		"user_id": tok.Token.User.ID, "project_id": tok.Token.Project.ID, "project_name": tok.Token.Project.Name,
 		"roles": roles, "auth_token": token, "auth_token_info": body, "service_catalog": catalog,
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	return rc
 }
