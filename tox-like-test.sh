@@ -3,8 +3,9 @@
 #
 # On a fresh Debian machine it installs and starts what the tests talk to
 # (RabbitMQ with its management plugin, Debian's python3-oslo.messaging for the
-# interop tests, MariaDB and PostgreSQL for the database tests) and reuses
-# whatever is already running. Then: gofmt, go vet, staticcheck, every test
+# interop tests, MariaDB and PostgreSQL for the database tests, Glance, Cinder,
+# Nova and Neutron for the OpenStack plugins) and reuses whatever is already
+# running. Then: gofmt, go vet, staticcheck, every test
 # with -race (integration tests may not skip: CI=true), and a short run of
 # every fuzz target.
 #
@@ -25,6 +26,8 @@ export KARBOR_TEST_POSTGRESQL_URL=${KARBOR_TEST_POSTGRESQL_URL:-postgresql://pos
 source scripts/ensure-databases.sh
 # shellcheck source=scripts/ensure-rabbitmq.sh
 source scripts/ensure-rabbitmq.sh
+# shellcheck source=scripts/ensure-openstack.sh
+source scripts/ensure-openstack.sh
 FUZZTIME=${FUZZTIME:-5s}
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -90,6 +93,7 @@ ensure_rabbitmq
 ensure_python_oslo
 ensure_mariadb
 ensure_postgresql
+ensure_openstack
 ensure_staticcheck
 static_checks
 log "go test -race ./..."
