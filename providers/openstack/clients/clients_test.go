@@ -218,6 +218,8 @@ func TestTrusteeFailures(t *testing.T) {
 	_, err := c.Client(context.Background(), &rc, clients.Nova)
 	require.ErrorIs(t, err, karbor.ExcAuthorizationFailure)
 	assert.True(t, strings.HasPrefix(err.Error(), "Authorization for trustee is failed : "), err.Error())
+	assert.Contains(t, err.Error(), "The request you have made requires authentication", "Keystone's own words")
+	assert.NotContains(t, err.Error(), "refused the request's token", "not the caller's token")
 
 	c = factory(t, "")
 	_, err = c.Client(context.Background(), &rc, clients.Nova)

@@ -42,11 +42,13 @@ type Factory struct {
 // New returns a factory. A CA file that cannot be read is an error.
 func New(opts Options) (*Factory, error) {
 	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
+		opts.Timeout = defaultTimeout
 	}
 	f := &Factory{opts: opts, http: map[Service]*http.Client{}, now: time.Now}
 	var err error
-	if f.keystone, err = httpClient(opts.Trustee.CAFile, opts.Trustee.Insecure, opts.Timeout, "keystone"); err != nil {
+	// Keystone's 401 answers a wrong trustee password, not a caller's
+	// token: its own message says so, unchanged.
+	if f.keystone, err = httpClient(opts.Trustee.CAFile, opts.Trustee.Insecure, opts.Timeout, ""); err != nil {
 		return nil, err
 	}
 	for svc := range known {
@@ -58,7 +60,13 @@ func New(opts Options) (*Factory, error) {
 	return f, nil
 }
 
-func httpClient(caFile string, insecure bool, timeout time.Duration, who string) (*http.Client, error) {
+// httpClient returns a client with the TLS options and timeout; with a
+// service name, a 401 from it is a *TokenError.
+func httpClient(caFile string, insecure bool, timeout time.Duration, service string) (*http.Client, error) {
+	who := service
+	if who == "" {
+		who = "keystone"
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: insecure} //nolint:gosec // the operator's choice (<svc>_auth_insecure)
 	if caFile != "" && !insecure {
@@ -72,7 +80,10 @@ func httpClient(caFile string, insecure bool, timeout time.Duration, who string)
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	return &http.Client{Timeout: timeout, Transport: &refusal{next: tr, service: who}}, nil
+	if service == "" {
+		return &http.Client{Timeout: timeout, Transport: tr}, nil
+	}
+	return &http.Client{Timeout: timeout, Transport: &refusal{next: tr, service: service}}, nil
 }
 
 // TokenError is a request a service refused with 401: the caller's token

@@ -19,10 +19,10 @@ const (
 	Neutron Service = "neutron"
 )
 
-// DefaultTimeout bounds every HTTP request to a service or to Keystone when
+// defaultTimeout bounds every HTTP request to a service or to Keystone when
 // Options.Timeout is zero. keystoneauth sets none, so a hung service held a
 // Python plugin forever.
-const DefaultTimeout = 60 * time.Second
+const defaultTimeout = 60 * time.Second
 
 // serviceInfo is what karbor's clients/<svc>.py fix for a service.
 type serviceInfo struct {
@@ -81,7 +81,7 @@ type Trustee struct {
 type Options struct {
 	Trustee  Trustee
 	Services map[Service]ServiceOptions
-	// Timeout bounds every HTTP request; zero means DefaultTimeout.
+	// Timeout bounds every HTTP request; zero means 60 s.
 	Timeout time.Duration
 }
 
