@@ -20,7 +20,18 @@ import (
 // stands between the bank and its plugin.
 func fsBank(t testing.TB, wrap func(bank.Plugin) bank.Plugin) *bank.Bank {
 	t.Helper()
-	p, err := fs.New(context.Background(), fs.Options{Path: t.TempDir()})
+	return fsBankWrapped(t, t.TempDir(), wrap)
+}
+
+// fsBankAt is a file-system bank in dir.
+func fsBankAt(t testing.TB, dir string) *bank.Bank {
+	t.Helper()
+	return fsBankWrapped(t, dir, nil)
+}
+
+func fsBankWrapped(t testing.TB, dir string, wrap func(bank.Plugin) bank.Plugin) *bank.Bank {
+	t.Helper()
+	p, err := fs.New(context.Background(), fs.Options{Path: dir})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 	var bp bank.Plugin = p
