@@ -15,6 +15,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/python"
 )
@@ -68,30 +70,77 @@ func decodeChunk(obj bank.Object) ([]byte, error) {
 }
 
 // writeChunks copies r into data_1 … data_N of size bytes each (the last
-// may be shorter) and returns N and the MD5 of the bytes. It holds one
-// object's bytes at a time. An empty r writes nothing (Python writes one
-// empty object, and a trailing empty one whenever the size is a multiple
-// of the object size; both readers accept either).
-func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int) (int, string, error) {
-	buf := make([]byte, size)
+// may be shorter) and returns N and the MD5 of the bytes. An empty r writes
+// nothing (Python writes one empty object, and a trailing empty one
+// whenever the size is a multiple of the object size; both readers accept
+// either).
+//
+// Reading the next object from Glance, hashing one and writing one to the
+// bank overlap, so that a protect runs at the speed of the slowest of the
+// three rather than of all in turn; its buffers (three objects) are all
+// the memory it holds. r's reads must end when ctx does; when the bank
+// fails, abort is called to stop a read that may be waiting on Glance.
+func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int, abort func()) (int, string, error) {
+	type piece struct {
+		buf    []byte
+		hashed chan struct{}
+	}
+	const buffers = 3
+	free := make(chan []byte, buffers)
+	for range buffers {
+		free <- make([]byte, size)
+	}
+	toHash, toWrite := make(chan piece, buffers), make(chan piece, buffers)
 	sum := md5.New() //nolint:gosec // Glance's checksum
-	n := 0
-	for {
-		got, err := io.ReadFull(r, buf)
-		if got > 0 {
-			sum.Write(buf[:got])
-			n++
-			if perr := sec.PutObject(ctx, chunkPrefix+strconv.Itoa(n), encodeChunk(buf[:got])); perr != nil {
-				return n - 1, "", perr
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { // read
+		defer close(toHash)
+		defer close(toWrite)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-gctx.Done():
+				return context.Cause(gctx)
+			}
+			got, err := io.ReadFull(r, buf)
+			if got > 0 {
+				p := piece{buf[:got], make(chan struct{})}
+				toHash <- p // never blocks: there are as many slots as buffers
+				toWrite <- p
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil
+			}
+			if err != nil {
+				return err
 			}
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return n, hex.EncodeToString(sum.Sum(nil)), nil
+	})
+	g.Go(func() error { // hash, in order
+		for p := range toHash {
+			sum.Write(p.buf)
+			close(p.hashed)
 		}
-		if err != nil {
-			return n, "", err
+		return nil
+	})
+	n := 0
+	g.Go(func() error { // write, in order
+		for p := range toWrite {
+			if err := sec.PutObject(gctx, chunkPrefix+strconv.Itoa(n+1), encodeChunk(p.buf)); err != nil {
+				abort()
+				return err
+			}
+			n++
+			<-p.hashed
+			free <- p.buf[:cap(p.buf)]
 		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return n, "", err
 	}
+	return n, hex.EncodeToString(sum.Sum(nil)), nil
 }
 
 // chunkNames lists the section's data_<n> objects in numeric order.

@@ -6,6 +6,8 @@ import (
 	"crypto/md5" //nolint:gosec // Glance's checksum
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,7 +107,7 @@ func TestPythonReadsChunks(t *testing.T) {
 	b := fsBankAt(t, dir)
 	sec, err := b.Section(bank.ResourceDataPrefix("cp", "img"))
 	require.NoError(t, err)
-	n, sum, err := writeChunks(ctx, sec, bytes.NewReader(image), glanceChunk)
+	n, sum, err := writeChunks(ctx, sec, bytes.NewReader(image), glanceChunk, func() {})
 	require.NoError(t, err)
 	require.NoError(t, sec.PutJSON(ctx, "metadata", metadata{ResourceID: "img", ChunksNum: &n}))
 	s := md5.Sum(image) //nolint:gosec // Glance's checksum
@@ -121,4 +123,32 @@ func TestPythonReadsChunks(t *testing.T) {
 	out, err := exec.Command(py, "testdata/python-read.py", secDir).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, sum, strings.TrimSpace(string(out)))
+}
+
+// A bank that fails stops the copy: the read waiting on Glance is aborted,
+// and the error is the bank's.
+func TestWriteChunksBankFails(t *testing.T) {
+	failed := errors.New("bank full")
+	b := fsBank(t, func(p bank.Plugin) bank.Plugin {
+		return putHook{Plugin: p, before: func(_ context.Context, key string) error {
+			if strings.HasSuffix(key, "/data_2") {
+				return failed
+			}
+			return nil
+		}}
+	})
+	sec := section(t, b, "img")
+	pr, pw := io.Pipe()
+	go func() {
+		// Two objects, then Glance stalls: only abort ends the read.
+		_, _ = pw.Write(make([]byte, 2*glanceChunk))
+	}()
+	aborted := false
+	n, _, err := writeChunks(context.Background(), sec, pr, glanceChunk, func() {
+		aborted = true
+		_ = pw.CloseWithError(errors.New("download aborted"))
+	})
+	require.ErrorIs(t, err, failed)
+	assert.True(t, aborted)
+	assert.Equal(t, 1, n)
 }

@@ -37,6 +37,9 @@ type fakeImage struct {
 	status   string
 	// serve, when set, replaces the bytes a download gives.
 	serve []byte
+	// stall makes a download stop after this many bytes (0: never) until
+	// the client goes away.
+	stall int
 }
 
 // fakeGlance is a stateful Glance v2 on an httptest server answering with
@@ -164,6 +167,12 @@ func (g *fakeGlance) serve(w http.ResponseWriter, r *http.Request) {
 			data = img.serve
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
+		if img.stall > 0 {
+			_, _ = w.Write(data[:img.stall])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
 		_, _ = w.Write(data)
 	case r.Method == http.MethodPut && file:
 		data, err := io.ReadAll(r.Body)

@@ -97,11 +97,13 @@ func (h protectHooks) protect(ctx context.Context, a *providers.HookArgs, sec *b
 	if err := sec.PutJSON(ctx, "metadata", md); err != nil {
 		return err
 	}
-	body, err := imagedata.Download(ctx, glance, id).Extract()
+	dctx, stop := context.WithCancel(ctx)
+	defer stop()
+	body, err := imagedata.Download(dctx, glance, id).Extract()
 	if err != nil {
 		return fmt.Errorf("download image %s: %w", id, err)
 	}
-	n, sum, err := writeChunks(ctx, sec, body, h.p.opts.ObjectSize)
+	n, sum, err := writeChunks(ctx, sec, body, h.p.opts.ObjectSize, stop)
 	_ = body.Close()
 	if err != nil {
 		return fmt.Errorf("copy image %s to the bank: %w", id, err)

@@ -35,6 +35,11 @@ type real struct {
 
 func newReal(t *testing.T, objectSize int) real {
 	t.Helper()
+	return newRealB(t, objectSize)
+}
+
+func newRealB(t testing.TB, objectSize int) real {
+	t.Helper()
 	peers := ostest.RealPeers(t)
 	rc := peers.Context(t)
 	f := peers.Factory(t)

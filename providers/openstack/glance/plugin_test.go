@@ -173,6 +173,30 @@ func TestProtectCancelledWhileWaiting(t *testing.T) {
 	assert.Equal(t, karbor.ResourceStatusError, status, "recorded after the cancellation")
 }
 
+// A protect cancelled while Glance stalls mid-download ends at once, in
+// error.
+func TestProtectCancelledDuringDownload(t *testing.T) {
+	g := newFakeGlance(t)
+	id := g.add(randomBytes(t, 4*glanceChunk))
+	g.images[id].stall = glanceChunk + 10
+	ctx, cancel := context.WithCancel(context.Background())
+	b := fsBank(t, func(p bank.Plugin) bank.Plugin {
+		return putHook{Plugin: p, before: func(_ context.Context, key string) error {
+			if strings.HasSuffix(key, "/data_1") {
+				cancel()
+			}
+			return nil
+		}}
+	})
+	sec := section(t, b, id)
+	err := protectHooks{p: g.plugin(t, glanceChunk)}.run(ctx, args(providers.OpProtect, fakeContext(goodToken), id, nil), sec)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "context canceled")
+	status, serr := sec.GetString(context.Background(), "status")
+	require.NoError(t, serr)
+	assert.Equal(t, karbor.ResourceStatusError, status)
+}
+
 // protected returns a section holding data protected from the fake.
 func protected(t *testing.T, g *fakeGlance, p *Plugin, data []byte) (string, *bank.Section) {
 	t.Helper()
