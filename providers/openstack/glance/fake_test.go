@@ -238,11 +238,17 @@ func (g *fakeGlance) create(w http.ResponseWriter, r *http.Request) {
 // of providers/openstack/ostest for karbor's service token).
 func (g *fakeGlance) plugin(t testing.TB, objectSize int) *Plugin {
 	t.Helper()
+	return g.pluginWithNova(t, objectSize, "")
+}
+
+// pluginWithNova is plugin with a Nova endpoint.
+func (g *fakeGlance) pluginWithNova(t testing.TB, objectSize int, nova string) *Plugin {
+	t.Helper()
 	ks := ostest.NewFake(t)
 	c, err := clients.New(clients.Options{
 		Trustee: clients.Trustee{AuthType: "password", AuthURL: ks.URL("keystone") + "/v3", Username: "karbor",
 			Password: "password", UserDomainID: "default", ProjectName: "service", ProjectDomainID: "default"},
-		Services: map[clients.Service]clients.ServiceOptions{clients.Glance: {Endpoint: g.srv.URL}},
+		Services: map[clients.Service]clients.ServiceOptions{clients.Glance: {Endpoint: g.srv.URL}, clients.Nova: {Endpoint: nova}},
 		Timeout:  30 * time.Second,
 	})
 	require.NoError(t, err)
@@ -252,4 +258,72 @@ func (g *fakeGlance) plugin(t testing.TB, objectSize int) *Plugin {
 // fakeContext is a caller's context the fake Glance accepts.
 func fakeContext(token string) *karbor.RequestContext {
 	return &karbor.RequestContext{AuthToken: token, ProjectID: "d2240240672a451288650c7db86740cc", UserID: "demo"}
+}
+
+// fakeNova answers the server calls of the snapshot mode: GET of a server
+// (the captured server, its status from statuses then status) and
+// createImage, which makes an image in the fake Glance holding disk.
+type fakeNova struct {
+	t   testing.TB
+	g   *fakeGlance
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	statuses []string
+	status   string
+	disk     []byte
+	// imageStatuses precede active for the snapshot image.
+	imageStatuses []string
+	snapshots     []string
+	names         []string
+	metadata      map[string]string
+}
+
+func newFakeNova(t testing.TB, g *fakeGlance, disk []byte, statuses ...string) *fakeNova {
+	n := &fakeNova{t: t, g: g, disk: disk, statuses: statuses, status: "ACTIVE", imageStatuses: []string{"queued", "saving"}}
+	n.srv = httptest.NewServer(http.HandlerFunc(n.serve))
+	t.Cleanup(n.srv.Close)
+	return n
+}
+
+func (n *fakeNova) serve(w http.ResponseWriter, r *http.Request) {
+	i := strings.Index(r.URL.Path, "/servers/")
+	if i < 0 || r.Header.Get("X-Auth-Token") != goodToken {
+		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+		return
+	}
+	id, action := strings.CutSuffix(r.URL.Path[i+len("/servers/"):], "/action")
+	w.Header().Set("X-OpenStack-Nova-API-Version", "2.1")
+	switch {
+	case r.Method == http.MethodGet && !action:
+		n.mu.Lock()
+		status := n.status
+		if len(n.statuses) > 0 {
+			status, n.statuses = n.statuses[0], n.statuses[1:]
+		}
+		n.mu.Unlock()
+		var doc map[string]map[string]any
+		require.NoError(n.t, json.Unmarshal([]byte(capturedBody(n.t, "nova-server.json")), &doc))
+		doc["server"]["id"], doc["server"]["status"] = id, status
+		w.Header().Set("Content-Type", "application/json")
+		require.NoError(n.t, json.NewEncoder(w).Encode(doc))
+	case r.Method == http.MethodPost && action:
+		var req struct {
+			CreateImage struct {
+				Name     string            `json:"name"`
+				Metadata map[string]string `json:"metadata"`
+			} `json:"createImage"`
+		}
+		require.NoError(n.t, json.NewDecoder(r.Body).Decode(&req))
+		n.mu.Lock()
+		imageID := n.g.add(n.disk, n.imageStatuses...)
+		n.snapshots = append(n.snapshots, imageID)
+		n.names = append(n.names, req.CreateImage.Name)
+		n.metadata = req.CreateImage.Metadata
+		n.mu.Unlock()
+		w.Header().Set("Location", n.g.srv.URL+"/v2/images/"+imageID)
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusMethodNotAllowed)
+	}
 }

@@ -2,7 +2,6 @@ package glance
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers"
-	"github.com/gokarbor/karbor-protection/providers/graph"
 	"github.com/gokarbor/karbor-protection/providers/openstack/clients"
 )
 
@@ -77,20 +76,32 @@ func (h protectHooks) run(ctx context.Context, a *providers.HookArgs, sec *bank.
 	return nil
 }
 
-func (h protectHooks) protect(ctx context.Context, a *providers.HookArgs, sec *bank.Section) error {
+func (h protectHooks) protect(ctx context.Context, a *providers.HookArgs, sec *bank.Section) (err error) {
 	id := a.Resource.ID
-	if h.p.opts.ServerSnapshot && serverParent(a.Resource) {
-		return errServerSnapshot
-	}
 	glance, err := h.p.clients.Client(ctx, a.Request, clients.Glance)
 	if err != nil {
 		return err
 	}
-	img, err := waitActive(ctx, glance, id, h.p.opts.PollInterval)
+	md := metadata{ResourceID: id}
+	imageID := id
+	if server := serverParent(a.Resource); server != "" && h.p.opts.ServerSnapshot {
+		md.ServerID = server
+		if imageID, err = h.serverSnapshot(ctx, a, glance, server); err != nil {
+			return err
+		}
+		// The snapshot only carries the bytes into the bank; it goes
+		// whatever happens (Python keeps it when the copy fails).
+		defer func() {
+			if derr := deleteImage(ctx, glance, imageID); derr != nil {
+				logctx.From(ctx).WithError(derr).Warning("Failed to delete temporary image")
+			}
+		}()
+	}
+	img, err := waitActive(ctx, glance, imageID, h.p.opts.PollInterval)
 	if err != nil {
 		return err
 	}
-	md := metadata{ResourceID: id, ImageMetadata: imageMetadata{DiskFormat: img.DiskFormat, ContainerFormat: img.ContainerFormat}}
+	md.ImageMetadata = imageMetadata{DiskFormat: img.DiskFormat, ContainerFormat: img.ContainerFormat}
 	if img.Checksum != "" {
 		md.ImageMetadata.Checksum = &img.Checksum
 	}
@@ -99,44 +110,30 @@ func (h protectHooks) protect(ctx context.Context, a *providers.HookArgs, sec *b
 	}
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()
-	body, err := imagedata.Download(dctx, glance, id).Extract()
+	body, err := imagedata.Download(dctx, glance, imageID).Extract()
 	if err != nil {
-		return fmt.Errorf("download image %s: %w", id, err)
+		return fmt.Errorf("download image %s: %w", imageID, err)
 	}
 	n, sum, err := writeChunks(ctx, sec, body, h.p.opts.ObjectSize, stop)
 	_ = body.Close()
 	if err != nil {
-		return fmt.Errorf("copy image %s to the bank: %w", id, err)
+		return fmt.Errorf("copy image %s to the bank: %w", imageID, err)
 	}
 	if img.Checksum != "" && sum != img.Checksum {
-		return fmt.Errorf("image %s: the downloaded data's checksum %s is not the image's %s", id, sum, img.Checksum)
+		return fmt.Errorf("image %s: the downloaded data's checksum %s is not the image's %s", imageID, sum, img.Checksum)
 	}
 	// The bytes may be complete and still belong to an image deleted
 	// meanwhile (Glance's file store serves an open file to its end).
-	if now, err := images.Get(ctx, glance, id).Extract(); err != nil {
-		return fmt.Errorf("image %s after its download: %w", id, err)
+	if now, err := images.Get(ctx, glance, imageID).Extract(); err != nil {
+		return fmt.Errorf("image %s after its download: %w", imageID, err)
 	} else if now.Status != images.ImageStatusActive {
-		return &statusError{id: id, status: string(now.Status)}
+		return &statusError{id: imageID, status: string(now.Status)}
 	}
 	md.ChunksNum = &n
 	if err := sec.PutJSON(ctx, "metadata", md); err != nil {
 		return err
 	}
 	return sec.PutString(ctx, "status", karbor.ResourceStatusAvailable)
-}
-
-// serverParent reports whether the resource was found as a server's
-// dependent: its extra_info names the server.
-func serverParent(r graph.Resource) bool {
-	var extra struct {
-		ServerID string `json:"server_id"`
-	}
-	raw := r.ExtraInfo
-	var s string
-	if json.Unmarshal(raw, &s) == nil { // a plan's resources keep extra_info JSON-encoded
-		raw = json.RawMessage(s)
-	}
-	return json.Unmarshal(raw, &extra) == nil && extra.ServerID != ""
 }
 
 type restoreHooks struct {

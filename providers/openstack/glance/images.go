@@ -2,7 +2,6 @@ package glance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -77,5 +76,3 @@ func deleteImage(ctx context.Context, glance *gophercloud.ServiceClient, id stri
 	}
 	return nil
 }
-
-var errServerSnapshot = errors.New("the server snapshot mode (enable_server_snapshot, for an image found as a server's dependent) is not implemented: set [image_backup_plugin] enable_server_snapshot = False to protect the image itself")

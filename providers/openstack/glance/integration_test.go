@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/stretchr/testify/assert"
@@ -256,4 +261,48 @@ func TestRealGlanceRestoreFailuresLeaveNoImage(t *testing.T) {
 			assert.Empty(t, r.named(t, ctx, name), "no half-created restored image is left in Glance")
 		})
 	}
+}
+
+// The snapshot mode against the real Nova: the server is snapshotted
+// through createImage. Nova's fake driver never uploads the snapshot, so
+// the snapshot image stays queued; the protect is cancelled while it waits
+// and must leave no snapshot image behind.
+func TestRealNovaServerSnapshotCancelled(t *testing.T) {
+	r := newReal(t, glanceChunk)
+	peers := ostest.RealPeers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	nova, err := peers.Factory(t).Client(ctx, &r.rc, clients.Nova)
+	require.NoError(t, err)
+	id := r.image(t, ctx, randomBytes(t, 4096))
+
+	pages, err := flavors.ListDetail(nova, nil).AllPages(ctx)
+	require.NoError(t, err)
+	fl, err := flavors.ExtractFlavors(pages)
+	require.NoError(t, err)
+	i := slices.IndexFunc(fl, func(f flavors.Flavor) bool { return f.Name == "m1.tiny" })
+	require.GreaterOrEqual(t, i, 0, "no flavor m1.tiny (scripts/ensure-openstack.sh makes it)")
+	boot := *nova
+	boot.Microversion = "2.37" // "networks": "none"
+	srv, err := servers.Create(ctx, &boot, servers.CreateOpts{Name: r.prefix + "-server", ImageRef: id, FlavorRef: fl[i].ID, Networks: "none"}, nil).Extract()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = servers.Delete(context.Background(), nova, srv.ID).ExtractErr() })
+
+	sec := section(t, fsBank(t, nil), id)
+	a := args(providers.OpProtect, &r.rc, id, nil)
+	a.Resource.ExtraInfo = json.RawMessage(fmt.Sprintf(`{"server_id": %q}`, srv.ID))
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	done := make(chan error, 1)
+	go func() { done <- protectHooks{p: r.plugin}.run(pctx, a, sec) }()
+	temp := tempImagePrefix + srv.ID
+	ostest.WaitFor(t, ctx, "the snapshot image", func() (bool, error) {
+		return len(r.named(t, ctx, temp)) == 1, nil
+	})
+	pcancel()
+	err = <-done
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the snapshot of server "+srv.ID)
+	assert.Contains(t, err.Error(), "context canceled")
+	assert.Empty(t, r.named(t, ctx, temp), "the snapshot image is deleted")
 }

@@ -15,9 +15,10 @@
 // saved status; delete removes the section's objects. Restores and
 // verifications report each image's result (docs/compatibility.md).
 //
-// Not implemented: the server snapshot mode (a resource found as a server's
-// dependent is snapshotted through Nova when enable_server_snapshot is
-// set); such a resource fails to protect with a reason saying so.
+// An image found as a server's dependent (its extra_info names the server)
+// is, with enable_server_snapshot, protected from a snapshot Nova takes of
+// the server (snapshot.go): the bank gets the server's current disk under
+// the image's id, and the snapshot image is deleted afterwards.
 //
 // The program imports it for its side effect:
 //

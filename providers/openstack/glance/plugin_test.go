@@ -142,19 +142,77 @@ func TestProtect(t *testing.T) {
 	}
 }
 
-func TestProtectServerDependentNeedsNova(t *testing.T) {
+// An image found as a server's dependent is protected from a snapshot of
+// the server, which goes afterwards whatever happens.
+func TestProtectServerSnapshot(t *testing.T) {
+	ctx := context.Background()
+	disk := randomBytes(t, 3*glanceChunk+5)
+	for _, tc := range []struct {
+		name          string
+		serverStatus  []string
+		imageStatuses []string
+		setup         func(g *fakeGlance)
+		reason        string
+		snapshots     int
+	}{
+		{name: "built, then snapshotted", serverStatus: []string{"BUILD"}, snapshots: 1},
+		{name: "server in error", serverStatus: []string{"ERROR"}, reason: "The parent server s1 of the image is not in valid status: ERROR"},
+		{name: "server gone", serverStatus: []string{"not-found"}, reason: "not in valid status"},
+		{name: "snapshot killed", imageStatuses: []string{"queued", "killed"}, reason: "the snapshot of server s1: The status of image", snapshots: 1},
+		{name: "copy fails", setup: func(g *fakeGlance) {
+			g.fail["GET /file"] = failure{http.StatusInternalServerError, "Internal Server Error"}
+		}, reason: "download image", snapshots: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newFakeGlance(t)
+			id := g.add([]byte("the image the server booted from"))
+			n := newFakeNova(t, g, disk, tc.serverStatus...)
+			if tc.imageStatuses != nil {
+				n.imageStatuses = tc.imageStatuses
+			}
+			if tc.setup != nil {
+				tc.setup(g)
+			}
+			sec := section(t, fsBank(t, nil), id)
+			a := args(providers.OpProtect, fakeContext(goodToken), id, map[string]string{"backup_name": "b"})
+			a.Resource.ExtraInfo = json.RawMessage(`"{\"server_id\": \"s1\"}"`)
+			err := protectHooks{p: g.pluginWithNova(t, 2*glanceChunk, n.srv.URL)}.run(ctx, a, sec)
+			require.Len(t, n.snapshots, tc.snapshots)
+			assert.Equal(t, n.snapshots, g.deleted, "the snapshot is deleted")
+			if tc.reason != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.reason)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, []string{"Temp_image_name_for_karbors1"}, n.names)
+			assert.Equal(t, map[string]string{"backup_name": "b"}, n.metadata)
+			var md metadata
+			require.NoError(t, sec.GetJSON(ctx, "metadata", &md))
+			assert.Equal(t, id, md.ResourceID)
+			assert.Equal(t, "s1", md.ServerID)
+			assert.Equal(t, md5hex(disk), *md.ImageMetadata.Checksum)
+			raw, err := sec.Get(ctx, "metadata")
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(string(raw), fmt.Sprintf(`{"resource_id": "%s", "server_id": "s1", "image_metadata": `, id)), string(raw))
+		})
+	}
+}
+
+// With enable_server_snapshot off, such an image is protected itself.
+func TestProtectServerSnapshotOff(t *testing.T) {
 	g := newFakeGlance(t)
-	id := g.add([]byte("x"))
+	data := []byte("the image itself")
+	id := g.add(data)
 	sec := section(t, fsBank(t, nil), id)
 	a := args(providers.OpProtect, fakeContext(goodToken), id, nil)
-	a.Resource.ExtraInfo = json.RawMessage(`"{\"server_id\": \"s1\"}"`)
-	err := protectHooks{p: g.plugin(t, glanceChunk)}.run(context.Background(), a, sec)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "server snapshot mode")
-
-	off := g.plugin(t, glanceChunk)
-	off.opts.ServerSnapshot = false
-	require.NoError(t, protectHooks{p: off}.run(context.Background(), a, sec))
+	a.Resource.ExtraInfo = json.RawMessage(`{"server_id": "s1"}`)
+	p := g.plugin(t, glanceChunk)
+	p.opts.ServerSnapshot = false
+	require.NoError(t, protectHooks{p: p}.run(context.Background(), a, sec))
+	got, err := sec.Get(context.Background(), "data_1")
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
 }
 
 func TestProtectCancelledWhileWaiting(t *testing.T) {
