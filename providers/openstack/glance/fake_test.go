@@ -277,6 +277,9 @@ type fakeNova struct {
 	snapshots     []string
 	names         []string
 	metadata      map[string]string
+	// onCreate runs when createImage has made the image, before Nova
+	// answers.
+	onCreate func()
 }
 
 func newFakeNova(t testing.TB, g *fakeGlance, disk []byte, statuses ...string) *fakeNova {
@@ -320,7 +323,11 @@ func (n *fakeNova) serve(w http.ResponseWriter, r *http.Request) {
 		n.snapshots = append(n.snapshots, imageID)
 		n.names = append(n.names, req.CreateImage.Name)
 		n.metadata = req.CreateImage.Metadata
+		onCreate := n.onCreate
 		n.mu.Unlock()
+		if onCreate != nil {
+			onCreate()
+		}
 		w.Header().Set("Location", n.g.srv.URL+"/v2/images/"+imageID)
 		w.WriteHeader(http.StatusAccepted)
 	default:

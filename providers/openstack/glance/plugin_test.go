@@ -199,6 +199,24 @@ func TestProtectServerSnapshot(t *testing.T) {
 	}
 }
 
+// A protect cancelled while Nova creates the snapshot still learns its id
+// and deletes it.
+func TestProtectServerSnapshotCancelledDuringCreate(t *testing.T) {
+	g := newFakeGlance(t)
+	id := g.add([]byte("image"))
+	n := newFakeNova(t, g, []byte("disk"))
+	ctx, cancel := context.WithCancel(context.Background())
+	n.onCreate = cancel
+	sec := section(t, fsBank(t, nil), id)
+	a := args(providers.OpProtect, fakeContext(goodToken), id, nil)
+	a.Resource.ExtraInfo = json.RawMessage(`{"server_id": "s1"}`)
+	err := protectHooks{p: g.pluginWithNova(t, glanceChunk, n.srv.URL)}.run(ctx, a, sec)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "context canceled")
+	require.Len(t, n.snapshots, 1)
+	assert.Equal(t, n.snapshots, g.deleted)
+}
+
 // With enable_server_snapshot off, such an image is protected itself.
 func TestProtectServerSnapshotOff(t *testing.T) {
 	g := newFakeGlance(t)

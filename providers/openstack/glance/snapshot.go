@@ -57,7 +57,10 @@ func (h protectHooks) serverSnapshot(ctx context.Context, a *providers.HookArgs,
 	if err := waitServer(ctx, nova, serverID, h.p.opts.PollInterval); err != nil {
 		return "", err
 	}
-	id, err := servers.CreateImage(ctx, nova, serverID, servers.CreateImageOpts{Name: tempImagePrefix + serverID, Metadata: a.Parameters}).ExtractImageID()
+	// Nova creates the image before it answers: the call is not cut short
+	// by ctx, so that its answer names what must be deleted (the client's
+	// timeout still bounds it).
+	id, err := servers.CreateImage(context.WithoutCancel(ctx), nova, serverID, servers.CreateImageOpts{Name: tempImagePrefix + serverID, Metadata: a.Parameters}).ExtractImageID()
 	if err != nil {
 		//lint:ignore ST1005 Python's text
 		return "", fmt.Errorf("Failed to create the server snapshot: %w", err)
