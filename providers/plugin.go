@@ -141,6 +141,15 @@ func (a *HookArgs) ReportResult(ctx context.Context, r ResourceResult) {
 // file. An error makes the provider fail to load.
 type Factory func(ctx context.Context, conf *config.Config) (ProtectionPlugin, error)
 
+type serviceConfigKey struct{}
+
+// ServiceConfig is karbor.conf as Load was given it (Options.Service), for
+// the factory of a plugin that calls OpenStack; nil when Load had none.
+func ServiceConfig(ctx context.Context) *config.Config {
+	c, _ := ctx.Value(serviceConfigKey{}).(*config.Config)
+	return c
+}
+
 var factories = registry.New[Factory]("providers", "protection plugin")
 
 // Register makes a protection plugin available under name, its karbor

@@ -40,6 +40,11 @@ type Options struct {
 	// Holder is this process as every bank lease records it (the
 	// service's host and incarnation).
 	Holder bank.Holder
+	// Service is karbor.conf (nil: every default). Plugins that call
+	// OpenStack read their [trustee] and [<svc>_client] options there, as
+	// karbor's client factory reads the service's global configuration;
+	// their factories get it through ServiceConfig.
+	Service *config.Config
 }
 
 // Registry holds the providers loaded from a directory, by id. It is
@@ -103,6 +108,7 @@ func Load(ctx context.Context, opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("providers: read provider_config_dir: %w", err)
 	}
 	r := &Registry{dir: dir, providers: map[string]*Provider{}}
+	ctx = context.WithValue(ctx, serviceConfigKey{}, opts.Service)
 	log := logctx.From(ctx).WithField("provider_config_dir", dir)
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".conf") {

@@ -27,7 +27,8 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/manager"
 	"github.com/gokarbor/karbor-protection/pkg/sdnotify"
 	"github.com/gokarbor/karbor-protection/providers"
-	_ "github.com/gokarbor/karbor-protection/providers/noop" // karbor-noop-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/noop"             // karbor-noop-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/glance" // karbor-image-protection-plugin
 	"github.com/gokarbor/karbor-protection/providers/protectables"
 	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack" // the OpenStack types (Python's answers without [trustee])
 	"github.com/gokarbor/karbor-protection/rpc"
@@ -114,7 +115,7 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	// that tells a restart of this host from the run it replaces.
 	holder := bank.Holder{Host: k.Host, Incarnation: uuid.NewString()}
 	reg, err := providers.Load(logctx.With(ctx, logs.entry("karbor.services.protection.provider")),
-		providers.Options{Dir: k.ProviderConfigDir, Holder: holder, Checkpoints: evidence(k, store, log)})
+		providers.Options{Dir: k.ProviderConfigDir, Holder: holder, Checkpoints: evidence(k, store, log), Service: conf})
 	if err != nil {
 		return err
 	}
