@@ -83,8 +83,9 @@ type NewCheckpoint struct {
 // fails every index key write, and is refused before anything is written.
 const maxSegment = 255
 
-// Create writes a new checkpoint (§3.3): index.json, then the by-provider,
-// by-date and by-plan index keys. It is owned by this instance.
+// Create writes a new checkpoint in karbor's order: index.json, then the
+// by-provider, by-date and by-plan index keys
+// (docs/karbor-behaviour.md#creation-sequence). It is owned by this instance.
 //
 // A create that fails writes nothing: ids that cannot make keys are refused
 // first, and when a write fails what was written is removed again
@@ -251,7 +252,8 @@ func (c *Checkpoints) SetStatus(ctx context.Context, id, status string) (*Checkp
 	})
 }
 
-// SetResourceGraph stores the packed resource graph (§6.4).
+// SetResourceGraph stores the packed resource graph, a JSON string, in
+// index.json's resource_graph (docs/karbor-behaviour.md#packed-form-resource_graph).
 func (c *Checkpoints) SetResourceGraph(ctx context.Context, id, graph string) (*Checkpoint, error) {
 	return c.Update(ctx, id, func(cp *Checkpoint) error {
 		cp.ResourceGraph = &graph
@@ -259,7 +261,8 @@ func (c *Checkpoints) SetResourceGraph(ctx context.Context, id, graph string) (*
 	})
 }
 
-// ResetState is the reset_state RPC's change (§2.6): from available, error,
+// ResetState is the reset_state RPC's change
+// (docs/karbor-behaviour.md#reset_state): from available, error,
 // copying, wait_copying or finished to any state; otherwise a TransitionError of
 // kind TransitionReset.
 func (c *Checkpoints) ResetState(ctx context.Context, id, state string) (*Checkpoint, error) {
@@ -272,8 +275,9 @@ func (c *Checkpoints) ResetState(ctx context.Context, id, state string) (*Checkp
 	})
 }
 
-// BeginDelete is the delete RPC's synchronous step (§2.5): available or
-// error → deleting, owned by this instance; otherwise a TransitionError of kind
+// BeginDelete is the delete RPC's synchronous step, made before it replies
+// (step 5 of docs/karbor-behaviour.md#delete): available, error or
+// error-deleting → deleting, owned by this instance; otherwise a TransitionError of kind
 // TransitionDelete.
 func (c *Checkpoints) BeginDelete(ctx context.Context, id string) (*Checkpoint, error) {
 	return c.modify(ctx, id, func(cur, next *Checkpoint) error {
@@ -285,7 +289,8 @@ func (c *Checkpoints) BeginDelete(ctx context.Context, id string) (*Checkpoint, 
 	})
 }
 
-// Delete finishes a deletion (§3.7): status deleted, index.json rewritten,
+// Delete finishes a deletion as karbor's Checkpoint.delete does
+// (docs/karbor-behaviour.md#deletion-in-the-bank): status deleted, index.json rewritten,
 // then the three index keys removed. index.json and resource data stay. It
 // accepts a checkpoint already deleted, so a deletion cut short between
 // those writes can be finished by calling it again.

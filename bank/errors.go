@@ -136,32 +136,14 @@ func (e *IndexDecodeError) Error() string {
 	return fmt.Sprintf("bank: checkpoint %s: bad index.json: %s", e.CheckpointID, e.Reason)
 }
 
-// ErrAccessDenied is matched by every AccessDeniedError.
-var ErrAccessDenied = errors.New("access to checkpoint denied")
-
-// AccessDeniedError is a non-admin caller touching another project's
-// checkpoint. It becomes AccessCheckpointNotAllowed(checkpoint_id) for
-// show/reset/restore and DeleteCheckpointNotAllowed(checkpoint_id) for
-// delete; the manager picks by RPC method.
-type AccessDeniedError struct {
-	CheckpointID string
-	ProjectID    string // the caller's project
-}
-
-func (e *AccessDeniedError) Error() string {
-	return fmt.Sprintf("bank: checkpoint %s does not belong to project %s", e.CheckpointID, e.ProjectID)
-}
-
-// Is makes errors.Is(err, ErrAccessDenied) true.
-func (e *AccessDeniedError) Is(target error) bool { return target == ErrAccessDenied }
-
 // Transition names the kind of status change a TransitionError refused.
 type Transition string
 
 // The kinds of status change.
 const (
 	// TransitionFlow is a change made by an operation flow (protect, copy,
-	// delete) following the state machine of §3.4.
+	// delete), following karbor's status state machine
+	// (docs/karbor-behaviour.md#status-state-machine).
 	TransitionFlow Transition = "flow"
 	// TransitionDelete is the delete RPC's available|error → deleting.
 	TransitionDelete Transition = "delete"

@@ -17,7 +17,9 @@ const (
 	StatusCopyFinished  = "finished"
 )
 
-// flowTransitions is the state machine the operation flows follow (§3.4).
+// flowTransitions is the state machine the operation flows follow: karbor's
+// (docs/karbor-behaviour.md#status-state-machine) plus recovery's
+// deleting → error.
 // The delete RPC's available|error → deleting and reset_state are separate
 // rules (CanDelete, CanReset).
 var flowTransitions = map[string][]string{

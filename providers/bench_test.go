@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/graph"
@@ -90,7 +91,7 @@ func BenchmarkProtect(b *testing.B) {
 		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
 			ctx, _ := quiet(b)
 			_, p := loadOne(b, ctx, noopFile(filepath.Join(b.TempDir(), "bank")))
-			builder := providers.NewBuilder(protectables.Load(ctx, nil), nil)
+			builder := providers.NewBuilder(protectables.Load(ctx, nil), &db.Recorder{})
 			plan := benchPlan(n, p.ID())
 			bp, err := providers.CheckpointPlan(plan)
 			require.NoError(b, err)

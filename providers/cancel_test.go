@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/providers"
 )
 
@@ -28,7 +29,7 @@ func TestCancelDuringRun(t *testing.T) {
 			p := testProvider(t, ctx, tp)
 			var available *bank.Checkpoint
 			if kind != providers.OpProtect {
-				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 			}
 			tp.block, tp.started = string(kind)+":on_main:vol-lone", make(chan struct{})
 			run := buildOp(t, ctx, providers.NewBuilder(fixedGraph(world()), newRecorder(ev)), p, kind, available)
@@ -65,7 +66,7 @@ func TestCancelBeforeRun(t *testing.T) {
 			p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: ev})
 			var available *bank.Checkpoint
 			if kind != providers.OpProtect {
-				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 			}
 			b := providers.NewBuilder(fixedGraph(world()), newRecorder(ev))
 			run := buildOp(t, ctx, b, p, kind, available)

@@ -108,15 +108,15 @@ func (e *events) statuses(kind string) []string {
 type recorder struct {
 	ev   *events
 	mu   sync.Mutex
-	logs map[string]providers.OperationLog
+	logs map[string]karbor.OperationLog
 	n    int
 }
 
 func newRecorder(ev *events) *recorder {
-	return &recorder{ev: ev, logs: map[string]providers.OperationLog{}}
+	return &recorder{ev: ev, logs: map[string]karbor.OperationLog{}}
 }
 
-func (r *recorder) OperationStarted(_ context.Context, l providers.OperationLog) (string, error) {
+func (r *recorder) OperationStarted(_ context.Context, l karbor.OperationLog) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.n++
@@ -136,7 +136,7 @@ func (r *recorder) OperationEnded(_ context.Context, id, status string) error {
 	return nil
 }
 
-func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *providers.OperationLog) error {
+func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *karbor.OperationLog) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if missing != nil {
@@ -152,7 +152,7 @@ func (r *recorder) RestoreStatus(_ context.Context, id, status string) error {
 	return nil
 }
 
-func (r *recorder) RestoreResource(_ context.Context, id string, rr providers.ResourceResult) error {
+func (r *recorder) RestoreResource(_ context.Context, id string, rr karbor.ResourceResult) error {
 	r.ev.add(event{kind: "restore-resource", res: rr.ID, status: rr.Status})
 	return nil
 }
@@ -162,12 +162,12 @@ func (r *recorder) VerificationStatus(_ context.Context, id, status string) erro
 	return nil
 }
 
-func (r *recorder) VerificationResource(_ context.Context, id string, rr providers.ResourceResult) error {
+func (r *recorder) VerificationResource(_ context.Context, id string, rr karbor.ResourceResult) error {
 	r.ev.add(event{kind: "verification-resource", res: rr.ID, status: rr.Status})
 	return nil
 }
 
-func (r *recorder) onlyLog(t *testing.T) providers.OperationLog {
+func (r *recorder) onlyLog(t *testing.T) karbor.OperationLog {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -175,7 +175,7 @@ func (r *recorder) onlyLog(t *testing.T) providers.OperationLog {
 	for _, l := range r.logs {
 		return l
 	}
-	return providers.OperationLog{}
+	return karbor.OperationLog{}
 }
 
 // testPlugin is the protection plugin "test-protection-plugin": provider
@@ -251,7 +251,7 @@ func (h *testHooks) run(ctx context.Context, hook string, a *providers.HookArgs)
 		}
 	}
 	if h.p.report && hook == "on_main" {
-		a.ReportResult(ctx, providers.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: "available"})
+		a.ReportResult(ctx, karbor.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: "available"})
 	}
 	return nil
 }

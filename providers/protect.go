@@ -11,11 +11,13 @@ import (
 )
 
 // BuildProtect is the synchronous part of the protect RPC after the
-// checkpoint was created (spec §2.1 step 4, §7.3): build the plan's resource
-// graph (asking the protectable plugins with the caller's context), store it
-// packed in the checkpoint's index.json, insert the operation-log row (type
-// protect, status protecting), and build the protect flow. Running the
-// Operation then moves the checkpoint protecting → available, or → error.
+// checkpoint was created (step 4 of docs/karbor-behaviour.md#protect; the
+// flow is #protect-flow there): build the plan's resource graph (asking the
+// protectable plugins with the caller's context), store it packed in the
+// checkpoint's index.json, insert the operation-log row (type protect,
+// status protecting), and build the protect flow (protectSteps). Running
+// the Operation then moves the checkpoint protecting → available, or →
+// error.
 //
 // cp is the new checkpoint, in status protecting. An error leaves the
 // checkpoint in status error and its operation-log row, if one was written,
@@ -29,53 +31,50 @@ func (b *Builder) BuildProtect(ctx context.Context, rc *karbor.RequestContext, p
 	if cp.Status != bank.StatusProtecting {
 		return nil, fmt.Errorf("providers: protect: checkpoint %s is %s, not %s", cp.ID, cp.Status, bank.StatusProtecting)
 	}
-	cps, id := p.checkpoints, cp.ID
-	logID := ""
-	flow, err := func() (*operationFlow, error) {
-		g, err := b.graphs.BuildGraph(ctx, rc, graph.FromPlan(plan.Resources))
-		if err != nil {
-			return nil, err
-		}
-		packed, err := g.Pack()
-		if err != nil {
-			return nil, err
-		}
-		cp, err := cps.SetResourceGraph(ctx, id, packed)
-		if err != nil {
-			return nil, err
-		}
-		logID = b.startLog(ctx, checkpointLog(cp, karbor.OperationProtect))
-		resources, err := resourceFlow(ctx, p, OpProtect, g, plan.Parameters, HookArgs{
-			Op: OpProtect, Request: rc, OperationLogID: logID,
-			Checkpoint: &CheckpointRef{cps: cps, cp: cp, writable: true},
-		})
-		if err != nil {
-			return nil, err
-		}
-		available := func(ctx context.Context) error {
-			_, err := cps.SetStatus(ctx, cp.ID, bank.StatusAvailable)
-			return err
-		}
-		tr := b.checkpointSteps(cps, cp.ID, logID, bank.StatusProtecting, available, bank.StatusAvailable, bank.StatusError)
-		compiled, err := b.compile("Protect_"+plan.ID, "InitiateProtectTask", "CompleteProtectTask", resources, tr)
-		if err != nil {
-			return nil, err
-		}
-		return &operationFlow{checkpointID: cp.ID, operationLogID: logID, flow: compiled, initiate: "InitiateProtectTask", fail: tr.fail}, nil
-	}()
+	log := b.newLog()
+	s := newProtectSteps(p.checkpoints, cp.ID, log)
+	flow, err := b.protectFlow(ctx, rc, p, plan, cp, s)
 	if err != nil {
-		b.abandon(ctx, cps, id, logID, bank.StatusError, err)
+		abandonBuild(ctx, err, s.fail)
 		return nil, fmt.Errorf("providers: build protect flow of plan %s: %w", plan.ID, err)
 	}
 	return &Operation{op: OpProtect, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
+}
+
+func (b *Builder) protectFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, cp *bank.Checkpoint, s protectSteps) (*operationFlow, error) {
+	g, err := b.graphs.BuildGraph(ctx, rc, graph.FromPlan(plan.Resources))
+	if err != nil {
+		return nil, err
+	}
+	packed, err := g.Pack()
+	if err != nil {
+		return nil, err
+	}
+	if cp, err = p.checkpoints.SetResourceGraph(ctx, cp.ID, packed); err != nil {
+		return nil, err
+	}
+	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect), b.now())
+	resources, err := resourceFlow(ctx, p, OpProtect, g, plan.Parameters, HookArgs{
+		Op: OpProtect, Request: rc, OperationLogID: s.log.id,
+		Checkpoint: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},
+	})
+	if err != nil {
+		return nil, err
+	}
+	const initiate = "InitiateProtectTask"
+	compiled, err := compile("Protect_"+plan.ID, initiate, "CompleteProtectTask", resources, s)
+	if err != nil {
+		return nil, err
+	}
+	return &operationFlow{checkpointID: cp.ID, log: s.log, flow: compiled, initiate: initiate, steps: s}, nil
 }
 
 // checkpointLog is the operation-log row of an operation on a checkpoint
 // (karbor's create_operation_log): the checkpoint's project, plan, provider
 // and current status, and the scheduled operation when the operation engine
 // created the checkpoint.
-func checkpointLog(cp *bank.Checkpoint, typ string) OperationLog {
-	return OperationLog{
+func checkpointLog(cp *bank.Checkpoint, typ string) karbor.OperationLog {
+	return karbor.OperationLog{
 		ProjectID: cp.ProjectID, Type: typ, CheckpointID: cp.ID, PlanID: cp.Plan.ID,
 		ProviderID: cp.Plan.ProviderID, ScheduledOperationID: scheduledOperation(cp.ExtraInfo), Status: cp.Status,
 	}

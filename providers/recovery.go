@@ -134,7 +134,7 @@ func (b *Builder) recoverProvider(ctx context.Context, p *Provider) ([]Recovered
 // written first (protect, copy), for recovery to write if it is missing.
 // A delete's row is not rebuilt: it would carry the protect type (as
 // karbor writes it) and could not be told from the protect's own row.
-func lostLog(cp *bank.Checkpoint) *OperationLog {
+func lostLog(cp *bank.Checkpoint) *karbor.OperationLog {
 	typ := karbor.OperationProtect
 	switch cp.Status {
 	case bank.StatusProtecting:

@@ -38,7 +38,6 @@ func remote(err error) error {
 		date       *bank.DateError
 		notOwner   *bank.NotOwnerError
 		transition *bank.TransitionError
-		denied     *bank.AccessDeniedError
 	)
 	switch {
 	case errors.As(err, &notFound): // before ObjectError, which it wraps
@@ -68,8 +67,6 @@ func remote(err error) error {
 		case bank.TransitionReset:
 			return karbor.CheckpointNotBeReset(transition.CheckpointID)
 		}
-	case errors.As(err, &denied):
-		return karbor.AccessCheckpointNotAllowed(denied.CheckpointID)
 	}
 	if text := callerText(err); text != err.Error() {
 		return karbor.RuntimeError(text)
