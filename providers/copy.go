@@ -91,15 +91,9 @@ func copyFlowError(err error) error {
 // createCopies creates n copy checkpoints of a plan; on a failure the ones
 // made are set to error.
 func (b *Builder) createCopies(ctx context.Context, p *Provider, plan *karbor.Plan, n int) ([]*bank.Checkpoint, error) {
-	bp, err := CheckpointPlan(plan)
-	if err != nil {
-		return nil, err
-	}
 	copies := make([]*bank.Checkpoint, 0, n)
 	for range n {
-		c, err := p.checkpoints.Create(ctx, bank.NewCheckpoint{
-			Plan: bp, ProjectID: plan.ProjectID, Status: bank.StatusWaitCopying, ExtraInfo: json.RawMessage("{}"),
-		})
+		c, err := createCheckpoint(ctx, p, plan, bank.StatusWaitCopying, json.RawMessage("{}"))
 		if err != nil {
 			for _, made := range copies {
 				abandonBuild(opContext(ctx, OpCopy, p, made.ID), err, newCopySteps(p.checkpoints, made.ID, b.newLog()).fail)

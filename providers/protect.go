@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/gokarbor/karbor-protection/bank"
@@ -10,29 +11,55 @@ import (
 	"github.com/gokarbor/karbor-protection/providers/graph"
 )
 
-// BuildProtect is the synchronous part of the protect RPC after the
-// checkpoint was created (step 4 of docs/karbor-behaviour.md#protect; the
-// flow is #protect-flow there): build the plan's resource graph (asking the
-// protectable plugins with the caller's context), store it packed in the
-// checkpoint's index.json, insert the operation-log row (type protect,
-// status protecting), and build the protect flow (protectSteps). Running
-// the Operation then moves the checkpoint protecting → available, or →
-// error.
+// CheckpointProperties are what the protect RPC's checkpoint_properties
+// gives the new checkpoint.
+type CheckpointProperties struct {
+	Status    string          // "" means protecting
+	ExtraInfo json.RawMessage // nil means none
+}
+
+// ErrCheckpointNotCreated is in the error of a protect whose checkpoint
+// could not be created; nothing was left in the bank. The manager answers
+// FlowError(flow="protect", error="Error creating checkpoint").
+var ErrCheckpointNotCreated = errors.New("checkpoint not created")
+
+// BuildProtect is the synchronous part of the protect RPC once the manager
+// decoded the plan and checked the caller's access: create the plan's
+// checkpoint (in the plan's project, with props) and build its protect flow
+// (steps 3 and 4 of docs/karbor-behaviour.md#protect; the flow is
+// #protect-flow there). It returns the operation and the new checkpoint's
+// id, which is also returned when the flow could not be built.
 //
-// cp is the new checkpoint, in status protecting. An error leaves the
-// checkpoint in status error and its operation-log row, if one was written,
-// closed with that status (the Python service leaves both in progress for
-// ever). Errors are karbor exceptions where Python raises them
-// (ProtectionPluginNotFound, ProtectableResourceNotFound…); the manager
-// reports them as FlowError(flow="protect", error=<message or "Internal
-// error">).
-func (b *Builder) BuildProtect(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, cp *bank.Checkpoint) (*Operation, error) {
+// Building the flow: the plan's resource graph (asking the protectable
+// plugins with the caller's context) is stored packed in the checkpoint's
+// index.json, the operation-log row is inserted (type protect, status
+// protecting), and the flow is compiled (protectSteps). Running the
+// Operation then moves the checkpoint protecting → available, or → error.
+//
+// A checkpoint not created in status protecting is refused. An error while
+// building leaves the checkpoint in status error and its operation-log row,
+// if one was written, closed with that status (the Python service leaves
+// both in progress for ever). Errors are karbor exceptions where Python
+// raises them (ProtectionPluginNotFound, ProtectableResourceNotFound…); the
+// manager reports them as FlowError(flow="protect", error=<message or
+// "Internal error">).
+func (b *Builder) BuildProtect(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, props CheckpointProperties) (*Operation, string, error) {
+	cp, err := createCheckpoint(ctx, p, plan, props.Status, props.ExtraInfo)
+	if err != nil {
+		return nil, "", fmt.Errorf("providers: protect plan %s: %w: %w", plan.ID, ErrCheckpointNotCreated, err)
+	}
+	op, err := b.buildProtect(ctx, rc, p, plan, cp)
+	return op, cp.ID, err
+}
+
+// buildProtect builds the protect flow of cp, a new checkpoint, and owns
+// its failure.
+func (b *Builder) buildProtect(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, cp *bank.Checkpoint) (*Operation, error) {
 	ctx = opContext(ctx, OpProtect, p, cp.ID)
 	if cp.Status != bank.StatusProtecting {
 		return nil, fmt.Errorf("providers: protect: checkpoint %s is %s, not %s", cp.ID, cp.Status, bank.StatusProtecting)
 	}
-	log := b.newLog()
-	s := newProtectSteps(p.checkpoints, cp.ID, log)
+	s := newProtectSteps(p.checkpoints, cp.ID, b.newLog())
 	flow, err := b.protectFlow(ctx, rc, p, plan, cp, s)
 	if err != nil {
 		abandonBuild(ctx, err, s.fail)

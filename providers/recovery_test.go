@@ -85,9 +85,7 @@ func newRecoveryFixture(t *testing.T, cpOpts ...bank.Option) *recoveryFixture {
 func (f *recoveryFixture) create(t *testing.T, cps *bank.Checkpoints, providerID, st string) string {
 	t.Helper()
 	plan := planOf(world(), providerID)
-	bp, err := providers.CheckpointPlan(plan)
-	require.NoError(t, err)
-	cp, err := cps.Create(f.ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID, Status: st})
+	cp, err := cps.Create(f.ctx, bank.NewCheckpoint{Plan: bankPlan(t, plan), ProjectID: plan.ProjectID, Status: st})
 	require.NoError(t, err)
 	return cp.ID
 }

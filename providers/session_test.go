@@ -119,12 +119,9 @@ func TestRecordedSession(t *testing.T) {
 		ExtraInfo json.RawMessage `json:"extra_info"`
 	}
 	require.NoError(t, json.Unmarshal(protect.Args["checkpoint_properties"], &props))
-	bp, err := providers.CheckpointPlan(plan)
+	op, id, err := b.BuildProtect(ctx, &reqCtx, p, plan, providers.CheckpointProperties{Status: props.Status, ExtraInfo: props.ExtraInfo})
 	require.NoError(t, err)
-	cp, err := p.Checkpoints().Create(ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID, Status: props.Status, ExtraInfo: props.ExtraInfo})
-	require.NoError(t, err)
-	op, err := b.BuildProtect(ctx, &reqCtx, p, plan, cp)
-	require.NoError(t, err)
+	cp := get(id)
 	sameCheckpoint(t, byMethod("show_checkpoint", 0).Result, get(cp.ID))
 	require.NoError(t, op.Run(ctx))
 	sameCheckpoint(t, byMethod("show_checkpoint", 2).Result, get(cp.ID))

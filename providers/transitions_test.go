@@ -29,10 +29,9 @@ func buildOp(t *testing.T, ctx context.Context, b *providers.Builder, p *provide
 	plan := planOf(world(), p.ID())
 	switch kind {
 	case providers.OpProtect:
-		cp := newCheckpoint(t, ctx, p, plan)
-		op, err := b.BuildProtect(ctx, rc, p, plan, cp)
+		op, id, err := b.BuildProtect(ctx, rc, p, plan, manual)
 		require.NoError(t, err)
-		return opRun{op: op, target: cp.ID}
+		return opRun{op: op, target: id}
 	case providers.OpDelete:
 		cp, err := p.Checkpoints().BeginDelete(ctx, available.ID)
 		require.NoError(t, err)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
@@ -20,9 +22,12 @@ type protectArgs struct {
 	CheckpointProperties json.RawMessage `json:"checkpoint_properties" rpc:"optional"`
 }
 
-// protect creates a checkpoint of the plan, builds the protect flow and
-// starts it (spec §2.1). The checkpoint's project, provider and plan come
-// from the plan; checkpoint_properties gives only its status and extra_info.
+// protect decodes the plan and checkpoint_properties, checks the caller
+// may protect into the plan's project, and has the provider create the
+// checkpoint and build its protect flow, which it starts
+// (docs/karbor-behaviour.md#protect). The checkpoint's project, provider
+// and plan come from the plan; checkpoint_properties gives only its status
+// and extra_info.
 func (m *Manager) protect(ctx context.Context, rc *karbor.RequestContext, a protectArgs) (any, error) {
 	log := logctx.From(ctx)
 	log.Info("Starting protection service:protect action")
@@ -41,45 +46,50 @@ func (m *Manager) protect(ctx context.Context, rc *karbor.RequestContext, a prot
 	if err != nil {
 		return nil, err
 	}
-	cp, err := m.createCheckpoint(ctx, p, plan, a.CheckpointProperties)
+	props, err := checkpointProperties(a.CheckpointProperties)
 	if err != nil {
-		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create checkpoint")
-		return nil, karbor.FlowError("protect", "Error creating checkpoint")
+		return nil, notCreated(log, plan, err)
 	}
-	op, err := m.builder.BuildProtect(ctx, rc, p, plan, cp)
-	if err != nil {
+	op, id, err := m.builder.BuildProtect(ctx, rc, p, plan, props)
+	switch {
+	case errors.Is(err, providers.ErrCheckpointNotCreated):
+		return nil, notCreated(log, plan, err)
+	case err != nil:
 		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create protection flow")
 		return nil, karbor.FlowError("protect", flowMessage(err))
 	}
 	m.pool.start(ctx, op)
-	return cp.ID, nil
+	return id, nil
 }
 
-// createCheckpoint is CheckpointCollection.create: status and extra_info
-// from checkpoint_properties when it is truthy (Python reads them with
+// notCreated is the protect RPC's answer when the checkpoint could not be
+// created, whatever the reason.
+func notCreated(log *logrus.Entry, plan *karbor.Plan, err error) error {
+	log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create checkpoint")
+	return karbor.FlowError("protect", "Error creating checkpoint")
+}
+
+// checkpointProperties reads checkpoint_properties as CheckpointCollection.create
+// does: status and extra_info when it is truthy (Python reads them with
 // .get, so a truthy value that is not a dict fails the creation).
-func (m *Manager) createCheckpoint(ctx context.Context, p *providers.Provider, plan *karbor.Plan, props json.RawMessage) (*bank.Checkpoint, error) {
-	n := bank.NewCheckpoint{ProjectID: plan.ProjectID}
-	if python.TruthJSON(props) {
-		ms, err := python.Members(props)
-		if err != nil {
-			return nil, noAttribute(props, "get")
-		}
-		if extra := get(ms, "extra_info"); !isNone(extra) {
-			n.ExtraInfo = extra
-		}
-		if status := get(ms, "status"); python.TruthJSON(status) {
-			if err := json.Unmarshal(status, &n.Status); err != nil {
-				return nil, errors.New("checkpoint_properties status is not a string")
-			}
-		}
+func checkpointProperties(raw json.RawMessage) (providers.CheckpointProperties, error) {
+	var props providers.CheckpointProperties
+	if !python.TruthJSON(raw) {
+		return props, nil
 	}
-	bp, err := providers.CheckpointPlan(plan)
+	ms, err := python.Members(raw)
 	if err != nil {
-		return nil, err
+		return props, noAttribute(raw, "get")
 	}
-	n.Plan = bp
-	return p.Checkpoints().Create(ctx, n)
+	if extra := get(ms, "extra_info"); !isNone(extra) {
+		props.ExtraInfo = extra
+	}
+	if status := get(ms, "status"); python.TruthJSON(status) {
+		if err := json.Unmarshal(status, &props.Status); err != nil {
+			return props, errors.New("checkpoint_properties status is not a string")
+		}
+	}
+	return props, nil
 }
 
 type copyArgs struct {

@@ -165,14 +165,10 @@ file_system_bank_path = `+filepath.Join(dir, "bank")+`
 	for _, n := range resources() {
 		plan.Resources = append(plan.Resources, karbor.PlanResource{ID: n.Resource.ID, Type: n.Resource.Type, Name: n.Resource.Name})
 	}
-	bp, err := providers.CheckpointPlan(plan)
-	require.NoError(t, err)
-	cp, err := p.Checkpoints().Create(ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID, Status: bank.StatusProtecting})
-	require.NoError(t, err)
-	op, err := providers.NewBuilder(fixedGraph(resources()), &db.Recorder{}).BuildProtect(ctx, rc, p, plan, cp)
+	op, id, err := providers.NewBuilder(fixedGraph(resources()), &db.Recorder{}).BuildProtect(ctx, rc, p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	require.NoError(t, op.Run(ctx))
-	cp, err = p.Checkpoints().Get(ctx, cp.ID)
+	cp, err := p.Checkpoints().Get(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, bank.StatusAvailable, cp.Status)
 	return &fixture{ctx: ctx, p: p, cp: cp, rc: rc}
