@@ -266,27 +266,41 @@ func (c *Checkpoints) SetResourceGraph(ctx context.Context, id, graph string) (*
 // copying, wait_copying or finished to any state; otherwise a TransitionError of
 // kind TransitionReset.
 func (c *Checkpoints) ResetState(ctx context.Context, id, state string) (*Checkpoint, error) {
-	return c.modify(ctx, id, func(cur, next *Checkpoint) error {
-		if !CanReset(cur.Status) {
+	cp, err := c.modify(ctx, id, func(cur, next *Checkpoint) error {
+		if !canReset(cur.Status) {
 			return &TransitionError{CheckpointID: id, Kind: TransitionReset, From: cur.Status, To: state}
 		}
 		next.Status = state
 		return nil
 	})
+	return cp, refusedByOwner(err, TransitionReset, id, state)
 }
 
 // BeginDelete is the delete RPC's synchronous step, made before it replies
 // (step 5 of docs/karbor-behaviour.md#delete): available, error or
-// error-deleting → deleting, owned by this instance; otherwise a TransitionError of kind
-// TransitionDelete.
+// error-deleting → deleting, owned by this instance; otherwise a
+// TransitionError of kind TransitionDelete.
 func (c *Checkpoints) BeginDelete(ctx context.Context, id string) (*Checkpoint, error) {
-	return c.modify(ctx, id, func(cur, next *Checkpoint) error {
-		if !CanDelete(cur.Status) {
+	cp, err := c.modify(ctx, id, func(cur, next *Checkpoint) error {
+		if !canDelete(cur.Status) {
 			return &TransitionError{CheckpointID: id, Kind: TransitionDelete, From: cur.Status, To: StatusDeleting}
 		}
 		next.Status = StatusDeleting
 		return nil
 	})
+	return cp, refusedByOwner(err, TransitionDelete, id, StatusDeleting)
+}
+
+// refusedByOwner turns a NotOwnerError of the delete or reset_state RPC
+// into a refusal of that transition (a TransitionError wrapping it): the
+// checkpoint cannot be deleted or reset while another instance that may be
+// alive works on it.
+func refusedByOwner(err error, kind Transition, id, to string) error {
+	var notOwner *NotOwnerError
+	if errors.As(err, &notOwner) {
+		return &TransitionError{CheckpointID: id, Kind: kind, From: notOwner.Status, To: to, Err: err}
+	}
+	return err
 }
 
 // Delete finishes a deletion as karbor's Checkpoint.delete does
@@ -346,12 +360,18 @@ func (c *Checkpoints) modify(ctx context.Context, id string, change func(cur, ne
 }
 
 func (c *Checkpoints) modifyLocked(ctx context.Context, id string, change func(cur, next *Checkpoint) error) (*Checkpoint, error) {
-	if !c.bank.plugin.LeaseValid() {
-		return nil, ErrLeaseInvalid
-	}
 	cur, err := c.Get(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	// The change is checked first: a transition the state machine refuses
+	// is refused whoever owns the checkpoint and whatever the lease says.
+	next := *cur
+	if err := change(cur, &next); err != nil {
+		return nil, err
+	}
+	if !c.bank.plugin.LeaseValid() {
+		return nil, ErrLeaseInvalid
 	}
 	self := c.bank.OwnerID()
 	if InProgress(cur.Status) && cur.OwnerID != self {
@@ -362,10 +382,6 @@ func (c *Checkpoints) modifyLocked(ctx context.Context, id string, change func(c
 		if v.Liveness != OwnerDead {
 			return nil, &NotOwnerError{CheckpointID: id, Status: cur.Status, OwnerID: cur.OwnerID, Owner: v}
 		}
-	}
-	next := *cur
-	if err := change(cur, &next); err != nil {
-		return nil, err
 	}
 	if InProgress(cur.Status) || InProgress(next.Status) {
 		next.OwnerID = self

@@ -159,20 +159,30 @@ type TransitionError struct {
 	CheckpointID string
 	Kind         Transition
 	From, To     string
+	// Err is why, when it is not the state machine: the NotOwnerError of
+	// a checkpoint another instance that may be alive works on.
+	Err error
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("bank: checkpoint %s: %s from status %q to %q is not allowed", e.CheckpointID, e.Kind, e.From, e.To)
+	msg := fmt.Sprintf("bank: checkpoint %s: %s from status %q to %q is not allowed", e.CheckpointID, e.Kind, e.From, e.To)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
 }
+
+func (e *TransitionError) Unwrap() error { return e.Err }
 
 // NotOwnerError is a write to a checkpoint that another service instance
 // is working on and that may be alive (status in progress, owner not known
 // dead: its lease is valid, or it holds none and may be a live Python
-// instance). Python
-// has no such check; the manager sends it as
+// instance). Python has no such check; the manager sends it as
 // KarborException("Checkpoint <id> is being worked on by another service
-// instance") or, for the delete/reset RPCs, as CheckpointNotBeDeleted /
-// CheckpointNotBeReset, which the API already knows how to show.
+// instance"). BeginDelete and ResetState return it wrapped in their
+// TransitionError, so that the delete and reset_state RPCs answer
+// CheckpointNotBeDeleted / CheckpointNotBeReset, which the API already
+// knows how to show.
 type NotOwnerError struct {
 	CheckpointID string
 	Status       string

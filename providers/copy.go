@@ -63,9 +63,9 @@ func (b *Builder) BuildCopy(ctx context.Context, rc *karbor.RequestContext, p *P
 	if err != nil {
 		return nil, nil, err
 	}
-	all := make([]copySteps, len(copies))
+	all := make([]checkpointSteps, len(copies))
 	for i, c := range copies {
-		all[i] = newCopySteps(p.checkpoints, c.ID, b.newLog())
+		all[i] = checkpointSteps{op: OpCopy, cps: p.checkpoints, id: c.ID, log: b.newLog()}
 	}
 	for i, src := range eligible {
 		f, err := b.copyFlow(opContext(ctx, OpCopy, p, copies[i].ID), rc, p, plan, g, packed, src, copies[i], all[i])
@@ -96,7 +96,7 @@ func (b *Builder) createCopies(ctx context.Context, p *Provider, plan *karbor.Pl
 		c, err := createCheckpoint(ctx, p, plan, bank.StatusWaitCopying, json.RawMessage("{}"))
 		if err != nil {
 			for _, made := range copies {
-				abandonBuild(opContext(ctx, OpCopy, p, made.ID), err, newCopySteps(p.checkpoints, made.ID, b.newLog()).fail)
+				abandonBuild(opContext(ctx, OpCopy, p, made.ID), err, checkpointSteps{op: OpCopy, cps: p.checkpoints, id: made.ID, log: b.newLog()}.fail)
 			}
 			return nil, fmt.Errorf("providers: create copy checkpoint of plan %s: %w", plan.ID, err)
 		}
@@ -106,26 +106,17 @@ func (b *Builder) createCopies(ctx context.Context, p *Provider, plan *karbor.Pl
 }
 
 // copyFlow builds the flow copying src into cp.
-func (b *Builder) copyFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, g graph.Graph, packed string, src, cp *bank.Checkpoint, s copySteps) (*operationFlow, error) {
+func (b *Builder) copyFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, g graph.Graph, packed string, src, cp *bank.Checkpoint, s checkpointSteps) (*operationFlow, error) {
 	cp, err := p.checkpoints.SetResourceGraph(ctx, cp.ID, packed)
 	if err != nil {
 		return nil, err
 	}
 	s.log.start(ctx, checkpointLog(cp, karbor.OperationCopy), b.now())
-	resources, err := resourceFlow(ctx, p, OpCopy, g, plan.Parameters, HookArgs{
+	return newFlow(ctx, p, g, plan.Parameters, HookArgs{
 		Op: OpCopy, Request: rc, OperationLogID: s.log.id,
 		Checkpoint:     &CheckpointRef{cps: p.checkpoints, cp: src},
 		CheckpointCopy: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},
-	})
-	if err != nil {
-		return nil, err
-	}
-	initiate := "InitiateCopyTask_" + cp.ID
-	compiled, err := compile("Copy_"+plan.ID+src.ID, initiate, "CompleteCopyTask_"+cp.ID, resources, s)
-	if err != nil {
-		return nil, err
-	}
-	return &operationFlow{checkpointID: cp.ID, log: s.log, flow: compiled, initiate: initiate, steps: s}, nil
+	}, flowNames{"Copy_" + plan.ID + src.ID, "InitiateCopyTask_" + cp.ID, "CompleteCopyTask_" + cp.ID}, cp.ID, s.log, s)
 }
 
 // extraInfoObject reads a checkpoint's extra_info as the Python flows do: a

@@ -31,7 +31,7 @@ func (b *Builder) BuildDelete(ctx context.Context, rc *karbor.RequestContext, p 
 	if cp.Status != bank.StatusDeleting {
 		return nil, fmt.Errorf("providers: delete: checkpoint %s is %s, not %s", cp.ID, cp.Status, bank.StatusDeleting)
 	}
-	s := newDeleteSteps(p.checkpoints, cp.ID, b.newLog())
+	s := checkpointSteps{op: OpDelete, cps: p.checkpoints, id: cp.ID, log: b.newLog()}
 	flow, err := b.deleteFlow(ctx, rc, p, cp, s)
 	if err != nil {
 		abandonBuild(ctx, err, s.fail)
@@ -40,7 +40,7 @@ func (b *Builder) BuildDelete(ctx context.Context, rc *karbor.RequestContext, p 
 	return &Operation{op: OpDelete, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
 }
 
-func (b *Builder) deleteFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, cp *bank.Checkpoint, s deleteSteps) (*operationFlow, error) {
+func (b *Builder) deleteFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, cp *bank.Checkpoint, s checkpointSteps) (*operationFlow, error) {
 	g, err := unpack(cp)
 	if err != nil {
 		logctx.From(ctx).WithError(err).Warn("The checkpoint's stored resource graph cannot be read: " +
@@ -48,17 +48,8 @@ func (b *Builder) deleteFlow(ctx context.Context, rc *karbor.RequestContext, p *
 		g = nil
 	}
 	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect), b.now())
-	resources, err := resourceFlow(ctx, p, OpDelete, g, nil, HookArgs{
+	return newFlow(ctx, p, g, nil, HookArgs{
 		Op: OpDelete, Request: rc, OperationLogID: s.log.id,
 		Checkpoint: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},
-	})
-	if err != nil {
-		return nil, err
-	}
-	const initiate = "InitiateDeleteTask"
-	compiled, err := compile("Delete_Checkpoint_"+cp.ID, initiate, "CompleteDeleteTask", resources, s)
-	if err != nil {
-		return nil, err
-	}
-	return &operationFlow{checkpointID: cp.ID, log: s.log, flow: compiled, initiate: initiate, steps: s}, nil
+	}, flowNames{"Delete_Checkpoint_" + cp.ID, "InitiateDeleteTask", "CompleteDeleteTask"}, cp.ID, s.log, s)
 }

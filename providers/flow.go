@@ -55,8 +55,9 @@ func (t *hookTask) Execute(ctx context.Context, _ taskflow.Inputs) (any, error) 
 }
 
 // resourceFlow builds the graph flow "ResourceGraphFlow_<op>" of an
-// operation over a resource graph, as karbor's build_resource_flow does
-// (spec §7.2): four tasks per resource, <op>_<hook>_<type>_<id>, linked
+// operation over a resource graph, as karbor's build_resource_flow
+// (karbor/services/protection/resource_flow.py) does
+// (docs/karbor-behaviour.md#hooks-and-their-ordering): four tasks per resource, <op>_<hook>_<type>_<id>, linked
 // prepare_begin → prepare_finish → main → complete; and for every parent P
 // and child C: P.prepare_begin → C.prepare_begin, C.prepare_finish →
 // P.prepare_finish, C.complete → P.complete. A resource met several times

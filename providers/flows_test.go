@@ -29,8 +29,11 @@ func edges(g graph.Graph) [][2]string {
 	return out
 }
 
-// assertOrder checks the hook order of spec §7.2 in what ev saw, and that
-// the operation's start and end statuses bracket every hook.
+// assertOrder checks karbor's hook order in what ev saw: per resource
+// prepare_begin → prepare_finish → main → complete; a parent's
+// prepare_begin before its children's, their prepare_finish and complete
+// before the parent's (docs/karbor-behaviour.md#hooks-and-their-ordering);
+// and that the operation's start and end statuses bracket every hook.
 func assertOrder(t *testing.T, ev *events, g graph.Graph, startKind, endKind string) {
 	t.Helper()
 	seq := func(hook, res string) int {

@@ -59,7 +59,7 @@ func (b *Builder) buildProtect(ctx context.Context, rc *karbor.RequestContext, p
 	if cp.Status != bank.StatusProtecting {
 		return nil, fmt.Errorf("providers: protect: checkpoint %s is %s, not %s", cp.ID, cp.Status, bank.StatusProtecting)
 	}
-	s := newProtectSteps(p.checkpoints, cp.ID, b.newLog())
+	s := checkpointSteps{op: OpProtect, cps: p.checkpoints, id: cp.ID, log: b.newLog()}
 	flow, err := b.protectFlow(ctx, rc, p, plan, cp, s)
 	if err != nil {
 		abandonBuild(ctx, err, s.fail)
@@ -68,7 +68,7 @@ func (b *Builder) buildProtect(ctx context.Context, rc *karbor.RequestContext, p
 	return &Operation{op: OpProtect, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
 }
 
-func (b *Builder) protectFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, cp *bank.Checkpoint, s protectSteps) (*operationFlow, error) {
+func (b *Builder) protectFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, cp *bank.Checkpoint, s checkpointSteps) (*operationFlow, error) {
 	g, err := b.graphs.BuildGraph(ctx, rc, graph.FromPlan(plan.Resources))
 	if err != nil {
 		return nil, err
@@ -81,19 +81,10 @@ func (b *Builder) protectFlow(ctx context.Context, rc *karbor.RequestContext, p 
 		return nil, err
 	}
 	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect), b.now())
-	resources, err := resourceFlow(ctx, p, OpProtect, g, plan.Parameters, HookArgs{
+	return newFlow(ctx, p, g, plan.Parameters, HookArgs{
 		Op: OpProtect, Request: rc, OperationLogID: s.log.id,
 		Checkpoint: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},
-	})
-	if err != nil {
-		return nil, err
-	}
-	const initiate = "InitiateProtectTask"
-	compiled, err := compile("Protect_"+plan.ID, initiate, "CompleteProtectTask", resources, s)
-	if err != nil {
-		return nil, err
-	}
-	return &operationFlow{checkpointID: cp.ID, log: s.log, flow: compiled, initiate: initiate, steps: s}, nil
+	}, flowNames{"Protect_" + plan.ID, "InitiateProtectTask", "CompleteProtectTask"}, cp.ID, s.log, s)
 }
 
 // checkpointLog is the operation-log row of an operation on a checkpoint

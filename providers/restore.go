@@ -6,7 +6,6 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
-	"github.com/gokarbor/karbor-protection/providers/graph"
 )
 
 // BuildRestore is the synchronous part of the restore RPC after the manager
@@ -24,7 +23,7 @@ import (
 // flow") and the API marks the restore failed.
 func (b *Builder) BuildRestore(ctx context.Context, rc *karbor.RequestContext, p *Provider, restore *karbor.Restore, cp *bank.Checkpoint) (*Operation, error) {
 	return b.buildTarget(ctx, rc, p, cp, target{
-		op: OpRestore, flowName: "Restore_" + cp.ID, initiate: "InitiateRestoreTask", complete: "CompleteRestoreTask",
+		op: OpRestore, names: flowNames{"Restore_" + cp.ID, "InitiateRestoreTask", "CompleteRestoreTask"},
 		log: karbor.OperationLog{
 			ProjectID: restore.ProjectID, Type: karbor.OperationRestore, CheckpointID: restore.CheckpointID,
 			ProviderID: restore.ProviderID, RestoreID: restore.ID, Status: restore.Status,
@@ -42,7 +41,7 @@ func (b *Builder) BuildRestore(ctx context.Context, rc *karbor.RequestContext, p
 // error="Failed to create flow").
 func (b *Builder) BuildVerify(ctx context.Context, rc *karbor.RequestContext, p *Provider, v *karbor.Verification, cp *bank.Checkpoint) (*Operation, error) {
 	return b.buildTarget(ctx, rc, p, cp, target{
-		op: OpVerify, flowName: "Verify_" + cp.ID, initiate: "InitiateVerifyTask", complete: "CompleteVerifyTask",
+		op: OpVerify, names: flowNames{"Verify_" + cp.ID, "InitiateVerifyTask", "CompleteVerifyTask"},
 		log: karbor.OperationLog{
 			ProjectID: v.ProjectID, Type: karbor.OperationVerify, CheckpointID: v.CheckpointID,
 			ProviderID: v.ProviderID, Status: v.Status,
@@ -55,12 +54,12 @@ func (b *Builder) BuildVerify(ctx context.Context, rc *karbor.RequestContext, p 
 
 // target is what differs between a restore and a verification.
 type target struct {
-	op                           Op
-	flowName, initiate, complete string
-	log                          karbor.OperationLog
-	params                       karbor.Parameters
-	row                          targetRow
-	args                         HookArgs // the restore or verification
+	op     Op
+	names  flowNames
+	log    karbor.OperationLog
+	params karbor.Parameters
+	row    targetRow
+	args   HookArgs // the restore or verification
 }
 
 func (b *Builder) buildTarget(ctx context.Context, rc *karbor.RequestContext, p *Provider, cp *bank.Checkpoint, t target) (*Operation, error) {
@@ -73,7 +72,12 @@ func (b *Builder) buildTarget(ctx context.Context, rc *karbor.RequestContext, p 
 	}
 	s := targetSteps{row: t.row, log: b.newLog()}
 	s.log.start(ctx, t.log, b.now())
-	flow, err := b.targetFlow(ctx, rc, p, cp, g, t, s)
+	args := t.args
+	args.Op, args.Request, args.OperationLogID = t.op, rc, s.log.id
+	args.Checkpoint = &CheckpointRef{cps: p.checkpoints, cp: cp}
+	args.NewResources = &NewResources{}
+	args.report = t.row.report
+	flow, err := newFlow(ctx, p, g, t.params, args, t.names, cp.ID, s.log, s)
 	if err != nil {
 		// The API marks the restore or verification failed itself; only
 		// the operation-log row is closed here.
@@ -84,21 +88,4 @@ func (b *Builder) buildTarget(ctx context.Context, rc *karbor.RequestContext, p 
 		return nil, fmt.Errorf("providers: build %s flow of checkpoint %s: %w", t.op, cp.ID, err)
 	}
 	return &Operation{op: t.op, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
-}
-
-func (b *Builder) targetFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, cp *bank.Checkpoint, g graph.Graph, t target, s targetSteps) (*operationFlow, error) {
-	args := t.args
-	args.Op, args.Request, args.OperationLogID = t.op, rc, s.log.id
-	args.Checkpoint = &CheckpointRef{cps: p.checkpoints, cp: cp}
-	args.NewResources = &NewResources{}
-	args.report = t.row.report
-	resources, err := resourceFlow(ctx, p, t.op, g, t.params, args)
-	if err != nil {
-		return nil, err
-	}
-	compiled, err := compile(t.flowName, t.initiate, t.complete, resources, s)
-	if err != nil {
-		return nil, err
-	}
-	return &operationFlow{checkpointID: cp.ID, log: s.log, flow: compiled, initiate: t.initiate, steps: s}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/gokarbor/karbor-protection/providers/graph"
 	"github.com/gokarbor/karbor-protection/taskflow"
 )
 
@@ -21,93 +22,89 @@ type steps interface {
 	fail(ctx context.Context) error
 }
 
-// compile wraps a resource flow as karbor does, Initiate → resources →
-// Complete, under karbor's task and flow names, and compiles it.
-func compile(name, initiate, complete string, resources *taskflow.Graph, s steps) (*taskflow.Compiled, error) {
-	start := taskflow.NewTask(initiate,
+// flowNames are karbor's names of an operation's flow and of its Initiate
+// and Complete tasks.
+type flowNames struct{ flow, initiate, complete string }
+
+// newFlow builds one operation flow on checkpointID: the resource flow of
+// args.Op over g (resourceFlow), between s's Initiate and Complete tasks.
+func newFlow(ctx context.Context, p *Provider, g graph.Graph, params karbor.Parameters, args HookArgs,
+	names flowNames, checkpointID string, log *operationLog, s steps) (*operationFlow, error) {
+	resources, err := resourceFlow(ctx, p, args.Op, g, params, args)
+	if err != nil {
+		return nil, err
+	}
+	start := taskflow.NewTask(names.initiate,
 		func(ctx context.Context, _ taskflow.Inputs) (any, error) { return nil, s.initiate(ctx) },
 		taskflow.OnRevert(func(ctx context.Context, _ taskflow.Inputs, _ taskflow.Outcome) error { return s.fail(ctx) }))
-	end := taskflow.NewTask(complete,
+	end := taskflow.NewTask(names.complete,
 		func(ctx context.Context, _ taskflow.Inputs) (any, error) { return nil, s.complete(ctx) })
-	return taskflow.Compile(taskflow.NewLinear(name, start, resources, end))
+	compiled, err := taskflow.Compile(taskflow.NewLinear(names.flow, start, resources, end))
+	if err != nil {
+		return nil, err
+	}
+	return &operationFlow{checkpointID: checkpointID, log: log, flow: compiled, initiate: names.initiate, steps: s}, nil
 }
 
-// checkpointStatus is what protect, copy and delete share: Initiate sets the
-// checkpoint's in-progress status, the failure its failure status, and the
-// operation-log row mirrors both.
-type checkpointStatus struct {
-	cps     *bank.Checkpoints
-	id      string
-	log     *operationLog
-	running string // the status Initiate sets
-	failed  string // the status the failure sets
+// checkpointStatuses are, for each operation that changes a checkpoint, the
+// status its Initiate task sets, the one its Complete task ends with, and
+// its failure status (docs/karbor-behaviour.md#status-state-machine).
+var checkpointStatuses = map[Op]struct{ running, done, failed string }{
+	OpProtect: {bank.StatusProtecting, bank.StatusAvailable, bank.StatusError},
+	OpCopy:    {bank.StatusCopying, bank.StatusAvailable, bank.StatusError},
+	OpDelete:  {bank.StatusDeleting, bank.StatusDeleted, bank.StatusErrorDeleting},
 }
 
-func (s checkpointStatus) initiate(ctx context.Context) error {
-	if _, err := s.cps.SetStatus(ctx, s.id, s.running); err != nil {
+// checkpointSteps are the steps of protect, copy (on the copy being made)
+// and delete: the checkpoint's status follows checkpointStatuses, and the
+// operation-log row mirrors it.
+type checkpointSteps struct {
+	op  Op
+	cps *bank.Checkpoints
+	id  string
+	log *operationLog
+}
+
+func (s checkpointSteps) initiate(ctx context.Context) error {
+	running := checkpointStatuses[s.op].running
+	if _, err := s.cps.SetStatus(ctx, s.id, running); err != nil {
 		return err
 	}
-	s.log.status(ctx, s.running)
+	s.log.status(ctx, running)
 	return nil
 }
 
-func (s checkpointStatus) fail(ctx context.Context) error {
-	logctx.From(ctx).Info("Recording the operation's failure")
-	_, err := s.cps.SetStatus(ctx, s.id, s.failed)
-	s.log.ended(ctx, s.failed)
-	return err
-}
-
-// protectSteps: the checkpoint protecting → available, or → error.
-type protectSteps struct{ checkpointStatus }
-
-func newProtectSteps(cps *bank.Checkpoints, id string, log *operationLog) protectSteps {
-	return protectSteps{checkpointStatus{cps: cps, id: id, log: log, running: bank.StatusProtecting, failed: bank.StatusError}}
-}
-
-func (s protectSteps) complete(ctx context.Context) error {
-	if _, err := s.cps.SetStatus(ctx, s.id, bank.StatusAvailable); err != nil {
-		return err
+// complete is the operation's last bank write: protect sets available;
+// copy sets available and extra_info's copy_status "finished"
+// (markCopyFinished); delete finishes the deletion ([bank.Checkpoints.Delete]:
+// status deleted, index keys removed).
+func (s checkpointSteps) complete(ctx context.Context) error {
+	var err error
+	switch s.op {
+	case OpProtect:
+		_, err = s.cps.SetStatus(ctx, s.id, bank.StatusAvailable)
+	case OpCopy:
+		_, err = s.cps.Update(ctx, s.id, func(c *bank.Checkpoint) error {
+			extra, err := markCopyFinished(c.ExtraInfo)
+			c.Status, c.ExtraInfo = bank.StatusAvailable, extra
+			return err
+		})
+	case OpDelete:
+		_, err = s.cps.Delete(ctx, s.id)
 	}
-	s.log.ended(ctx, bank.StatusAvailable)
-	return nil
-}
-
-// copySteps: the copy checkpoint wait_copying → copying → available, with
-// extra_info copy_status "finished" (markCopyFinished), or → error.
-type copySteps struct{ checkpointStatus }
-
-func newCopySteps(cps *bank.Checkpoints, id string, log *operationLog) copySteps {
-	return copySteps{checkpointStatus{cps: cps, id: id, log: log, running: bank.StatusCopying, failed: bank.StatusError}}
-}
-
-func (s copySteps) complete(ctx context.Context) error {
-	_, err := s.cps.Update(ctx, s.id, func(c *bank.Checkpoint) error {
-		extra, err := markCopyFinished(c.ExtraInfo)
-		c.Status, c.ExtraInfo = bank.StatusAvailable, extra
-		return err
-	})
 	if err != nil {
 		return err
 	}
-	s.log.ended(ctx, bank.StatusAvailable)
+	s.log.ended(ctx, checkpointStatuses[s.op].done)
 	return nil
 }
 
-// deleteSteps: the checkpoint deleting → deleted, its index keys removed
-// ([bank.Checkpoints.Delete]), or → error-deleting.
-type deleteSteps struct{ checkpointStatus }
-
-func newDeleteSteps(cps *bank.Checkpoints, id string, log *operationLog) deleteSteps {
-	return deleteSteps{checkpointStatus{cps: cps, id: id, log: log, running: bank.StatusDeleting, failed: bank.StatusErrorDeleting}}
-}
-
-func (s deleteSteps) complete(ctx context.Context) error {
-	if _, err := s.cps.Delete(ctx, s.id); err != nil {
-		return err
-	}
-	s.log.ended(ctx, bank.StatusDeleted)
-	return nil
+func (s checkpointSteps) fail(ctx context.Context) error {
+	logctx.From(ctx).Info("Recording the operation's failure")
+	failed := checkpointStatuses[s.op].failed
+	_, err := s.cps.SetStatus(ctx, s.id, failed)
+	s.log.ended(ctx, failed)
+	return err
 }
 
 // targetSteps: a restore's or verification's row in_progress → success, or

@@ -6,7 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/providers"
 	"os"
 	"path/filepath"
 	"strings"
@@ -327,18 +327,10 @@ func never(t *testing.T, what string, d time.Duration, cond func() bool) {
 	}
 }
 
-// recorder is what the tests call on every recorder (Recorder with or
-// without a database, Memory).
-type recorder interface {
-	OperationStarted(ctx context.Context, op karbor.OperationLog) (string, error)
-	OperationStatus(ctx context.Context, id, status string) error
-	OperationEnded(ctx context.Context, id, status string) error
-	RestoreStatus(ctx context.Context, restoreID, status string) error
-	RestoreResource(ctx context.Context, restoreID string, r karbor.ResourceResult) error
-	VerificationStatus(ctx context.Context, verificationID, status string) error
-	VerificationResource(ctx context.Context, verificationID string, r karbor.ResourceResult) error
-	CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *karbor.OperationLog) error
-}
+// recorder is what the tests call on every recorder: the interface the
+// operations record through, which Recorder (with or without a database)
+// and Memory implement.
+type recorder = providers.Recorder
 
 var (
 	_ recorder = (*Recorder)(nil)

@@ -97,7 +97,8 @@ type copyArgs struct {
 }
 
 // copy makes a copy checkpoint of every available checkpoint of the plan
-// in the caller's project and starts the copy flows (spec §2.2).
+// in the caller's project and starts the copy flows
+// (docs/karbor-behaviour.md#copy).
 func (m *Manager) copy(ctx context.Context, rc *karbor.RequestContext, a copyArgs) (any, error) {
 	log := logctx.From(ctx)
 	log.Info("Starting protection service:copy action.")
@@ -138,87 +139,83 @@ type restoreArgs struct {
 }
 
 // restore checks the restore parameters, the checkpoint's project and
-// status, builds the restore flow and starts it (spec §2.3).
+// status, builds the restore flow and starts it
+// (docs/karbor-behaviour.md#restore).
 func (m *Manager) restore(ctx context.Context, rc *karbor.RequestContext, a restoreArgs) (any, error) {
-	log := logctx.From(ctx)
-	log.Info("Starting restore service:restore action")
+	logctx.From(ctx).Info("Starting restore service:restore action")
 	r, err := decodeTarget(a.Restore, karbor.DecodeRestore)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.providers.Show(r.ProviderID)
+	p, cp, err := m.targetCheckpoint(ctx, rc, a.Restore, r.ProviderID, r.CheckpointID, validateRestore)
 	if err != nil {
 		return nil, err
-	}
-	params, _, err := objectParameters(a.Restore)
-	if err != nil {
-		return nil, karbor.InvalidInput(err.Error())
-	}
-	if err := validateRestoreParameters(params, p.ExtendedInfoSchema().Restore); err != nil {
-		return nil, err
-	}
-	cp, err := p.Checkpoints().Get(ctx, r.CheckpointID)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkpointAccess(rc, cp); err != nil {
-		return nil, err
-	}
-	if cp.Status != bank.StatusAvailable {
-		return nil, karbor.CheckpointNotAvailable(r.CheckpointID)
 	}
 	op, err := m.builder.BuildRestore(ctx, rc, p, r, cp)
-	if err != nil {
-		log.WithError(err).WithField("checkpoint_id", r.CheckpointID).Error("Failed to create restore flow")
-		return nil, karbor.FlowError("restore", "Failed to create flow")
-	}
-	m.pool.start(ctx, op)
-	return nil, nil
+	return nil, m.startTarget(ctx, "restore", cp.ID, op, err)
 }
 
 type verificationArgs struct {
 	Verification json.RawMessage `json:"verification"`
 }
 
-// verification is restore's twin for verifications: parameters always
-// fail (providers publish no verify schema). Python has no project
-// check here; the service refuses another project's checkpoint as restore
-// does.
+// verification is restore's twin for verifications
+// (docs/karbor-behaviour.md#verification): parameters always fail
+// (providers publish no verify schema). Python has no project check here;
+// the service refuses another project's checkpoint as restore does.
 func (m *Manager) verification(ctx context.Context, rc *karbor.RequestContext, a verificationArgs) (any, error) {
-	log := logctx.From(ctx)
-	log.Info("Starting verify service:verify action")
+	logctx.From(ctx).Info("Starting verify service:verify action")
 	v, err := decodeTarget(a.Verification, karbor.DecodeVerification)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.providers.Show(v.ProviderID)
+	p, cp, err := m.targetCheckpoint(ctx, rc, a.Verification, v.ProviderID, v.CheckpointID, validateVerifyParameters)
 	if err != nil {
 		return nil, err
-	}
-	params, _, err := objectParameters(a.Verification)
-	if err != nil {
-		return nil, karbor.InvalidInput(err.Error())
-	}
-	if err := validateVerifyParameters(params); err != nil {
-		return nil, err
-	}
-	cp, err := p.Checkpoints().Get(ctx, v.CheckpointID)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkpointAccess(rc, cp); err != nil {
-		return nil, err
-	}
-	if cp.Status != bank.StatusAvailable {
-		return nil, karbor.CheckpointNotAvailable(v.CheckpointID)
 	}
 	op, err := m.builder.BuildVerify(ctx, rc, p, v, cp)
+	return nil, m.startTarget(ctx, "verify", cp.ID, op, err)
+}
+
+// targetCheckpoint is what restore and verification check, in the Python
+// manager's order, before they build their flow: the provider, the
+// parameters of the Restore or Verification primitive (with validate), the
+// checkpoint, the caller's access to it and that it is available.
+func (m *Manager) targetCheckpoint(ctx context.Context, rc *karbor.RequestContext, primitive json.RawMessage, providerID, checkpointID string,
+	validate func(params []python.Member, p *providers.Provider) error) (*providers.Provider, *bank.Checkpoint, error) {
+	p, err := m.providers.Show(providerID)
 	if err != nil {
-		log.WithError(err).WithField("checkpoint_id", v.CheckpointID).Error("Failed to create verify flow")
-		return nil, karbor.FlowError("verify", "Failed to create flow")
+		return nil, nil, err
+	}
+	params, _, err := objectParameters(primitive)
+	if err != nil {
+		return nil, nil, karbor.InvalidInput(err.Error())
+	}
+	if err := validate(params, p); err != nil {
+		return nil, nil, err
+	}
+	cp, err := p.Checkpoints().Get(ctx, checkpointID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkpointAccess(rc, cp); err != nil {
+		return nil, nil, err
+	}
+	if cp.Status != bank.StatusAvailable {
+		return nil, nil, karbor.CheckpointNotAvailable(checkpointID)
+	}
+	return p, cp, nil
+}
+
+// startTarget starts a restore or verification operation, or answers
+// FlowError(flow, "Failed to create flow") when it could not be built.
+func (m *Manager) startTarget(ctx context.Context, flow, checkpointID string, op *providers.Operation, err error) error {
+	if err != nil {
+		logctx.From(ctx).WithError(err).WithField("checkpoint_id", checkpointID).Errorf("Failed to create %s flow", flow)
+		return karbor.FlowError(flow, "Failed to create flow")
 	}
 	m.pool.start(ctx, op)
-	return nil, nil
+	return nil
 }
 
 // decodeTarget decodes the Restore or Verification primitive the Python
@@ -241,7 +238,7 @@ type checkpointArgs struct {
 }
 
 // delete moves the checkpoint to deleting and starts the delete flow
-// (spec §2.5).
+// (docs/karbor-behaviour.md#delete).
 func (m *Manager) delete(ctx context.Context, rc *karbor.RequestContext, a checkpointArgs) (any, error) {
 	log := logctx.From(ctx).WithField("checkpoint_id", a.CheckpointID)
 	log.Info("Starting protection service:delete action")
@@ -258,12 +255,10 @@ func (m *Manager) delete(ctx context.Context, rc *karbor.RequestContext, a check
 		log.Warn("Delete checkpoint is not allowed")
 		return nil, karbor.DeleteCheckpointNotAllowed(a.CheckpointID)
 	}
-	if !bank.CanDelete(cp.Status) {
-		return nil, karbor.CheckpointNotBeDeleted(a.CheckpointID)
-	}
-	cp, err = p.Checkpoints().BeginDelete(ctx, a.CheckpointID)
-	if err != nil {
-		return nil, statusRefusal(err, karbor.CheckpointNotBeDeleted)
+	// The bank's state machine decides whether the checkpoint may be
+	// deleted (CheckpointNotBeDeleted otherwise).
+	if cp, err = p.Checkpoints().BeginDelete(ctx, a.CheckpointID); err != nil {
+		return nil, err
 	}
 	op, err := m.builder.BuildDelete(ctx, rc, p, cp)
 	if err != nil {
