@@ -266,14 +266,7 @@ func (c *Checkpoints) SetResourceGraph(ctx context.Context, id, graph string) (*
 // copying, wait_copying or finished to any state; otherwise a TransitionError of
 // kind TransitionReset.
 func (c *Checkpoints) ResetState(ctx context.Context, id, state string) (*Checkpoint, error) {
-	cp, err := c.modify(ctx, id, func(cur, next *Checkpoint) error {
-		if !canReset(cur.Status) {
-			return &TransitionError{CheckpointID: id, Kind: TransitionReset, From: cur.Status, To: state}
-		}
-		next.Status = state
-		return nil
-	})
-	return cp, refusedByOwner(err, TransitionReset, id, state)
+	return c.rpcTransition(ctx, id, TransitionReset, state)
 }
 
 // BeginDelete is the delete RPC's synchronous step, made before it replies
@@ -281,26 +274,26 @@ func (c *Checkpoints) ResetState(ctx context.Context, id, state string) (*Checkp
 // error-deleting → deleting, owned by this instance; otherwise a
 // TransitionError of kind TransitionDelete.
 func (c *Checkpoints) BeginDelete(ctx context.Context, id string) (*Checkpoint, error) {
-	cp, err := c.modify(ctx, id, func(cur, next *Checkpoint) error {
-		if !canDelete(cur.Status) {
-			return &TransitionError{CheckpointID: id, Kind: TransitionDelete, From: cur.Status, To: StatusDeleting}
-		}
-		next.Status = StatusDeleting
-		return nil
-	})
-	return cp, refusedByOwner(err, TransitionDelete, id, StatusDeleting)
+	return c.rpcTransition(ctx, id, TransitionDelete, StatusDeleting)
 }
 
-// refusedByOwner turns a NotOwnerError of the delete or reset_state RPC
-// into a refusal of that transition (a TransitionError wrapping it): the
-// checkpoint cannot be deleted or reset while another instance that may be
-// alive works on it.
-func refusedByOwner(err error, kind Transition, id, to string) error {
+// rpcTransition is the status change an RPC asks for (delete, reset_state),
+// from the statuses rpcAllowed says. A refusal is a TransitionError of that
+// kind, also when another instance that may be alive works on the checkpoint
+// (it then wraps the NotOwnerError): the RPC answers the same either way.
+func (c *Checkpoints) rpcTransition(ctx context.Context, id string, kind Transition, to string) (*Checkpoint, error) {
+	cp, err := c.modify(ctx, id, func(cur, next *Checkpoint) error {
+		if !rpcAllowed(kind, cur.Status) {
+			return &TransitionError{CheckpointID: id, Kind: kind, From: cur.Status, To: to}
+		}
+		next.Status = to
+		return nil
+	})
 	var notOwner *NotOwnerError
 	if errors.As(err, &notOwner) {
-		return &TransitionError{CheckpointID: id, Kind: kind, From: notOwner.Status, To: to, Err: err}
+		return nil, &TransitionError{CheckpointID: id, Kind: kind, From: notOwner.Status, To: to, Err: err}
 	}
-	return err
+	return cp, err
 }
 
 // Delete finishes a deletion as karbor's Checkpoint.delete does

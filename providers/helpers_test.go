@@ -127,13 +127,11 @@ func (r *recorder) OperationStarted(_ context.Context, l karbor.OperationLog) (s
 }
 
 func (r *recorder) OperationStatus(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "op-status", res: id, status: status})
-	return nil
+	return r.note("op-status", id, status)
 }
 
 func (r *recorder) OperationEnded(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "op-ended", res: id, status: status})
-	return nil
+	return r.note("op-ended", id, status)
 }
 
 func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *karbor.OperationLog) error {
@@ -148,22 +146,24 @@ func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status s
 }
 
 func (r *recorder) RestoreStatus(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "restore", res: id, status: status})
-	return nil
+	return r.note("restore", id, status)
 }
 
 func (r *recorder) RestoreResource(_ context.Context, id string, rr karbor.ResourceResult) error {
-	r.ev.add(event{kind: "restore-resource", res: rr.ID, status: rr.Status})
-	return nil
+	return r.note("restore-resource", rr.ID, rr.Status)
 }
 
 func (r *recorder) VerificationStatus(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "verification", res: id, status: status})
-	return nil
+	return r.note("verification", id, status)
 }
 
 func (r *recorder) VerificationResource(_ context.Context, id string, rr karbor.ResourceResult) error {
-	r.ev.add(event{kind: "verification-resource", res: rr.ID, status: rr.Status})
+	return r.note("verification-resource", rr.ID, rr.Status)
+}
+
+// note records one event.
+func (r *recorder) note(kind, res, status string) error {
+	r.ev.add(event{kind: kind, res: res, status: status})
 	return nil
 }
 

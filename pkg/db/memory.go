@@ -174,13 +174,7 @@ func (m *Memory) addResult(table, id string, r karbor.ResourceResult) error {
 
 // target returns the entry for a row; m.mu is held.
 func (m *Memory) target(table, id string) *memoryTarget {
-	k := targetKey{table, id}
-	t, ok := m.targets[k]
-	if !ok {
-		t = &memoryTarget{}
-		m.targets[k] = t
-	}
-	return t
+	return entry(m.targets, targetKey{table, id})
 }
 
 // Operations returns the operation_logs rows in the order they were started.

@@ -104,13 +104,17 @@ func (ts *targets) get(table, id string) *target {
 	if ts.m == nil {
 		ts.m = make(map[targetKey]*target)
 	}
-	k := targetKey{table, id}
-	t, ok := ts.m[k]
+	return entry(ts.m, targetKey{table, id})
+}
+
+// entry returns m[k], putting a new V there first if there is none.
+func entry[K comparable, V any](m map[K]*V, k K) *V {
+	v, ok := m[k]
 	if !ok {
-		t = &target{}
-		ts.m[k] = t
+		v = new(V)
+		m[k] = v
 	}
-	return t
+	return v
 }
 
 func (ts *targets) drop(table, id string) {

@@ -156,16 +156,7 @@ func (r *Recorder) closeRecovered(ctx context.Context, checkpointID, status stri
 		if n > 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
-			(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
-			 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
-			 status, started_at, ended_at, error_info, extra_info)
-			VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`),
-			r.d.timeArg(at), r.d.boolArg(false), id, missing.ProjectID, missing.Type,
-			nullString(missing.CheckpointID), nullString(missing.PlanID), nullString(missing.ProviderID),
-			nullString(missing.RestoreID), nullString(missing.ScheduledOperationID),
-			nullString(missing.Status), r.d.timeArg(missing.StartedAt), r.d.timeArg(at))
-		return err
+		return r.insertLog(ctx, tx, id, *missing, at, r.d.timeArg(at))
 	})
 }
 
@@ -261,17 +252,23 @@ func (r *Recorder) insertOperation(ctx context.Context, id string, op karbor.Ope
 		if n > 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
-			(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
-			 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
-			 status, started_at, ended_at, error_info, extra_info)
-			VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)`),
-			r.d.timeArg(created), r.d.boolArg(false), id, op.ProjectID, op.Type,
-			nullString(op.CheckpointID), nullString(op.PlanID), nullString(op.ProviderID),
-			nullString(op.RestoreID), nullString(op.ScheduledOperationID),
-			nullString(op.Status), r.d.timeArg(op.StartedAt))
-		return err
+		return r.insertLog(ctx, tx, id, op, created, nil)
 	})
+}
+
+// insertLog inserts an operation_logs row as karbor's create_operation_log
+// does; ended is its ended_at (nil: NULL, the operation is running).
+func (r *Recorder) insertLog(ctx context.Context, tx *sql.Tx, id string, op karbor.OperationLog, created time.Time, ended any) error {
+	_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
+		(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
+		 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
+		 status, started_at, ended_at, error_info, extra_info)
+		VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`),
+		r.d.timeArg(created), r.d.boolArg(false), id, op.ProjectID, op.Type,
+		nullString(op.CheckpointID), nullString(op.PlanID), nullString(op.ProviderID),
+		nullString(op.RestoreID), nullString(op.ScheduledOperationID),
+		nullString(op.Status), r.d.timeArg(op.StartedAt), ended)
+	return err
 }
 
 // update sets cols on a live (not soft-deleted) row as SQLAlchemy's unit of

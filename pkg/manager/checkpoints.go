@@ -51,21 +51,15 @@ func (m *Manager) showCheckpoint(ctx context.Context, rc *karbor.RequestContext,
 	return cp.Dict(), nil
 }
 
-// accessibleCheckpoint reads a checkpoint the caller may act on: one of
-// its project, or any for an admin (AccessCheckpointNotAllowed otherwise).
+// accessibleCheckpoint reads a checkpoint the caller may act on
+// (readableCheckpoint) and its provider.
 func (m *Manager) accessibleCheckpoint(ctx context.Context, rc *karbor.RequestContext, providerID, checkpointID string) (*providers.Provider, *bank.Checkpoint, error) {
 	p, err := m.providers.Show(providerID)
 	if err != nil {
 		return nil, nil, err
 	}
-	cp, err := p.Checkpoints().Get(ctx, checkpointID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkpointAccess(rc, cp); err != nil {
-		return nil, nil, err
-	}
-	return p, cp, nil
+	cp, err := readableCheckpoint(ctx, rc, p, checkpointID)
+	return p, cp, err
 }
 
 type listCheckpointsArgs struct {

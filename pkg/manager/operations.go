@@ -31,18 +31,7 @@ type protectArgs struct {
 func (m *Manager) protect(ctx context.Context, rc *karbor.RequestContext, a protectArgs) (any, error) {
 	log := logctx.From(ctx)
 	log.Info("Starting protection service:protect action")
-	if !python.TruthJSON(a.Plan) {
-		return nil, karbor.InvalidPlan("the protection plan is None")
-	}
-	plan, err := karbor.DecodePlan(a.Plan)
-	if err != nil {
-		return nil, karbor.InvalidPlan(err.Error())
-	}
-	if err := checkPlanProject(rc, plan, policyCheckpointCreate); err != nil {
-		log.WithField("plan_id", plan.ID).Warn("Protect into another project is not allowed")
-		return nil, err
-	}
-	p, err := m.providers.Show(plan.ProviderID)
+	plan, p, err := m.planProvider(ctx, rc, a.Plan, planCall{none: "the protection plan is None", policy: policyCheckpointCreate, what: "Protect"})
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +81,35 @@ func checkpointProperties(raw json.RawMessage) (providers.CheckpointProperties, 
 	return props, nil
 }
 
+// planCall is how protect and copy, which both start from a plan, tell
+// their failures apart.
+type planCall struct {
+	none   string // InvalidPlan's reason for a missing plan (the two RPCs word it differently)
+	policy string // the policy a refusal names
+	what   string // "Protect" or "Copy", in the log line of a refusal
+}
+
+// planProvider decodes the plan of a protect or copy, checks the caller
+// may write checkpoints into the plan's project, and finds its provider.
+func (m *Manager) planProvider(ctx context.Context, rc *karbor.RequestContext, raw json.RawMessage, c planCall) (*karbor.Plan, *providers.Provider, error) {
+	if !python.TruthJSON(raw) {
+		return nil, nil, karbor.InvalidPlan(c.none)
+	}
+	plan, err := karbor.DecodePlan(raw)
+	if err != nil {
+		return nil, nil, karbor.InvalidPlan(err.Error())
+	}
+	if err := checkPlanProject(rc, plan, c.policy); err != nil {
+		logctx.From(ctx).WithField("plan_id", plan.ID).Warn(c.what + " into another project is not allowed")
+		return nil, nil, err
+	}
+	p, err := m.providers.Show(plan.ProviderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return plan, p, nil
+}
+
 type copyArgs struct {
 	Plan json.RawMessage `json:"plan"`
 }
@@ -102,18 +120,7 @@ type copyArgs struct {
 func (m *Manager) copy(ctx context.Context, rc *karbor.RequestContext, a copyArgs) (any, error) {
 	log := logctx.From(ctx)
 	log.Info("Starting protection service:copy action.")
-	if !python.TruthJSON(a.Plan) {
-		return nil, karbor.InvalidPlan("The protection plan is None")
-	}
-	plan, err := karbor.DecodePlan(a.Plan)
-	if err != nil {
-		return nil, karbor.InvalidPlan(err.Error())
-	}
-	if err := checkPlanProject(rc, plan, policyCopyCreate); err != nil {
-		log.WithField("plan_id", plan.ID).Warn("Copy into another project is not allowed")
-		return nil, err
-	}
-	p, err := m.providers.Show(plan.ProviderID)
+	plan, p, err := m.planProvider(ctx, rc, a.Plan, planCall{none: "The protection plan is None", policy: policyCopyCreate, what: "Copy"})
 	if err != nil {
 		return nil, err
 	}
@@ -194,11 +201,8 @@ func (m *Manager) targetCheckpoint(ctx context.Context, rc *karbor.RequestContex
 	if err := validate(params, p); err != nil {
 		return nil, nil, err
 	}
-	cp, err := p.Checkpoints().Get(ctx, checkpointID)
+	cp, err := readableCheckpoint(ctx, rc, p, checkpointID)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkpointAccess(rc, cp); err != nil {
 		return nil, nil, err
 	}
 	if cp.Status != bank.StatusAvailable {

@@ -175,21 +175,24 @@ file_system_bank_path = `+filepath.Join(dir, "bank")+`
 }
 
 func (f *fixture) restore(t *testing.T, rec providers.Recorder) (*providers.Operation, string) {
-	t.Helper()
 	r := &karbor.Restore{ID: "800fe32c-c20a-4e5f-a776-6b89bab80234", ProjectID: "project-1", ProviderID: providerID,
 		CheckpointID: f.cp.ID, Status: karbor.RestoreStatusInProgress}
-	op, err := providers.NewBuilder(fixedGraph(resources()), rec).BuildRestore(f.ctx, f.rc, f.p, r, f.cp)
-	require.NoError(t, err)
-	return op, r.ID
+	return built(t)(providers.NewBuilder(fixedGraph(resources()), rec).BuildRestore(f.ctx, f.rc, f.p, r, f.cp)), r.ID
 }
 
 func (f *fixture) verify(t *testing.T, rec providers.Recorder) (*providers.Operation, string) {
-	t.Helper()
 	v := &karbor.Verification{ID: "a80b2ec0-a195-4540-aeb5-fbbbde33719e", ProjectID: "project-1", ProviderID: providerID,
 		CheckpointID: f.cp.ID, Status: karbor.VerificationStatusInProgress}
-	op, err := providers.NewBuilder(fixedGraph(resources()), rec).BuildVerify(f.ctx, f.rc, f.p, v, f.cp)
-	require.NoError(t, err)
-	return op, v.ID
+	return built(t)(providers.NewBuilder(fixedGraph(resources()), rec).BuildVerify(f.ctx, f.rc, f.p, v, f.cp)), v.ID
+}
+
+// built fails the test when an operation could not be built.
+func built(t *testing.T) func(*providers.Operation, error) *providers.Operation {
+	return func(op *providers.Operation, err error) *providers.Operation {
+		t.Helper()
+		require.NoError(t, err)
+		return op
+	}
 }
 
 // TestRestoreAndVerifyReportEachResource: a restore marks every resource of
