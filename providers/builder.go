@@ -3,7 +3,6 @@ package providers
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -35,15 +34,14 @@ type Builder struct {
 	graphs   GraphBuilder
 	recorder Recorder
 	workers  int
-	now      func() time.Time
 }
 
 // BuilderOption configures a Builder.
 type BuilderOption func(*Builder)
 
-// WithWorkers bounds the hooks of one operation that run at once (n < 1:
+// withWorkers bounds the hooks of one operation that run at once (n < 1:
 // DefaultWorkers).
-func WithWorkers(n int) BuilderOption {
+func withWorkers(n int) BuilderOption {
 	return func(b *Builder) {
 		if n >= 1 {
 			b.workers = n
@@ -51,15 +49,10 @@ func WithWorkers(n int) BuilderOption {
 	}
 }
 
-// WithClock sets the clock of operation-log start times.
-func WithClock(now func() time.Time) BuilderOption {
-	return func(b *Builder) { b.now = now }
-}
-
 // NewBuilder returns a builder that expands plans with graphs and records
 // with recorder, which is required.
 func NewBuilder(graphs GraphBuilder, recorder Recorder, opts ...BuilderOption) *Builder {
-	b := &Builder{graphs: graphs, recorder: recorder, workers: DefaultWorkers, now: time.Now}
+	b := &Builder{graphs: graphs, recorder: recorder, workers: DefaultWorkers}
 	for _, o := range opts {
 		o(b)
 	}

@@ -111,7 +111,7 @@ func (b *Builder) copyFlow(ctx context.Context, rc *karbor.RequestContext, p *Pr
 	if err != nil {
 		return nil, err
 	}
-	s.log.start(ctx, checkpointLog(cp, karbor.OperationCopy), b.now())
+	s.log.start(ctx, checkpointLog(cp, karbor.OperationCopy))
 	return newFlow(ctx, p, g, plan.Parameters, HookArgs{
 		Op: OpCopy, Request: rc, OperationLogID: s.log.id,
 		Checkpoint:     &CheckpointRef{cps: p.checkpoints, cp: src},

@@ -47,7 +47,7 @@ func (b *Builder) deleteFlow(ctx context.Context, rc *karbor.RequestContext, p *
 			"deleting it as a checkpoint without resources; its protection plugins' data may remain in the bank")
 		g = nil
 	}
-	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect), b.now())
+	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect))
 	return newFlow(ctx, p, g, nil, HookArgs{
 		Op: OpDelete, Request: rc, OperationLogID: s.log.id,
 		Checkpoint: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},

@@ -35,9 +35,6 @@ type operationFlow struct {
 	steps steps
 }
 
-// Type is the operation's type.
-func (o *Operation) Type() Op { return o.op }
-
 // CheckpointIDs are the checkpoints the operation works on: the one
 // protected, restored, verified or deleted, or the copies being made.
 func (o *Operation) CheckpointIDs() []string {
@@ -46,15 +43,6 @@ func (o *Operation) CheckpointIDs() []string {
 		ids[i] = f.checkpointID
 	}
 	return ids
-}
-
-// Tasks is the number of tasks the operation runs.
-func (o *Operation) Tasks() int {
-	n := 0
-	for _, f := range o.flows {
-		n += f.flow.Len()
-	}
-	return n
 }
 
 // Run runs the operation and returns once it is over, with the checkpoint

@@ -80,7 +80,7 @@ func (b *Builder) protectFlow(ctx context.Context, rc *karbor.RequestContext, p 
 	if cp, err = p.checkpoints.SetResourceGraph(ctx, cp.ID, packed); err != nil {
 		return nil, err
 	}
-	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect), b.now())
+	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect))
 	return newFlow(ctx, p, g, plan.Parameters, HookArgs{
 		Op: OpProtect, Request: rc, OperationLogID: s.log.id,
 		Checkpoint: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},

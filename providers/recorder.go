@@ -50,9 +50,9 @@ type operationLog struct {
 	id  string // "" until started, or when the insert failed
 }
 
-// start inserts the row, started at now.
-func (l *operationLog) start(ctx context.Context, row karbor.OperationLog, now time.Time) {
-	row.StartedAt = now
+// start inserts the row, started now.
+func (l *operationLog) start(ctx context.Context, row karbor.OperationLog) {
+	row.StartedAt = time.Now()
 	id, err := l.rec.OperationStarted(ctx, row)
 	if err != nil {
 		logctx.From(ctx).WithError(err).Warn("Could not record the operation log")

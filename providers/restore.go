@@ -71,7 +71,7 @@ func (b *Builder) buildTarget(ctx context.Context, rc *karbor.RequestContext, p 
 		return nil, fmt.Errorf("providers: build %s flow of checkpoint %s: %w", t.op, cp.ID, err)
 	}
 	s := targetSteps{row: t.row, log: b.newLog()}
-	s.log.start(ctx, t.log, b.now())
+	s.log.start(ctx, t.log)
 	args := t.args
 	args.Op, args.Request, args.OperationLogID = t.op, rc, s.log.id
 	args.Checkpoint = &CheckpointRef{cps: p.checkpoints, cp: cp}
