@@ -28,8 +28,7 @@ type resourceTasks struct {
 	tasks [4]hookTask
 }
 
-// hookTask runs one hook of one resource. Its inputs come from the
-// resource's HookArgs, not from the flow's store.
+// hookTask runs one hook of one resource with the resource's HookArgs.
 type hookTask struct {
 	name string
 	hook int
@@ -38,10 +37,8 @@ type hookTask struct {
 
 var _ taskflow.Task = (*hookTask)(nil)
 
-func (t *hookTask) Name() string       { return t.name }
-func (t *hookTask) Requires() []string { return nil }
-func (t *hookTask) Provides() []string { return nil }
-func (t *hookTask) Execute(ctx context.Context, _ taskflow.Inputs) (any, error) {
+func (t *hookTask) Name() string { return t.name }
+func (t *hookTask) Execute(ctx context.Context) (any, error) {
 	a, h := &t.res.args, t.res.hooks
 	switch t.hook {
 	case hookPrepareBegin:

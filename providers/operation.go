@@ -103,7 +103,7 @@ func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
 	ctx = o.flowContext(ctx, f)
 	log := logctx.From(ctx)
 	log.WithField("tasks", f.flow.Len()).Info("Operation started")
-	res, err := f.flow.Run(ctx, nil, taskflow.Workers(o.workers))
+	res, err := f.flow.Run(ctx, taskflow.Workers(o.workers))
 	if err == nil {
 		log.Info("Operation succeeded")
 		return nil

@@ -35,10 +35,10 @@ func newFlow(ctx context.Context, p *Provider, g graph.Graph, params karbor.Para
 		return nil, err
 	}
 	start := taskflow.NewTask(names.initiate,
-		func(ctx context.Context, _ taskflow.Inputs) (any, error) { return nil, s.initiate(ctx) },
-		taskflow.OnRevert(func(ctx context.Context, _ taskflow.Inputs, _ taskflow.Outcome) error { return s.fail(ctx) }))
+		func(ctx context.Context) (any, error) { return nil, s.initiate(ctx) },
+		taskflow.OnRevert(func(ctx context.Context, _ taskflow.Outcome) error { return s.fail(ctx) }))
 	end := taskflow.NewTask(names.complete,
-		func(ctx context.Context, _ taskflow.Inputs) (any, error) { return nil, s.complete(ctx) })
+		func(ctx context.Context) (any, error) { return nil, s.complete(ctx) })
 	compiled, err := taskflow.Compile(taskflow.NewLinear(names.flow, start, resources, end))
 	if err != nil {
 		return nil, err
