@@ -19,9 +19,6 @@ type Bank struct {
 // New wraps a plugin.
 func New(p Plugin) *Bank { return &Bank{plugin: p} }
 
-// Plugin returns the backend, for its lease methods.
-func (b *Bank) Plugin() Plugin { return b.plugin }
-
 // OwnerID is the plugin's owner id.
 func (b *Bank) OwnerID() string { return b.plugin.OwnerID() }
 

@@ -83,8 +83,9 @@ type NewCheckpoint struct {
 // fails every index key write, and is refused before anything is written.
 const maxSegment = 255
 
-// Create writes a new checkpoint (§3.3): index.json, then the by-provider,
-// by-date and by-plan index keys. It is owned by this instance.
+// Create writes a new checkpoint in karbor's order: index.json, then the
+// by-provider, by-date and by-plan index keys
+// (docs/karbor-behaviour.md#creation-sequence). It is owned by this instance.
 //
 // A create that fails writes nothing: ids that cannot make keys are refused
 // first, and when a write fails what was written is removed again
@@ -251,7 +252,8 @@ func (c *Checkpoints) SetStatus(ctx context.Context, id, status string) (*Checkp
 	})
 }
 
-// SetResourceGraph stores the packed resource graph (§6.4).
+// SetResourceGraph stores the packed resource graph, a JSON string, in
+// index.json's resource_graph (docs/karbor-behaviour.md#packed-form-resource_graph).
 func (c *Checkpoints) SetResourceGraph(ctx context.Context, id, graph string) (*Checkpoint, error) {
 	return c.Update(ctx, id, func(cp *Checkpoint) error {
 		cp.ResourceGraph = &graph
@@ -259,33 +261,43 @@ func (c *Checkpoints) SetResourceGraph(ctx context.Context, id, graph string) (*
 	})
 }
 
-// ResetState is the reset_state RPC's change (§2.6): from available, error,
+// ResetState is the reset_state RPC's change
+// (docs/karbor-behaviour.md#reset_state): from available, error,
 // copying, wait_copying or finished to any state; otherwise a TransitionError of
 // kind TransitionReset.
 func (c *Checkpoints) ResetState(ctx context.Context, id, state string) (*Checkpoint, error) {
-	return c.modify(ctx, id, func(cur, next *Checkpoint) error {
-		if !CanReset(cur.Status) {
-			return &TransitionError{CheckpointID: id, Kind: TransitionReset, From: cur.Status, To: state}
-		}
-		next.Status = state
-		return nil
-	})
+	return c.rpcTransition(ctx, id, TransitionReset, state)
 }
 
-// BeginDelete is the delete RPC's synchronous step (§2.5): available or
-// error → deleting, owned by this instance; otherwise a TransitionError of kind
-// TransitionDelete.
+// BeginDelete is the delete RPC's synchronous step, made before it replies
+// (step 5 of docs/karbor-behaviour.md#delete): available, error or
+// error-deleting → deleting, owned by this instance; otherwise a
+// TransitionError of kind TransitionDelete.
 func (c *Checkpoints) BeginDelete(ctx context.Context, id string) (*Checkpoint, error) {
-	return c.modify(ctx, id, func(cur, next *Checkpoint) error {
-		if !CanDelete(cur.Status) {
-			return &TransitionError{CheckpointID: id, Kind: TransitionDelete, From: cur.Status, To: StatusDeleting}
-		}
-		next.Status = StatusDeleting
-		return nil
-	})
+	return c.rpcTransition(ctx, id, TransitionDelete, StatusDeleting)
 }
 
-// Delete finishes a deletion (§3.7): status deleted, index.json rewritten,
+// rpcTransition is the status change an RPC asks for (delete, reset_state),
+// from the statuses rpcAllowed says. A refusal is a TransitionError of that
+// kind, also when another instance that may be alive works on the checkpoint
+// (it then wraps the NotOwnerError): the RPC answers the same either way.
+func (c *Checkpoints) rpcTransition(ctx context.Context, id string, kind Transition, to string) (*Checkpoint, error) {
+	cp, err := c.modify(ctx, id, func(cur, next *Checkpoint) error {
+		if !rpcAllowed(kind, cur.Status) {
+			return &TransitionError{CheckpointID: id, Kind: kind, From: cur.Status, To: to}
+		}
+		next.Status = to
+		return nil
+	})
+	var notOwner *NotOwnerError
+	if errors.As(err, &notOwner) {
+		return nil, &TransitionError{CheckpointID: id, Kind: kind, From: notOwner.Status, To: to, Err: err}
+	}
+	return cp, err
+}
+
+// Delete finishes a deletion as karbor's Checkpoint.delete does
+// (docs/karbor-behaviour.md#deletion-in-the-bank): status deleted, index.json rewritten,
 // then the three index keys removed. index.json and resource data stay. It
 // accepts a checkpoint already deleted, so a deletion cut short between
 // those writes can be finished by calling it again.
@@ -341,12 +353,18 @@ func (c *Checkpoints) modify(ctx context.Context, id string, change func(cur, ne
 }
 
 func (c *Checkpoints) modifyLocked(ctx context.Context, id string, change func(cur, next *Checkpoint) error) (*Checkpoint, error) {
-	if !c.bank.plugin.LeaseValid() {
-		return nil, ErrLeaseInvalid
-	}
 	cur, err := c.Get(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	// The change is checked first: a transition the state machine refuses
+	// is refused whoever owns the checkpoint and whatever the lease says.
+	next := *cur
+	if err := change(cur, &next); err != nil {
+		return nil, err
+	}
+	if !c.bank.plugin.LeaseValid() {
+		return nil, ErrLeaseInvalid
 	}
 	self := c.bank.OwnerID()
 	if InProgress(cur.Status) && cur.OwnerID != self {
@@ -357,10 +375,6 @@ func (c *Checkpoints) modifyLocked(ctx context.Context, id string, change func(c
 		if v.Liveness != OwnerDead {
 			return nil, &NotOwnerError{CheckpointID: id, Status: cur.Status, OwnerID: cur.OwnerID, Owner: v}
 		}
-	}
-	next := *cur
-	if err := change(cur, &next); err != nil {
-		return nil, err
 	}
 	if InProgress(cur.Status) || InProgress(next.Status) {
 		next.OwnerID = self

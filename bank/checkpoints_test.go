@@ -86,8 +86,9 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // TestCreateWritesPythonLayout checks the exact keys and index.json text
-// of §3.1–§3.3: a protect as the Python service does it (create, set the
-// graph, flow succeeds) ends with the spec example byte for byte.
+// a protect writes as the Python service does it (create, set the graph,
+// flow succeeds): it ends with the example of
+// docs/karbor-behaviour.md#indexjson byte for byte.
 func TestCreateWritesPythonLayout(t *testing.T) {
 	cps, dir, _ := specBank(t)
 	ctx := context.Background()
@@ -266,8 +267,10 @@ func TestStatusMachine(t *testing.T) {
 	}
 }
 
-// TestDeleteKeepsIndexJSON: §3.7, and a deletion cut short between writing
-// index.json and removing the index keys can be finished.
+// TestDeleteKeepsIndexJSON: a deletion keeps index.json (status deleted)
+// and removes the index keys (docs/karbor-behaviour.md#deletion-in-the-bank),
+// and a deletion cut short between writing index.json and removing the
+// index keys can be finished.
 func TestDeleteKeepsIndexJSON(t *testing.T) {
 	dir := t.TempDir()
 	clock := newFakeClock(specCreated)
@@ -365,32 +368,6 @@ func TestResourceSection(t *testing.T) {
 
 	_, err = cps.ResourceSection("bad id!", "r", true)
 	assert.Error(t, err)
-}
-
-func TestCheckAccess(t *testing.T) {
-	cp, err := bank.DecodeIndex(specID, []byte(specIndex))
-	require.NoError(t, err)
-	tests := []struct {
-		project string
-		admin   bool
-		allowed bool
-	}{
-		{specProject, false, true},
-		{"other", false, false},
-		{"other", true, true},
-		{"", false, false},
-	}
-	for _, tc := range tests {
-		err := cp.CheckAccess(tc.project, tc.admin)
-		if tc.allowed {
-			assert.NoError(t, err, "%+v", tc)
-			continue
-		}
-		var ad *bank.AccessDeniedError
-		require.ErrorAs(t, err, &ad, "%+v", tc)
-		assert.Equal(t, specID, ad.CheckpointID)
-		assert.ErrorIs(t, err, bank.ErrAccessDenied)
-	}
 }
 
 // TestTwoWriters runs two service instances on one bank folder.

@@ -227,8 +227,9 @@ func TestWritesMatchPythonBank(t *testing.T) {
 	assert.Equal(t, containerFiles(t, filepath.Join(pyPath, "karbor")), containerFiles(t, filepath.Join(dir, "karbor")))
 }
 
-// TestSpecFormatBank reads a bank built by hand from the spec's formats
-// (§3.1, §3.2), including plugin resource data.
+// TestSpecFormatBank reads a bank built by hand in karbor's formats
+// (docs/karbor-behaviour.md#indexjson, #bank-key-layout), including plugin
+// resource data.
 func TestSpecFormatBank(t *testing.T) {
 	dir := t.TempDir()
 	container := filepath.Join(dir, "karbor")

@@ -136,32 +136,14 @@ func (e *IndexDecodeError) Error() string {
 	return fmt.Sprintf("bank: checkpoint %s: bad index.json: %s", e.CheckpointID, e.Reason)
 }
 
-// ErrAccessDenied is matched by every AccessDeniedError.
-var ErrAccessDenied = errors.New("access to checkpoint denied")
-
-// AccessDeniedError is a non-admin caller touching another project's
-// checkpoint. It becomes AccessCheckpointNotAllowed(checkpoint_id) for
-// show/reset/restore and DeleteCheckpointNotAllowed(checkpoint_id) for
-// delete; the manager picks by RPC method.
-type AccessDeniedError struct {
-	CheckpointID string
-	ProjectID    string // the caller's project
-}
-
-func (e *AccessDeniedError) Error() string {
-	return fmt.Sprintf("bank: checkpoint %s does not belong to project %s", e.CheckpointID, e.ProjectID)
-}
-
-// Is makes errors.Is(err, ErrAccessDenied) true.
-func (e *AccessDeniedError) Is(target error) bool { return target == ErrAccessDenied }
-
 // Transition names the kind of status change a TransitionError refused.
 type Transition string
 
 // The kinds of status change.
 const (
 	// TransitionFlow is a change made by an operation flow (protect, copy,
-	// delete) following the state machine of §3.4.
+	// delete), following karbor's status state machine
+	// (docs/karbor-behaviour.md#status-state-machine).
 	TransitionFlow Transition = "flow"
 	// TransitionDelete is the delete RPC's available|error → deleting.
 	TransitionDelete Transition = "delete"
@@ -177,20 +159,30 @@ type TransitionError struct {
 	CheckpointID string
 	Kind         Transition
 	From, To     string
+	// Err is why, when it is not the state machine: the NotOwnerError of
+	// a checkpoint another instance that may be alive works on.
+	Err error
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("bank: checkpoint %s: %s from status %q to %q is not allowed", e.CheckpointID, e.Kind, e.From, e.To)
+	msg := fmt.Sprintf("bank: checkpoint %s: %s from status %q to %q is not allowed", e.CheckpointID, e.Kind, e.From, e.To)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
 }
+
+func (e *TransitionError) Unwrap() error { return e.Err }
 
 // NotOwnerError is a write to a checkpoint that another service instance
 // is working on and that may be alive (status in progress, owner not known
 // dead: its lease is valid, or it holds none and may be a live Python
-// instance). Python
-// has no such check; the manager sends it as
+// instance). Python has no such check; the manager sends it as
 // KarborException("Checkpoint <id> is being worked on by another service
-// instance") or, for the delete/reset RPCs, as CheckpointNotBeDeleted /
-// CheckpointNotBeReset, which the API already knows how to show.
+// instance"). BeginDelete and ResetState return it wrapped in their
+// TransitionError, so that the delete and reset_state RPCs answer
+// CheckpointNotBeDeleted / CheckpointNotBeReset, which the API already
+// knows how to show.
 type NotOwnerError struct {
 	CheckpointID string
 	Status       string

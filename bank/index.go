@@ -87,7 +87,8 @@ func decodePlan(raw json.RawMessage) (Plan, error) {
 	return p, nil
 }
 
-// Checkpoint is one checkpoint's index.json (§3.1), decoded.
+// Checkpoint is one checkpoint's index.json
+// (docs/karbor-behaviour.md#indexjson), decoded.
 type Checkpoint struct {
 	// ID is the id the checkpoint was read by (Python reports that one,
 	// not the "id" field).
@@ -198,8 +199,9 @@ func (c *Checkpoint) EncodeIndex() ([]byte, error) {
 	return doc.AppendJSON(nil) // as json.dumps writes it
 }
 
-// document returns a copy of the backing document, building one in the
-// creation order of §3.3 for a Checkpoint made by hand.
+// document returns a copy of the backing document, building one with
+// index.json's keys in the order karbor's create writes them
+// (docs/karbor-behaviour.md#indexjson) for a Checkpoint made by hand.
 func (c *Checkpoint) document() *document {
 	if c.doc != nil {
 		return &document{c.doc.Clone()}
@@ -237,7 +239,8 @@ func (p Plan) encode() json.RawMessage {
 }
 
 // Dict is the checkpoint as show_checkpoint and list_checkpoints return it
-// (§3.5): exactly these seven keys; values absent from index.json are null.
+// (karbor's Checkpoint.to_dict): exactly these seven keys; values absent
+// from index.json are null (docs/karbor-behaviour.md#checkpoint-dict).
 type Dict struct {
 	ID             string          `json:"id"`
 	Status         json.RawMessage `json:"status"`
@@ -273,13 +276,4 @@ func (c *Checkpoint) Dict() Dict {
 		d.ResourceGraph = python.AppendJSONString(nil, *c.ResourceGraph)
 	}
 	return d
-}
-
-// CheckAccess applies karbor's project isolation (§3.8): admins see every
-// checkpoint, others only their project's. It returns an AccessDeniedError.
-func (c *Checkpoint) CheckAccess(projectID string, isAdmin bool) error {
-	if isAdmin || c.ProjectID == projectID {
-		return nil
-	}
-	return &AccessDeniedError{CheckpointID: c.ID, ProjectID: projectID}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/gokarbor/karbor-protection/bank"
 )
 
-// specIndex is §3.1's example with the elided ids filled in.
+// specIndex is the index.json example of docs/karbor-behaviour.md#indexjson.
 const specIndex = `{"version": "0.9", "id": "8d2c6f7a-5b1e-4f7c-9a43-0e5b1d2c3f4a", "status": "available", "owner_id": "4f0e3c2b-1a09-4e8d-b7c6-5d4e3f2a1b0c", "provider_id": "cf56bd3e-97a7-4078-b6d5-f36246333fd9", "project_id": "e486a2f49695423ca9c47e589b948108", "protection_plan": {"id": "35235c0e-6f1a-4b2c-8d3e-9f0a1b2c3d4e", "name": "My app", "provider_id": "cf56bd3e-97a7-4078-b6d5-f36246333fd9", "resources": [{"id": "cb4ef2ff-ceef-4fd3-8d8b-5e0c1f9d4a21", "type": "OS::Nova::Server", "name": "App server", "extra_info": null}]}, "extra_info": "{\"created_by\": \"manual\"}", "created_at": "2020-05-04", "timestamp": 1588601234, "resource_graph": "[{\"0x0\": [\"OS::Cinder::Volume\", \"25331a3e-4c44-4d9e-8b5f-2a1c0d9e8f7b\", \"System volume\", {\"availability_zone\": \"nova\"}], \"0x1\": [\"OS::Nova::Server\", \"cb4ef2ff-ceef-4fd3-8d8b-5e0c1f9d4a21\", \"App server\", null]}, [[\"0x1\", [\"0x0\"]]]]"}`
 
 func TestDecodeSpecIndex(t *testing.T) {

@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// Key layout (§3.2), relative to the bank root. The formats are those of
-// karbor's checkpoint.py, character for character.
+// Key layout (docs/karbor-behaviour.md#bank-key-layout), relative to the
+// bank root. The formats are those of
+// karbor/services/protection/checkpoint.py, character for character.
 const (
 	checkpointsPrefix = "/checkpoints/"
 	indicesPrefix     = "/indices/"

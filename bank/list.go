@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// ListQuery is a list_checkpoints request as karbor's API sends it (§2.8).
+// ListQuery is a list_checkpoints request as karbor's API sends it
+// (docs/karbor-behaviour.md#list_checkpoints).
 type ListQuery struct {
 	ProviderID string
 	// ProjectID is the caller's project (context project_id).
@@ -66,12 +67,13 @@ func (c *Checkpoints) List(ctx context.Context, q ListQuery) ([]*Checkpoint, err
 	}
 }
 
-// ListIDs returns the ids of a listing (§3.6), ordered by creation time
+// ListIDs returns the ids of a listing, ordered by creation time
 // (timestamp, then id) in the requested direction, strictly after the
 // marker, at most Limit. It reads index keys only (plus the marker's
 // index.json): the cost follows the page, not the bank.
 //
-// Which index is used is Python's: by-provider without plan or dates,
+// Which index is used is Python's (docs/karbor-behaviour.md#listing-algorithm):
+// by-provider without plan or dates,
 // by-plan with a plan, by-date with dates and no plan. So, as in Python,
 // plan and date listings are not restricted to the provider.
 func (c *Checkpoints) ListIDs(ctx context.Context, q ListQuery) ([]string, error) {

@@ -17,9 +17,11 @@ const (
 	StatusCopyFinished  = "finished"
 )
 
-// flowTransitions is the state machine the operation flows follow (§3.4).
+// flowTransitions is the state machine the operation flows follow: karbor's
+// (docs/karbor-behaviour.md#status-state-machine) plus recovery's
+// deleting → error.
 // The delete RPC's available|error → deleting and reset_state are separate
-// rules (CanDelete, CanReset).
+// rules (rpcAllowed).
 var flowTransitions = map[string][]string{
 	StatusProtecting: {StatusAvailable, StatusError},
 	// deleting → error is recovery's: a delete whose owner died never ran
@@ -36,23 +38,26 @@ func CanFlowTransition(from, to string) bool {
 	return from == to || slices.Contains(flowTransitions[from], to)
 }
 
-// CanDelete reports whether the delete RPC accepts a checkpoint in status
-// (available, error or error-deleting; else CheckpointNotBeDeleted).
-// Python refuses error-deleting, which leaves a checkpoint whose delete
-// failed stuck for ever (it cannot be reset either); accepting it lets the
-// delete be retried (docs/compatibility.md).
-func CanDelete(status string) bool {
-	return status == StatusAvailable || status == StatusError || status == StatusErrorDeleting
-}
-
-// CanReset reports whether reset_state accepts a checkpoint in status
-// (available, error, copying, wait_copying or finished; else
-// CheckpointNotBeReset). A checkpoint stuck in protecting, deleting or
-// error-deleting can not be reset, as in Python.
-func CanReset(status string) bool {
-	switch status {
-	case StatusAvailable, StatusError, StatusCopying, StatusWaitCopying, StatusCopyFinished:
-		return true
+// rpcAllowed reports whether an RPC's status change of kind
+// (TransitionDelete, TransitionReset) is accepted from status:
+//
+//   - delete: available, error or error-deleting (else
+//     CheckpointNotBeDeleted). Python refuses error-deleting, which leaves a
+//     checkpoint whose delete failed stuck for ever (it cannot be reset
+//     either); accepting it lets the delete be retried
+//     (docs/compatibility.md).
+//   - reset_state: available, error, copying, wait_copying or finished
+//     (else CheckpointNotBeReset). A checkpoint stuck in protecting,
+//     deleting or error-deleting can not be reset, as in Python.
+func rpcAllowed(kind Transition, status string) bool {
+	switch kind {
+	case TransitionDelete:
+		return status == StatusAvailable || status == StatusError || status == StatusErrorDeleting
+	case TransitionReset:
+		switch status {
+		case StatusAvailable, StatusError, StatusCopying, StatusWaitCopying, StatusCopyFinished:
+			return true
+		}
 	}
 	return false
 }

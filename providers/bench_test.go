@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/graph"
@@ -35,13 +36,8 @@ func benchPlan(n int, providerID string) *karbor.Plan {
 // protectCall is everything between the protect RPC and the checkpoint being
 // available: create the checkpoint, build (graph, packed graph in
 // index.json, operation log, flow, compile), run.
-func protectCall(ctx context.Context, b *providers.Builder, p *providers.Provider, plan *karbor.Plan, bp bank.Plan) error {
-	cp, err := p.Checkpoints().Create(ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID,
-		Status: bank.StatusProtecting, ExtraInfo: json.RawMessage(`"{\"created_by\": \"manual\"}"`)})
-	if err != nil {
-		return err
-	}
-	op, err := b.BuildProtect(ctx, rc, p, plan, cp)
+func protectCall(ctx context.Context, b *providers.Builder, p *providers.Provider, plan *karbor.Plan) error {
+	op, _, err := b.BuildProtect(ctx, rc, p, plan, manual)
 	if err != nil {
 		return err
 	}
@@ -90,10 +86,9 @@ func BenchmarkProtect(b *testing.B) {
 		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
 			ctx, _ := quiet(b)
 			_, p := loadOne(b, ctx, noopFile(filepath.Join(b.TempDir(), "bank")))
-			builder := providers.NewBuilder(protectables.Load(ctx, nil), nil)
+			builder := providers.NewBuilder(protectables.Load(ctx, nil), &db.Recorder{})
 			plan := benchPlan(n, p.ID())
-			bp, err := providers.CheckpointPlan(plan)
-			require.NoError(b, err)
+			bp := bankPlan(b, plan)
 			g, err := protectables.Load(ctx, nil).BuildGraph(ctx, rc, graph.FromPlan(plan.Resources))
 			require.NoError(b, err)
 			packed, err := g.Pack()
@@ -108,7 +103,7 @@ func BenchmarkProtect(b *testing.B) {
 				require.NoError(b, directCall(ctx, p, plan, bp, packed))
 				direct += time.Since(start)
 				b.StartTimer()
-				require.NoError(b, protectCall(ctx, builder, p, plan, bp))
+				require.NoError(b, protectCall(ctx, builder, p, plan))
 			}
 			full := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			floor := float64(direct.Nanoseconds()) / float64(b.N)

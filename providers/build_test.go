@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/graph"
@@ -66,12 +68,12 @@ func TestBuildProtectFailures(t *testing.T) {
 			p := testProvider(t, ctx, tp)
 			b := providers.NewBuilder(tc.graphs, newRecorder(ev))
 			plan := planOf(world(), p.ID())
-			cp := newCheckpoint(t, ctx, p, plan)
-			op, err := b.BuildProtect(ctx, rc, p, plan, cp)
+			op, id, err := b.BuildProtect(ctx, rc, p, plan, manual)
 			require.Error(t, err)
 			assert.Nil(t, op)
 			tc.check(t, err)
-			assert.Equal(t, bank.StatusError, status(t, ctx, p, cp.ID), "not left protecting")
+			assert.NotErrorIs(t, err, providers.ErrCheckpointNotCreated)
+			assert.Equal(t, bank.StatusError, status(t, ctx, p, id), "not left protecting")
 			if tc.logged {
 				assert.Equal(t, []string{"protecting"}, ev.statuses("op-started"))
 				assert.Equal(t, []string{"error"}, ev.statuses("op-ended"))
@@ -91,11 +93,11 @@ func (g failingGraph) BuildGraph(context.Context, *karbor.RequestContext, []grap
 func TestBuildProtectRefusesWrongStatus(t *testing.T) {
 	ctx, _ := quiet(t)
 	p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-	b := providers.NewBuilder(fixedGraph(world()), nil)
-	cp := protected(t, p, b)
-	_, err := b.BuildProtect(ctx, rc, p, planOf(world(), p.ID()), cp)
+	b := providers.NewBuilder(fixedGraph(world()), &db.Recorder{})
+	_, id, err := b.BuildProtect(ctx, rc, p, planOf(world(), p.ID()), providers.CheckpointProperties{Status: bank.StatusAvailable})
 	assert.ErrorContains(t, err, "is available, not protecting")
-	assert.Equal(t, bank.StatusAvailable, status(t, ctx, p, cp.ID))
+	assert.Equal(t, bank.StatusAvailable, status(t, ctx, p, id))
+	cp := protected(t, p, b)
 	_, err = b.BuildDelete(ctx, rc, p, cp)
 	assert.ErrorContains(t, err, "is available, not deleting")
 	assert.Equal(t, bank.StatusAvailable, status(t, ctx, p, cp.ID))
@@ -108,7 +110,7 @@ func TestBuildRestoreAndVerifyFailures(t *testing.T) {
 			ev := &events{}
 			tp := &testPlugin{types: allTypes, ev: ev}
 			p := testProvider(t, ctx, tp)
-			cp := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+			cp := protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 			tp.missing = map[providers.Op]bool{kind: true}
 			b := providers.NewBuilder(fixedGraph(world()), newRecorder(ev))
 			var err error
@@ -126,7 +128,7 @@ func TestBuildRestoreAndVerifyFailures(t *testing.T) {
 	t.Run("graph not topologically ordered", func(t *testing.T) {
 		ctx, _ := quiet(t)
 		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-		cp := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+		cp := protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 		bad := `[{"0x0": ["V", "v", "v", null], "0x1": ["S", "s", "s", null], "0x2": ["P", "p", "p", null]}, [["0x2", ["0x1"]], ["0x1", ["0x0"]]]]`
 		cp.ResourceGraph = &bad
 		ev := &events{}
@@ -138,7 +140,9 @@ func TestBuildRestoreAndVerifyFailures(t *testing.T) {
 
 func TestBuildDeleteFailuresAndEmptyGraph(t *testing.T) {
 	t.Run("malformed stored graph", func(t *testing.T) {
-		ctx, _ := quiet(t)
+		// A checkpoint must always be deletable: one whose graph cannot be
+		// read is deleted as if it had no resources, with a warning.
+		ctx, hook := quiet(t)
 		ev := &events{}
 		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: ev})
 		b := providers.NewBuilder(fixedGraph(world()), newRecorder(ev))
@@ -148,22 +152,31 @@ func TestBuildDeleteFailuresAndEmptyGraph(t *testing.T) {
 		cp, err = p.Checkpoints().BeginDelete(ctx, cp.ID)
 		require.NoError(t, err)
 		*ev = events{}
-		_, err = b.BuildDelete(ctx, rc, p, cp)
-		assert.ErrorIs(t, err, graph.ErrMalformed)
-		assert.Equal(t, bank.StatusErrorDeleting, status(t, ctx, p, cp.ID), "not left deleting")
-		assert.Empty(t, ev.statuses("op-started"))
+		op, err := b.BuildDelete(ctx, rc, p, cp)
+		require.NoError(t, err)
+		require.NoError(t, op.Run(ctx))
+		assert.Equal(t, bank.StatusDeleted, status(t, ctx, p, cp.ID))
+		assert.Equal(t, []string{"deleting"}, ev.statuses("op-started"))
+		assert.Equal(t, []string{"deleted"}, ev.statuses("op-ended"))
+		_, n := ev.hookSeq("on_main", "srv-a")
+		assert.Zero(t, n, "no resource is known, no hook runs")
+		var warned bool
+		for _, e := range hook.AllEntries() {
+			warned = warned || e.Level == logrus.WarnLevel && strings.Contains(e.Message, "data may remain") &&
+				errors.Is(e.Data[logrus.ErrorKey].(error), graph.ErrMalformed)
+		}
+		assert.True(t, warned, "the operator is told plugin data may remain")
 	})
 	t.Run("no stored graph", func(t *testing.T) {
 		// A checkpoint whose protect never built a flow: Python cannot
 		// delete it; here it is deleted like an empty one.
 		ctx, _ := quiet(t)
 		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-		b := providers.NewBuilder(failingGraph{errors.New("no OpenStack")}, nil)
+		b := providers.NewBuilder(failingGraph{errors.New("no OpenStack")}, &db.Recorder{})
 		plan := planOf(world(), p.ID())
-		cp := newCheckpoint(t, ctx, p, plan)
-		_, err := b.BuildProtect(ctx, rc, p, plan, cp)
+		_, id, err := b.BuildProtect(ctx, rc, p, plan, manual)
 		require.Error(t, err)
-		cp, err = p.Checkpoints().BeginDelete(ctx, cp.ID)
+		cp, err := p.Checkpoints().BeginDelete(ctx, id)
 		require.NoError(t, err)
 		require.Nil(t, cp.ResourceGraph)
 		op, err := b.BuildDelete(ctx, rc, p, cp)
@@ -213,16 +226,16 @@ func TestBuildCopyFailures(t *testing.T) {
 	t.Run("no plugin for a type", func(t *testing.T) {
 		ctx, _ := quiet(t)
 		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-		src := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+		src := protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 		extra := graph.Graph{node("OS::Foo::Bar", "x")}
-		_, _, err := providers.NewBuilder(fixedGraph(extra), nil).BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src})
+		_, _, err := providers.NewBuilder(fixedGraph(extra), &db.Recorder{}).BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src})
 		assert.Equal(t, "Flow: copy, Error: Protection Plugin for OS::Foo::Bar could not be found.", karborError(t, err).Error())
 	})
 	t.Run("the graph cannot be built", func(t *testing.T) {
 		ctx, _ := quiet(t)
 		p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-		src := protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
-		_, _, err := providers.NewBuilder(failingGraph{errors.New("down")}, nil).BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src})
+		src := protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
+		_, _, err := providers.NewBuilder(failingGraph{errors.New("down")}, &db.Recorder{}).BuildCopy(ctx, rc, p, planOf(world(), p.ID()), []*bank.Checkpoint{src})
 		assert.Equal(t, "Flow: copy, Error: Internal error", karborError(t, err).Error())
 		assert.Len(t, copiesOf(t, ctx, p), 1, "no copy made")
 	})
@@ -264,11 +277,10 @@ func TestDeleteSkipsResourcesWithoutPlugin(t *testing.T) {
 		ev := &events{}
 		p := testProvider(t, ctx, &testPlugin{types: withoutImage, ev: ev})
 		plan := planOf(world(), p.ID())
-		cp := newCheckpoint(t, ctx, p, plan)
-		_, err := providers.NewBuilder(fixedGraph(world()), newRecorder(ev)).BuildProtect(ctx, rc, p, plan, cp)
+		_, id, err := providers.NewBuilder(fixedGraph(world()), newRecorder(ev)).BuildProtect(ctx, rc, p, plan, manual)
 		require.Error(t, err)
-		require.Equal(t, bank.StatusError, status(t, ctx, p, cp.ID))
-		deleteWith(t, ctx, hook, p, ev, cp.ID)
+		require.Equal(t, bank.StatusError, status(t, ctx, p, id))
+		deleteWith(t, ctx, hook, p, ev, id)
 	})
 	t.Run("plugin removed from the provider", func(t *testing.T) {
 		ctx, hook := quiet(t)

@@ -3,7 +3,6 @@ package providers
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers/graph"
-	"github.com/gokarbor/karbor-protection/taskflow"
 )
 
 // DefaultWorkers bounds how many hooks of one operation run at once. The
@@ -36,15 +34,14 @@ type Builder struct {
 	graphs   GraphBuilder
 	recorder Recorder
 	workers  int
-	now      func() time.Time
 }
 
 // BuilderOption configures a Builder.
 type BuilderOption func(*Builder)
 
-// WithWorkers bounds the hooks of one operation that run at once (n < 1:
+// withWorkers bounds the hooks of one operation that run at once (n < 1:
 // DefaultWorkers).
-func WithWorkers(n int) BuilderOption {
+func withWorkers(n int) BuilderOption {
 	return func(b *Builder) {
 		if n >= 1 {
 			b.workers = n
@@ -52,115 +49,33 @@ func WithWorkers(n int) BuilderOption {
 	}
 }
 
-// WithClock sets the clock of operation-log start times.
-func WithClock(now func() time.Time) BuilderOption {
-	return func(b *Builder) { b.now = now }
-}
-
 // NewBuilder returns a builder that expands plans with graphs and records
-// with recorder (nil: NopRecorder).
+// with recorder, which is required.
 func NewBuilder(graphs GraphBuilder, recorder Recorder, opts ...BuilderOption) *Builder {
-	if recorder == nil {
-		recorder = NopRecorder{}
-	}
-	b := &Builder{graphs: graphs, recorder: recorder, workers: DefaultWorkers, now: time.Now}
+	b := &Builder{graphs: graphs, recorder: recorder, workers: DefaultWorkers}
 	for _, o := range opts {
 		o(b)
 	}
 	return b
 }
 
+// newLog is a new operation's operation-log row, not yet inserted.
+func (b *Builder) newLog() *operationLog { return &operationLog{rec: b.recorder} }
+
 // opContext adds the fields every log line of an operation carries.
 func opContext(ctx context.Context, op Op, p *Provider, checkpointID string) context.Context {
 	return logctx.WithFields(ctx, logrus.Fields{"operation": string(op), "provider_id": p.id, "checkpoint_id": checkpointID})
 }
 
-// transitions are what an operation's Initiate and Complete tasks do, and
-// the Initiate task's revert (the failure status).
-type transitions struct {
-	start, complete, fail func(ctx context.Context) error
-}
-
-// compile wraps a resource flow as karbor does, Initiate → resources →
-// Complete, and compiles it.
-func (b *Builder) compile(name, initiate, complete string, resources *taskflow.Graph, tr transitions) (*taskflow.Compiled, error) {
-	run := func(step func(context.Context) error) taskflow.ExecuteFunc {
-		return func(ctx context.Context, _ taskflow.Inputs) (any, error) { return nil, step(ctx) }
-	}
-	start := taskflow.NewTask(initiate, run(tr.start), taskflow.OnRevert(
-		func(ctx context.Context, _ taskflow.Inputs, _ taskflow.Outcome) error { return tr.fail(ctx) }))
-	return taskflow.Compile(taskflow.NewLinear(name, start, resources, taskflow.NewTask(complete, run(tr.complete))))
-}
-
-// checkpointSteps are the transitions of an operation on a checkpoint
-// (protect, delete, copy): set the checkpoint's status (or do its final
-// step) and mirror it in the operation log.
-func (b *Builder) checkpointSteps(cps *bank.Checkpoints, id, logID, running string, done func(ctx context.Context) error, doneStatus, failed string) transitions {
-	return transitions{
-		start: func(ctx context.Context) error {
-			if _, err := cps.SetStatus(ctx, id, running); err != nil {
-				return err
-			}
-			b.logStatus(ctx, logID, running, false)
-			return nil
-		},
-		complete: func(ctx context.Context) error {
-			if err := done(ctx); err != nil {
-				return err
-			}
-			b.logStatus(ctx, logID, doneStatus, true)
-			return nil
-		},
-		fail: func(ctx context.Context) error {
-			logctx.From(ctx).Info("Recording the operation's failure")
-			_, err := cps.SetStatus(ctx, id, failed)
-			b.logStatus(ctx, logID, failed, true)
-			return err
-		},
-	}
-}
-
-// startLog inserts the operation-log row; a recorder failure is logged and
-// the operation goes on without a row id.
-func (b *Builder) startLog(ctx context.Context, l OperationLog) string {
-	l.StartedAt = b.now()
-	id, err := b.recorder.OperationStarted(ctx, l)
-	if err != nil {
-		logctx.From(ctx).WithError(err).Warn("Could not record the operation log")
-	}
-	return id
-}
-
-// logStatus updates the operation-log row; ended also sets ended_at.
-func (b *Builder) logStatus(ctx context.Context, id, status string, ended bool) {
-	if id == "" {
-		return
-	}
-	var err error
-	if ended {
-		err = b.recorder.OperationEnded(ctx, id, status)
-	} else {
-		err = b.recorder.OperationStatus(ctx, id, status)
-	}
-	if err != nil {
-		logctx.From(ctx).WithError(err).WithField("status", status).Warn("Could not record the operation log's status")
-	}
-}
-
-// abandon records that an operation could not be built: its checkpoint (if
-// any) gets the operation's failure status, so that it is not left in
-// progress for ever as the Python service leaves it, and its operation-log
-// row (if any) is closed with that status.
-func (b *Builder) abandon(ctx context.Context, cps *bank.Checkpoints, checkpointID, logID, status string, cause error) {
+// abandonBuild records that an operation could not be built: record
+// writes its failure status (a checkpoint's: it is not left in progress for
+// ever as the Python service leaves it) and closes its operation-log row.
+func abandonBuild(ctx context.Context, cause error, record func(ctx context.Context) error) {
 	log := logctx.From(ctx).WithError(cause)
-	log.WithField("status", status).Error("Could not build the operation; recording its failure")
-	ctx = context.WithoutCancel(ctx)
-	if cps != nil {
-		if _, err := cps.SetStatus(ctx, checkpointID, status); err != nil {
-			log.WithField("status_error", err.Error()).Error("Could not record the failure in the checkpoint")
-		}
+	log.Error("Could not build the operation; recording its failure")
+	if err := record(context.WithoutCancel(ctx)); err != nil {
+		log.WithField("status_error", err.Error()).Error("Could not record the failure in the checkpoint")
 	}
-	b.logStatus(ctx, logID, status, true)
 }
 
 // unpack reads a checkpoint's stored resource graph; a checkpoint without

@@ -2,13 +2,16 @@ package providers_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/providers"
 )
 
@@ -28,7 +31,7 @@ func TestCancelDuringRun(t *testing.T) {
 			p := testProvider(t, ctx, tp)
 			var available *bank.Checkpoint
 			if kind != providers.OpProtect {
-				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 			}
 			tp.block, tp.started = string(kind)+":on_main:vol-lone", make(chan struct{})
 			run := buildOp(t, ctx, providers.NewBuilder(fixedGraph(world()), newRecorder(ev)), p, kind, available)
@@ -65,7 +68,7 @@ func TestCancelBeforeRun(t *testing.T) {
 			p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: ev})
 			var available *bank.Checkpoint
 			if kind != providers.OpProtect {
-				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 			}
 			b := providers.NewBuilder(fixedGraph(world()), newRecorder(ev))
 			run := buildOp(t, ctx, b, p, kind, available)
@@ -93,6 +96,55 @@ func TestCancelBeforeRun(t *testing.T) {
 				require.ErrorIs(t, second.op.Run(cancelled), context.Canceled)
 				assert.Equal(t, bank.StatusError, status(t, ctx, p, second.target))
 			}
+		})
+	}
+}
+
+// TestAbandon: an operation that will not run (the service is stopping)
+// is abandoned: nothing runs, every checkpoint, restore or verification it
+// holds gets its failure status and its operation-log row is closed, and it
+// can then neither run nor be abandoned again.
+func TestAbandon(t *testing.T) {
+	for _, tc := range []struct {
+		kind   providers.Op
+		status string // of the checkpoint; "" when the operation does not change it
+		row    string // the restore or verification row
+	}{
+		{providers.OpProtect, bank.StatusError, ""},
+		{providers.OpDelete, bank.StatusErrorDeleting, ""},
+		{providers.OpCopy, bank.StatusError, ""},
+		{providers.OpRestore, "", "restore"},
+		{providers.OpVerify, "", "verification"},
+	} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			ctx, hook := quiet(t)
+			ev := &events{}
+			p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: ev})
+			var available *bank.Checkpoint
+			if tc.kind != providers.OpProtect {
+				available = protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
+			}
+			run := buildOp(t, ctx, providers.NewBuilder(fixedGraph(world()), newRecorder(ev)), p, tc.kind, available)
+			*ev = events{}
+			require.NoError(t, run.op.Abandon(ctx, "the service is stopping"))
+			for _, e := range ev.list() {
+				assert.NotEqual(t, "hook", e.kind, "no hook ran")
+			}
+			if tc.status != "" {
+				assert.Equal(t, tc.status, status(t, ctx, p, run.target))
+				assert.Equal(t, []string{tc.status}, ev.statuses("op-ended"))
+			} else {
+				assert.Equal(t, bank.StatusAvailable, status(t, ctx, p, run.target), "the checkpoint is not touched")
+				assert.Equal(t, []string{"fail"}, ev.statuses(tc.row))
+				assert.Equal(t, []string{"fail"}, ev.statuses("op-ended"))
+			}
+			var warned bool
+			for _, e := range hook.AllEntries() {
+				warned = warned || e.Level == logrus.WarnLevel && strings.Contains(e.Message, "the service is stopping")
+			}
+			assert.True(t, warned, "the reason is logged")
+			assert.Error(t, run.op.Run(ctx), "an abandoned operation does not run")
+			assert.Error(t, run.op.Abandon(ctx, "again"), "nor is it abandoned twice")
 		})
 	}
 }

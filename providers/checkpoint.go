@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -67,17 +68,21 @@ func (n *NewResources) Map() map[string]string {
 	return maps.Clone(n.m)
 }
 
-// CheckpointPlan is a plan as a new checkpoint records it (its
-// protection_plan), for bank.Checkpoints.Create: id, name, provider and the
-// resources exactly as the Plan primitive carried them.
-func CheckpointPlan(plan *karbor.Plan) (bank.Plan, error) {
+// createCheckpoint creates a new checkpoint of plan in the plan's project,
+// as karbor's CheckpointCollection.create does: its protection_plan is the
+// plan's id, name, provider and resources exactly as the Plan primitive
+// carried them.
+func createCheckpoint(ctx context.Context, p *Provider, plan *karbor.Plan, status string, extraInfo json.RawMessage) (*bank.Checkpoint, error) {
 	resources := plan.Resources
 	if resources == nil {
 		resources = []karbor.PlanResource{}
 	}
 	raw, err := json.Marshal(resources)
 	if err != nil {
-		return bank.Plan{}, fmt.Errorf("providers: encode resources of plan %s: %w", plan.ID, err)
+		return nil, fmt.Errorf("providers: encode resources of plan %s: %w", plan.ID, err)
 	}
-	return bank.Plan{ID: plan.ID, Name: plan.Name, ProviderID: plan.ProviderID, Resources: raw}, nil
+	return p.checkpoints.Create(ctx, bank.NewCheckpoint{
+		Plan:      bank.Plan{ID: plan.ID, Name: plan.Name, ProviderID: plan.ProviderID, Resources: raw},
+		ProjectID: plan.ProjectID, Status: status, ExtraInfo: extraInfo,
+	})
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/python"
 	"github.com/gokarbor/karbor-protection/providers/graph"
-	"github.com/gokarbor/karbor-protection/taskflow"
 )
 
 // CopyPair is one element of the copy RPC's answer: a protected checkpoint
@@ -21,11 +20,13 @@ type CopyPair struct {
 }
 
 // BuildCopy is the synchronous part of the copy RPC after the manager listed
-// the plan's checkpoints (spec §2.2, §7.5). For every source checkpoint that
+// the plan's checkpoints (docs/karbor-behaviour.md#copy, #copy-flow). For
+// every source checkpoint that
 // is available and not itself a finished copy (extra_info copy_status
 // "finished"), it creates a copy checkpoint from the plan (status
 // wait_copying, extra_info {}), stores the plan's resource graph in it,
-// inserts its operation-log row (type copy) and builds its flow. Running the
+// inserts its operation-log row (type copy) and builds its flow
+// (copySteps). Running the
 // Operation runs the copies one after the other, each wait_copying → copying
 // → available with extra_info {"copy_status": "finished"}, or → error.
 //
@@ -49,7 +50,6 @@ func (b *Builder) BuildCopy(ctx context.Context, rc *karbor.RequestContext, p *P
 	if len(eligible) == 0 {
 		return op, pairs, nil
 	}
-	cps := p.checkpoints
 	ctx = opContext(ctx, OpCopy, p, "")
 	g, err := b.graphs.BuildGraph(ctx, rc, graph.FromPlan(plan.Resources))
 	if err != nil {
@@ -63,14 +63,17 @@ func (b *Builder) BuildCopy(ctx context.Context, rc *karbor.RequestContext, p *P
 	if err != nil {
 		return nil, nil, err
 	}
+	all := make([]checkpointSteps, len(copies))
+	for i, c := range copies {
+		all[i] = checkpointSteps{op: OpCopy, cps: p.checkpoints, id: c.ID, log: b.newLog()}
+	}
 	for i, src := range eligible {
-		f, err := b.copyFlow(opContext(ctx, OpCopy, p, copies[i].ID), rc, p, plan, g, packed, src, copies[i])
+		f, err := b.copyFlow(opContext(ctx, OpCopy, p, copies[i].ID), rc, p, plan, g, packed, src, copies[i], all[i])
 		if err != nil {
-			for _, c := range copies {
-				b.abandon(opContext(ctx, OpCopy, p, c.ID), cps, c.ID, "", bank.StatusError, err)
-			}
-			for _, done := range op.flows {
-				b.logStatus(ctx, done.operationLogID, bank.StatusError, true)
+			// Every copy this call made fails, with its operation-log row
+			// if it has one.
+			for i, c := range copies {
+				abandonBuild(opContext(ctx, OpCopy, p, c.ID), err, all[i].fail)
 			}
 			return nil, nil, copyFlowError(err)
 		}
@@ -88,18 +91,12 @@ func copyFlowError(err error) error {
 // createCopies creates n copy checkpoints of a plan; on a failure the ones
 // made are set to error.
 func (b *Builder) createCopies(ctx context.Context, p *Provider, plan *karbor.Plan, n int) ([]*bank.Checkpoint, error) {
-	bp, err := CheckpointPlan(plan)
-	if err != nil {
-		return nil, err
-	}
 	copies := make([]*bank.Checkpoint, 0, n)
 	for range n {
-		c, err := p.checkpoints.Create(ctx, bank.NewCheckpoint{
-			Plan: bp, ProjectID: plan.ProjectID, Status: bank.StatusWaitCopying, ExtraInfo: json.RawMessage("{}"),
-		})
+		c, err := createCheckpoint(ctx, p, plan, bank.StatusWaitCopying, json.RawMessage("{}"))
 		if err != nil {
 			for _, made := range copies {
-				b.abandon(opContext(ctx, OpCopy, p, made.ID), p.checkpoints, made.ID, "", bank.StatusError, err)
+				abandonBuild(opContext(ctx, OpCopy, p, made.ID), err, checkpointSteps{op: OpCopy, cps: p.checkpoints, id: made.ID, log: b.newLog()}.fail)
 			}
 			return nil, fmt.Errorf("providers: create copy checkpoint of plan %s: %w", plan.ID, err)
 		}
@@ -109,38 +106,17 @@ func (b *Builder) createCopies(ctx context.Context, p *Provider, plan *karbor.Pl
 }
 
 // copyFlow builds the flow copying src into cp.
-func (b *Builder) copyFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, g graph.Graph, packed string, src, cp *bank.Checkpoint) (*operationFlow, error) {
-	cps := p.checkpoints
-	cp, err := cps.SetResourceGraph(ctx, cp.ID, packed)
+func (b *Builder) copyFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, g graph.Graph, packed string, src, cp *bank.Checkpoint, s checkpointSteps) (*operationFlow, error) {
+	cp, err := p.checkpoints.SetResourceGraph(ctx, cp.ID, packed)
 	if err != nil {
 		return nil, err
 	}
-	logID := b.startLog(ctx, checkpointLog(cp, karbor.OperationCopy))
-	resources, err := resourceFlow(ctx, p, OpCopy, g, plan.Parameters, HookArgs{
-		Op: OpCopy, Request: rc, OperationLogID: logID,
-		Checkpoint:     &CheckpointRef{cps: cps, cp: src},
-		CheckpointCopy: &CheckpointRef{cps: cps, cp: cp, writable: true},
-	})
-	if err != nil {
-		b.logStatus(ctx, logID, bank.StatusError, true)
-		return nil, err
-	}
-	finished := func(ctx context.Context) error {
-		_, err := cps.Update(ctx, cp.ID, func(c *bank.Checkpoint) error {
-			extra, err := markCopyFinished(c.ExtraInfo)
-			c.Status, c.ExtraInfo = bank.StatusAvailable, extra
-			return err
-		})
-		return err
-	}
-	tr := b.checkpointSteps(cps, cp.ID, logID, bank.StatusCopying, finished, bank.StatusAvailable, bank.StatusError)
-	initiate := "InitiateCopyTask_" + cp.ID
-	var compiled *taskflow.Compiled
-	if compiled, err = b.compile("Copy_"+plan.ID+src.ID, initiate, "CompleteCopyTask_"+cp.ID, resources, tr); err != nil {
-		b.logStatus(ctx, logID, bank.StatusError, true)
-		return nil, err
-	}
-	return &operationFlow{checkpointID: cp.ID, operationLogID: logID, flow: compiled, initiate: initiate, fail: tr.fail}, nil
+	s.log.start(ctx, checkpointLog(cp, karbor.OperationCopy))
+	return newFlow(ctx, p, g, plan.Parameters, HookArgs{
+		Op: OpCopy, Request: rc, OperationLogID: s.log.id,
+		Checkpoint:     &CheckpointRef{cps: p.checkpoints, cp: src},
+		CheckpointCopy: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},
+	}, namesOf(OpCopy, plan.ID, src.ID, cp.ID), cp.ID, s.log, s)
 }
 
 // extraInfoObject reads a checkpoint's extra_info as the Python flows do: a

@@ -6,56 +6,50 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
 // BuildDelete is the synchronous part of the delete RPC after the manager
-// moved the checkpoint to deleting (bank.Checkpoints.BeginDelete; spec §2.5
-// step 6, §7.5): insert the operation-log row (type protect, as the Python
-// service writes it, status deleting) and build the delete flow over the
-// checkpoint's stored resource graph. Running the Operation lets each plugin
-// delete its backups, then finishes the deletion in the bank (status
+// moved the checkpoint to deleting ([bank.Checkpoints.BeginDelete]; step 6
+// of docs/karbor-behaviour.md#delete, the flow is #delete-flow there):
+// insert the operation-log row (type protect, as the Python service writes
+// it, status deleting) and build the delete flow (deleteSteps) over the
+// checkpoint's stored resource graph. Running the Operation lets each
+// plugin delete its backups, then finishes the deletion in the bank (status
 // deleted, index keys removed, index.json kept), or moves the checkpoint to
 // error-deleting.
 //
-// A checkpoint without a stored graph (its protect never built a flow) has
-// nothing to delete but its indices. An error leaves the checkpoint in
-// error-deleting and its operation-log row closed with that status (the
-// Python service leaves it deleting for ever); the manager answers
-// KarborException("Failed to create delete checkpoint flow.").
+// A checkpoint must always be deletable: one without a stored graph (its
+// protect never built a flow) has nothing to delete but its indices, and
+// one whose stored graph cannot be read is deleted the same way, with a
+// warning that its plugins' data may remain in the bank. An error leaves
+// the checkpoint in error-deleting and its operation-log row closed with
+// that status (the Python service leaves it deleting for ever); the manager
+// answers KarborException("Failed to create delete checkpoint flow.").
 func (b *Builder) BuildDelete(ctx context.Context, rc *karbor.RequestContext, p *Provider, cp *bank.Checkpoint) (*Operation, error) {
 	ctx = opContext(ctx, OpDelete, p, cp.ID)
 	if cp.Status != bank.StatusDeleting {
 		return nil, fmt.Errorf("providers: delete: checkpoint %s is %s, not %s", cp.ID, cp.Status, bank.StatusDeleting)
 	}
-	cps := p.checkpoints
-	logID := ""
-	flow, err := func() (*operationFlow, error) {
-		g, err := unpack(cp)
-		if err != nil {
-			return nil, err
-		}
-		logID = b.startLog(ctx, checkpointLog(cp, karbor.OperationProtect))
-		resources, err := resourceFlow(ctx, p, OpDelete, g, nil, HookArgs{
-			Op: OpDelete, Request: rc, OperationLogID: logID,
-			Checkpoint: &CheckpointRef{cps: cps, cp: cp, writable: true},
-		})
-		if err != nil {
-			return nil, err
-		}
-		deleted := func(ctx context.Context) error {
-			_, err := cps.Delete(ctx, cp.ID)
-			return err
-		}
-		tr := b.checkpointSteps(cps, cp.ID, logID, bank.StatusDeleting, deleted, bank.StatusDeleted, bank.StatusErrorDeleting)
-		compiled, err := b.compile("Delete_Checkpoint_"+cp.ID, "InitiateDeleteTask", "CompleteDeleteTask", resources, tr)
-		if err != nil {
-			return nil, err
-		}
-		return &operationFlow{checkpointID: cp.ID, operationLogID: logID, flow: compiled, initiate: "InitiateDeleteTask", fail: tr.fail}, nil
-	}()
+	s := checkpointSteps{op: OpDelete, cps: p.checkpoints, id: cp.ID, log: b.newLog()}
+	flow, err := b.deleteFlow(ctx, rc, p, cp, s)
 	if err != nil {
-		b.abandon(ctx, cps, cp.ID, logID, bank.StatusErrorDeleting, err)
+		abandonBuild(ctx, err, s.fail)
 		return nil, fmt.Errorf("providers: build delete flow of checkpoint %s: %w", cp.ID, err)
 	}
 	return &Operation{op: OpDelete, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
+}
+
+func (b *Builder) deleteFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, cp *bank.Checkpoint, s checkpointSteps) (*operationFlow, error) {
+	g, err := unpack(cp)
+	if err != nil {
+		logctx.From(ctx).WithError(err).Warn("The checkpoint's stored resource graph cannot be read: " +
+			"deleting it as a checkpoint without resources; its protection plugins' data may remain in the bank")
+		g = nil
+	}
+	s.log.start(ctx, checkpointLog(cp, karbor.OperationProtect))
+	return newFlow(ctx, p, g, nil, HookArgs{
+		Op: OpDelete, Request: rc, OperationLogID: s.log.id,
+		Checkpoint: &CheckpointRef{cps: p.checkpoints, cp: cp, writable: true},
+	}, namesOf(OpDelete, "", cp.ID, ""), cp.ID, s.log, s)
 }

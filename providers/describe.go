@@ -36,28 +36,25 @@ func DescribeFlow(ctx context.Context, opts Options, graphs GraphBuilder, rc *ka
 	if op != OpDelete {
 		params = plan.Parameters
 	}
-	resources, err := resourceFlow(ctx, p, op, g, params, HookArgs{Op: op, Request: rc})
-	if err != nil {
-		return nil, fmt.Errorf("providers: %s flow of plan %s: %w", op, plan.ID, err)
-	}
-	var name, initiate, complete string
 	switch op {
-	case OpProtect:
-		name, initiate, complete = "Protect_"+plan.ID, "InitiateProtectTask", "CompleteProtectTask"
-	case OpRestore:
-		name, initiate, complete = "Restore_"+checkpointID, "InitiateRestoreTask", "CompleteRestoreTask"
-	case OpVerify:
-		name, initiate, complete = "Verify_"+checkpointID, "InitiateVerifyTask", "CompleteVerifyTask"
-	case OpDelete:
-		name, initiate, complete = "Delete_Checkpoint_"+checkpointID, "InitiateDeleteTask", "CompleteDeleteTask"
-	case OpCopy:
-		name, initiate, complete = "Copy_"+plan.ID+checkpointID, "InitiateCopyTask_"+copyID, "CompleteCopyTask_"+copyID
+	case OpProtect, OpRestore, OpVerify, OpDelete, OpCopy:
 	default:
 		return nil, fmt.Errorf("providers: unknown operation %q", op)
 	}
-	nothing := func(context.Context) error { return nil }
-	return (&Builder{}).compile(name, initiate, complete, resources, transitions{start: nothing, complete: nothing, fail: nothing})
+	f, err := newFlow(ctx, p, g, params, HookArgs{Op: op, Request: rc}, namesOf(op, plan.ID, checkpointID, copyID), checkpointID, nil, noSteps{})
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s flow of plan %s: %w", op, plan.ID, err)
+	}
+	return f.flow, nil
 }
+
+// noSteps are the Initiate/Complete steps of a flow that is only described,
+// never run.
+type noSteps struct{}
+
+func (noSteps) initiate(context.Context) error { return nil }
+func (noSteps) complete(context.Context) error { return nil }
+func (noSteps) fail(context.Context) error     { return nil }
 
 // loadPluginsOnly finds the enabled provider with id in the provider
 // directory (files in name order, as Load reads them) and loads its
@@ -66,7 +63,7 @@ func loadPluginsOnly(ctx context.Context, opts Options, id string) (*Provider, e
 	if opts.Dir == "" {
 		opts.Dir = "providers.d"
 	}
-	dir, err := FindConfigDir(opts.Dir, opts.SearchRoots)
+	dir, err := findConfigDir(opts.Dir, opts.SearchRoots)
 	if err != nil {
 		return nil, err
 	}

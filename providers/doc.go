@@ -35,14 +35,21 @@
 // # Operations
 //
 // A Builder does what the protect, restore, verification, delete and copy
-// RPCs do before they reply: BuildProtect expands the plan into its resource
-// graph (protectables.Registry.BuildGraph), stores it packed in the
-// checkpoint, records the operation-log row and builds the flow; the others
-// read the checkpoint's stored graph. Each returns an Operation whose Run the
-// manager calls in the background. A flow is karbor's: Initiate (status in
-// progress) → the resource graph flow → Complete (final status); a hook
-// failure or the cancellation of Run's context reverts it, and the Initiate
-// task's revert records the failure status. Statuses:
+// RPCs do before they reply: BuildProtect creates the checkpoint, expands
+// the plan into its resource graph (protectables.Registry.BuildGraph),
+// stores it packed in the checkpoint, records the operation-log row and
+// builds the flow; BuildCopy does the same for each copy it creates; the
+// others read the checkpoint's stored graph. Whoever creates a checkpoint
+// owns its failure: a flow that cannot be built leaves its checkpoint in
+// its failure status. Each returns an Operation that the manager runs in
+// the background (Run) or, when it cannot start, abandons (Abandon: the
+// failure status is recorded and nothing runs).
+//
+// A flow is karbor's: Initiate (status in progress) → the resource graph
+// flow (flow.go) → Complete (final status), steps.go says what Initiate and
+// Complete do for each operation; a hook failure or the cancellation of
+// Run's context reverts it, and the Initiate task's revert records the
+// failure status. Statuses:
 //
 //	protect   checkpoint protecting → available | error
 //	delete    checkpoint deleting → deleted (indices removed) | error-deleting
@@ -51,13 +58,13 @@
 //	verify    verification row in_progress → success | fail
 //
 // What karbor keeps outside the bank (operation logs, restore and
-// verification rows) goes through a Recorder, which the database layer
-// implements; NopRecorder records nothing.
+// verification rows) goes through a Recorder, which pkg/db's Recorder
+// implements (writing nothing when there is no database).
 //
 // # Recovery
 //
-// Recover, called once at start, fails the checkpoints that a dead service
-// instance (its bank lease expired) left protecting, copying, wait_copying
-// (→ error) or deleting (→ error-deleting), which the Python service leaves
-// in progress for ever.
+// Recover, called at start and then periodically by the manager, moves to
+// error the checkpoints that a dead service instance left protecting,
+// copying, wait_copying or deleting (from error they can be deleted or
+// reset), which the Python service leaves in progress for ever.
 package providers

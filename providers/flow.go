@@ -28,8 +28,7 @@ type resourceTasks struct {
 	tasks [4]hookTask
 }
 
-// hookTask runs one hook of one resource. Its inputs come from the
-// resource's HookArgs, not from the flow's store.
+// hookTask runs one hook of one resource with the resource's HookArgs.
 type hookTask struct {
 	name string
 	hook int
@@ -38,10 +37,8 @@ type hookTask struct {
 
 var _ taskflow.Task = (*hookTask)(nil)
 
-func (t *hookTask) Name() string       { return t.name }
-func (t *hookTask) Requires() []string { return nil }
-func (t *hookTask) Provides() []string { return nil }
-func (t *hookTask) Execute(ctx context.Context, _ taskflow.Inputs) (any, error) {
+func (t *hookTask) Name() string { return t.name }
+func (t *hookTask) Execute(ctx context.Context) (any, error) {
 	a, h := &t.res.args, t.res.hooks
 	switch t.hook {
 	case hookPrepareBegin:
@@ -55,8 +52,9 @@ func (t *hookTask) Execute(ctx context.Context, _ taskflow.Inputs) (any, error) 
 }
 
 // resourceFlow builds the graph flow "ResourceGraphFlow_<op>" of an
-// operation over a resource graph, as karbor's build_resource_flow does
-// (spec §7.2): four tasks per resource, <op>_<hook>_<type>_<id>, linked
+// operation over a resource graph, as karbor's build_resource_flow
+// (karbor/services/protection/resource_flow.py) does
+// (docs/karbor-behaviour.md#hooks-and-their-ordering): four tasks per resource, <op>_<hook>_<type>_<id>, linked
 // prepare_begin → prepare_finish → main → complete; and for every parent P
 // and child C: P.prepare_begin → C.prepare_begin, C.prepare_finish →
 // P.prepare_finish, C.complete → P.complete. A resource met several times

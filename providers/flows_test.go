@@ -29,8 +29,11 @@ func edges(g graph.Graph) [][2]string {
 	return out
 }
 
-// assertOrder checks the hook order of spec §7.2 in what ev saw, and that
-// the operation's start and end statuses bracket every hook.
+// assertOrder checks karbor's hook order in what ev saw: per resource
+// prepare_begin → prepare_finish → main → complete; a parent's
+// prepare_begin before its children's, their prepare_finish and complete
+// before the parent's (docs/karbor-behaviour.md#hooks-and-their-ordering);
+// and that the operation's start and end statuses bracket every hook.
 func assertOrder(t *testing.T, ev *events, g graph.Graph, startKind, endKind string) {
 	t.Helper()
 	seq := func(hook, res string) int {
@@ -73,11 +76,10 @@ func assertOrder(t *testing.T, ev *events, g graph.Graph, startKind, endKind str
 func protected(t *testing.T, p *providers.Provider, b *providers.Builder) *bank.Checkpoint {
 	t.Helper()
 	ctx, _ := quiet(t)
-	cp := newCheckpoint(t, ctx, p, planOf(world(), p.ID()))
-	op, err := b.BuildProtect(ctx, rc, p, planOf(world(), p.ID()), cp)
+	op, id, err := b.BuildProtect(ctx, rc, p, planOf(world(), p.ID()), manual)
 	require.NoError(t, err)
 	require.NoError(t, op.Run(ctx))
-	cp, err = p.Checkpoints().Get(ctx, cp.ID)
+	cp, err := p.Checkpoints().Get(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, bank.StatusAvailable, cp.Status)
 	return cp
@@ -137,8 +139,7 @@ func TestHookArgs(t *testing.T) {
 		karbor.VolumeResourceType:                 {"backup_name": "all", "force": "False"},
 		karbor.VolumeResourceType + "#vol-shared": {"backup_name": "shared"},
 	}
-	cp := newCheckpoint(t, ctx, p, plan)
-	op, err := b.BuildProtect(ctx, rc, p, plan, cp)
+	op, id, err := b.BuildProtect(ctx, rc, p, plan, manual)
 	require.NoError(t, err)
 	require.NoError(t, op.Run(ctx))
 
@@ -148,7 +149,7 @@ func TestHookArgs(t *testing.T) {
 	assert.Equal(t, map[string]string{"backup_name": "all", "force": "False"}, lone.Parameters)
 	assert.Equal(t, map[string]string{}, srv.Parameters)
 	assert.Same(t, rc, shared.Request)
-	assert.Equal(t, cp.ID, shared.Checkpoint.ID())
+	assert.Equal(t, id, shared.Checkpoint.ID())
 	assert.Equal(t, "log-1", shared.OperationLogID)
 	assert.Nil(t, shared.CheckpointCopy)
 	assert.Nil(t, shared.NewResources)
@@ -157,9 +158,9 @@ func TestHookArgs(t *testing.T) {
 	assert.True(t, section.Writable(), "protect writes the checkpoint")
 	require.NoError(t, section.PutString(ctx, "status", "available"))
 
-	restore := &karbor.Restore{ID: "restore-1", CheckpointID: cp.ID,
+	restore := &karbor.Restore{ID: "restore-1", CheckpointID: id,
 		Parameters: karbor.Parameters{karbor.ServerResourceType + "#srv-a": {"restore_name": "x"}}}
-	available, err := p.Checkpoints().Get(ctx, cp.ID)
+	available, err := p.Checkpoints().Get(ctx, id)
 	require.NoError(t, err)
 	op, err = b.BuildRestore(ctx, rc, p, restore, available)
 	require.NoError(t, err)
@@ -184,7 +185,7 @@ func TestHookArgs(t *testing.T) {
 	require.NoError(t, op.Run(ctx))
 	c := got["copy vol-shared"]
 	require.NotNil(t, c)
-	assert.Equal(t, cp.ID, c.Checkpoint.ID())
+	assert.Equal(t, id, c.Checkpoint.ID())
 	assert.Equal(t, pairs[0].CheckpointCopyID, c.CheckpointCopy.ID())
 	src, err := c.Checkpoint.ResourceSection("vol-shared")
 	require.NoError(t, err)

@@ -108,15 +108,15 @@ func (e *events) statuses(kind string) []string {
 type recorder struct {
 	ev   *events
 	mu   sync.Mutex
-	logs map[string]providers.OperationLog
+	logs map[string]karbor.OperationLog
 	n    int
 }
 
 func newRecorder(ev *events) *recorder {
-	return &recorder{ev: ev, logs: map[string]providers.OperationLog{}}
+	return &recorder{ev: ev, logs: map[string]karbor.OperationLog{}}
 }
 
-func (r *recorder) OperationStarted(_ context.Context, l providers.OperationLog) (string, error) {
+func (r *recorder) OperationStarted(_ context.Context, l karbor.OperationLog) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.n++
@@ -127,16 +127,14 @@ func (r *recorder) OperationStarted(_ context.Context, l providers.OperationLog)
 }
 
 func (r *recorder) OperationStatus(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "op-status", res: id, status: status})
-	return nil
+	return r.note("op-status", id, status)
 }
 
 func (r *recorder) OperationEnded(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "op-ended", res: id, status: status})
-	return nil
+	return r.note("op-ended", id, status)
 }
 
-func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *providers.OperationLog) error {
+func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *karbor.OperationLog) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if missing != nil {
@@ -148,26 +146,28 @@ func (r *recorder) CheckpointRecovered(_ context.Context, checkpointID, status s
 }
 
 func (r *recorder) RestoreStatus(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "restore", res: id, status: status})
-	return nil
+	return r.note("restore", id, status)
 }
 
-func (r *recorder) RestoreResource(_ context.Context, id string, rr providers.ResourceResult) error {
-	r.ev.add(event{kind: "restore-resource", res: rr.ID, status: rr.Status})
-	return nil
+func (r *recorder) RestoreResource(_ context.Context, id string, rr karbor.ResourceResult) error {
+	return r.note("restore-resource", rr.ID, rr.Status)
 }
 
 func (r *recorder) VerificationStatus(_ context.Context, id, status string) error {
-	r.ev.add(event{kind: "verification", res: id, status: status})
+	return r.note("verification", id, status)
+}
+
+func (r *recorder) VerificationResource(_ context.Context, id string, rr karbor.ResourceResult) error {
+	return r.note("verification-resource", rr.ID, rr.Status)
+}
+
+// note records one event.
+func (r *recorder) note(kind, res, status string) error {
+	r.ev.add(event{kind: kind, res: res, status: status})
 	return nil
 }
 
-func (r *recorder) VerificationResource(_ context.Context, id string, rr providers.ResourceResult) error {
-	r.ev.add(event{kind: "verification-resource", res: rr.ID, status: rr.Status})
-	return nil
-}
-
-func (r *recorder) onlyLog(t *testing.T) providers.OperationLog {
+func (r *recorder) onlyLog(t *testing.T) karbor.OperationLog {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -175,7 +175,7 @@ func (r *recorder) onlyLog(t *testing.T) providers.OperationLog {
 	for _, l := range r.logs {
 		return l
 	}
-	return providers.OperationLog{}
+	return karbor.OperationLog{}
 }
 
 // testPlugin is the protection plugin "test-protection-plugin": provider
@@ -251,7 +251,7 @@ func (h *testHooks) run(ctx context.Context, hook string, a *providers.HookArgs)
 		}
 	}
 	if h.p.report && hook == "on_main" {
-		a.ReportResult(ctx, providers.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: "available"})
+		a.ReportResult(ctx, karbor.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: "available"})
 	}
 	return nil
 }
@@ -340,14 +340,23 @@ func planOf(g graph.Graph, providerID string) *karbor.Plan {
 	return plan
 }
 
-// newCheckpoint creates a checkpoint of a plan as the protect RPC does.
+// manual are the checkpoint_properties karbor-api sends with a protect.
+var manual = providers.CheckpointProperties{Status: bank.StatusProtecting, ExtraInfo: json.RawMessage(`"{\"created_by\": \"manual\"}"`)}
+
+// bankPlan is a plan as a new checkpoint records it.
+func bankPlan(t testing.TB, plan *karbor.Plan) bank.Plan {
+	t.Helper()
+	raw, err := json.Marshal(plan.Resources)
+	require.NoError(t, err)
+	return bank.Plan{ID: plan.ID, Name: plan.Name, ProviderID: plan.ProviderID, Resources: raw}
+}
+
+// newCheckpoint creates a checkpoint of a plan as the protect RPC does,
+// without building its flow.
 func newCheckpoint(t testing.TB, ctx context.Context, p *providers.Provider, plan *karbor.Plan) *bank.Checkpoint {
 	t.Helper()
-	bp, err := providers.CheckpointPlan(plan)
-	require.NoError(t, err)
 	cp, err := p.Checkpoints().Create(ctx, bank.NewCheckpoint{
-		Plan: bp, ProjectID: plan.ProjectID, Status: bank.StatusProtecting,
-		ExtraInfo: json.RawMessage(`"{\"created_by\": \"manual\"}"`),
+		Plan: bankPlan(t, plan), ProjectID: plan.ProjectID, Status: manual.Status, ExtraInfo: manual.ExtraInfo,
 	})
 	require.NoError(t, err)
 	return cp

@@ -26,17 +26,14 @@ type Operation struct {
 // operationFlow is one compiled operation flow: Initiate, the resource
 // graph flow, Complete.
 type operationFlow struct {
-	checkpointID   string
-	operationLogID string
-	flow           *taskflow.Compiled
-	initiate       string // the Initiate task's name
-	// fail records the operation's failure (the Initiate task's revert),
-	// for a flow that was stopped before Initiate ran.
-	fail func(ctx context.Context) error
+	checkpointID string
+	log          *operationLog
+	flow         *taskflow.Compiled
+	initiate     string // the Initiate task's name
+	// steps record the operation's failure (the Initiate task's revert)
+	// also for a flow stopped before Initiate ran, or abandoned.
+	steps steps
 }
-
-// Type is the operation's type.
-func (o *Operation) Type() Op { return o.op }
 
 // CheckpointIDs are the checkpoints the operation works on: the one
 // protected, restored, verified or deleted, or the copies being made.
@@ -48,29 +45,19 @@ func (o *Operation) CheckpointIDs() []string {
 	return ids
 }
 
-// Tasks is the number of tasks the operation runs.
-func (o *Operation) Tasks() int {
-	n := 0
-	for _, f := range o.flows {
-		n += f.flow.Len()
-	}
-	return n
-}
-
 // Run runs the operation and returns once it is over, with the checkpoint
 // (or the restore, or the verification) in its final status: the success
 // status, or, when a hook failed or ctx was cancelled, the failure status
 // (protect and copy: error; delete: error-deleting; restore and
 // verification: fail), recorded by reverting the flow as karbor does. An
-// operation whose ctx is already cancelled runs nothing and records the
-// failure, so draining a queue at shutdown leaves nothing in progress. The
-// flows of a copy run one after the other; each succeeds or fails on its
-// own.
+// operation whose ctx is cancelled before one of its flows started records
+// that flow's failure without running it. The flows of a copy run one after
+// the other; each succeeds or fails on its own.
 //
-// Run may be called once; the error says what failed.
+// An operation is run or abandoned, once; the error says what failed.
 func (o *Operation) Run(ctx context.Context) error {
 	if !o.started.CompareAndSwap(false, true) {
-		return errors.New("providers: an operation runs only once")
+		return errOnce
 	}
 	var errs []error
 	for _, f := range o.flows {
@@ -81,14 +68,42 @@ func (o *Operation) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
-	ctx = logctx.WithFields(ctx, logrus.Fields{
+var errOnce = errors.New("providers: an operation runs only once")
+
+// Abandon records the failure of an operation that will not run (the
+// service is stopping, or the request was cancelled while it waited for a
+// free slot): every checkpoint, restore or verification it holds gets its
+// failure status, as if it had run and failed at once, and reason is
+// logged. It returns what could not be recorded.
+func (o *Operation) Abandon(ctx context.Context, reason string) error {
+	if !o.started.CompareAndSwap(false, true) {
+		return errOnce
+	}
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	for _, f := range o.flows {
+		fctx := o.flowContext(ctx, f)
+		logctx.From(fctx).Warnf("Operation not started: %s; recording its failure", reason)
+		if err := f.steps.fail(fctx); err != nil {
+			errs = append(errs, fmt.Errorf("providers: record the failure of %s of checkpoint %s: %w", o.op, f.checkpointID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// flowContext adds the fields every log line of one flow carries.
+func (o *Operation) flowContext(ctx context.Context, f *operationFlow) context.Context {
+	return logctx.WithFields(ctx, logrus.Fields{
 		"operation": string(o.op), "provider_id": o.provider,
-		"checkpoint_id": f.checkpointID, "operation_log_id": f.operationLogID,
+		"checkpoint_id": f.checkpointID, "operation_log_id": f.log.id,
 	})
+}
+
+func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
+	ctx = o.flowContext(ctx, f)
 	log := logctx.From(ctx)
 	log.WithField("tasks", f.flow.Len()).Info("Operation started")
-	res, err := f.flow.Run(ctx, nil, taskflow.Workers(o.workers))
+	res, err := f.flow.Run(ctx, taskflow.Workers(o.workers))
 	if err == nil {
 		log.Info("Operation succeeded")
 		return nil
@@ -96,7 +111,7 @@ func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
 	if res != nil && res.TaskState(f.initiate) == taskflow.Pending {
 		// Stopped before anything ran: there was nothing to revert, so the
 		// failure is recorded here.
-		if ferr := f.fail(context.WithoutCancel(ctx)); ferr != nil {
+		if ferr := f.steps.fail(context.WithoutCancel(ctx)); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
 	}

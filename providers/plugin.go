@@ -124,14 +124,14 @@ type HookArgs struct {
 	// created (restore and verify; shared by every hook of the operation).
 	NewResources *NewResources
 
-	report func(ctx context.Context, r ResourceResult)
+	report func(ctx context.Context, r karbor.ResourceResult)
 }
 
 // ReportResult records one resource's result of a restore or verification
 // in its database row (resources_status and resources_reason, keyed
 // "<type>#<id>"), as karbor's update_resource_status does. Other operations
 // record nothing.
-func (a *HookArgs) ReportResult(ctx context.Context, r ResourceResult) {
+func (a *HookArgs) ReportResult(ctx context.Context, r karbor.ResourceResult) {
 	if a.report != nil {
 		a.report(ctx, r)
 	}

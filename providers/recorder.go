@@ -4,20 +4,23 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
-// Recorder is where operations record what karbor keeps outside the bank
-// (spec §9): the operation-log rows, and the status and per-resource results
-// of restores and verifications. The database layer implements it; this
-// package imports no database code.
+// Recorder is where operations record what karbor keeps in its database,
+// not in the bank: the operation-log rows, and the status and per-resource
+// results of restores and verifications
+// (docs/karbor-behaviour.md#database-rows-written-outside-the-bank).
+// [db.Recorder] implements it (and writes nothing without a database);
+// this package imports no database code.
 //
 // A recorder failure never fails an operation: errors are logged by the
 // caller and the operation goes on (a flow's bank writes are what count).
 type Recorder interface {
 	// OperationStarted inserts an operation-log row when an operation is
 	// built and returns its id.
-	OperationStarted(ctx context.Context, log OperationLog) (id string, err error)
+	OperationStarted(ctx context.Context, log karbor.OperationLog) (id string, err error)
 	// OperationStatus sets a row's status (the Initiate step).
 	OperationStatus(ctx context.Context, id, status string) error
 	// OperationEnded sets a row's status and its ended_at to now (the
@@ -26,75 +29,53 @@ type Recorder interface {
 	// RestoreStatus sets a restore's status: in_progress, success or fail.
 	RestoreStatus(ctx context.Context, restoreID, status string) error
 	// RestoreResource records one resource's result in a restore.
-	RestoreResource(ctx context.Context, restoreID string, r ResourceResult) error
+	RestoreResource(ctx context.Context, restoreID string, r karbor.ResourceResult) error
 	// VerificationStatus and VerificationResource do the same for a
 	// verification.
 	VerificationStatus(ctx context.Context, verificationID, status string) error
-	VerificationResource(ctx context.Context, verificationID string, r ResourceResult) error
+	VerificationResource(ctx context.Context, verificationID string, r karbor.ResourceResult) error
 	// CheckpointRecovered closes, when recovery failed a checkpoint a dead
 	// instance left in progress, that checkpoint's open operation-log rows
 	// (protect and copy) with status; if the checkpoint has no row at all,
 	// missing (when not nil) is written, closed with status: the row the
 	// dead instance never wrote.
-	CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *OperationLog) error
+	CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *karbor.OperationLog) error
 }
 
-// OperationLog is a new operation-log row. Empty strings stand for NULL.
-type OperationLog struct {
-	ProjectID string
-	// Type is the operation type as karbor writes it: protect, restore,
-	// verify, copy, and protect for a delete (the Python service forgets
-	// to pass the delete type, and this keeps its rows identical).
-	Type                 string
-	CheckpointID         string
-	PlanID               string
-	ProviderID           string
-	RestoreID            string
-	ScheduledOperationID string
-	Status               string
-	StartedAt            time.Time
+// operationLog is one operation's operation-log row. Its writes never fail
+// the operation: a recorder error is logged and the operation goes on,
+// without a row id if the insert failed.
+type operationLog struct {
+	rec Recorder
+	id  string // "" until started, or when the insert failed
 }
 
-// ResourceResult is one resource's outcome of a restore or verification
-// (karbor's update_resource_status(type, id, status, reason)).
-type ResourceResult struct {
-	Type   string
-	ID     string
-	Status string
-	// Reason goes to resources_reason; nil leaves it alone.
-	Reason *string
+// start inserts the row, started now.
+func (l *operationLog) start(ctx context.Context, row karbor.OperationLog) {
+	row.StartedAt = time.Now()
+	id, err := l.rec.OperationStarted(ctx, row)
+	if err != nil {
+		logctx.From(ctx).WithError(err).Warn("Could not record the operation log")
+	}
+	l.id = id
 }
 
-// NopRecorder records nothing: for a service without a database. Its
-// operation-log ids are fresh UUIDs, so logs still name each operation.
-type NopRecorder struct{}
-
-var _ Recorder = NopRecorder{}
-
-// OperationStarted returns a new id.
-func (NopRecorder) OperationStarted(context.Context, OperationLog) (string, error) {
-	return uuid.NewString(), nil
+// status sets the row's status.
+func (l *operationLog) status(ctx context.Context, status string) {
+	if l.id == "" {
+		return
+	}
+	if err := l.rec.OperationStatus(ctx, l.id, status); err != nil {
+		logctx.From(ctx).WithError(err).WithField("status", status).Warn("Could not record the operation log's status")
+	}
 }
 
-// OperationStatus does nothing.
-func (NopRecorder) OperationStatus(context.Context, string, string) error { return nil }
-
-// OperationEnded does nothing.
-func (NopRecorder) OperationEnded(context.Context, string, string) error { return nil }
-
-// RestoreStatus does nothing.
-func (NopRecorder) RestoreStatus(context.Context, string, string) error { return nil }
-
-// RestoreResource does nothing.
-func (NopRecorder) RestoreResource(context.Context, string, ResourceResult) error { return nil }
-
-// VerificationStatus does nothing.
-func (NopRecorder) VerificationStatus(context.Context, string, string) error { return nil }
-
-// CheckpointRecovered does nothing.
-func (NopRecorder) CheckpointRecovered(context.Context, string, string, *OperationLog) error {
-	return nil
+// ended sets the row's final status and its ended_at.
+func (l *operationLog) ended(ctx context.Context, status string) {
+	if l.id == "" {
+		return
+	}
+	if err := l.rec.OperationEnded(ctx, l.id, status); err != nil {
+		logctx.From(ctx).WithError(err).WithField("status", status).Warn("Could not record the operation log's status")
+	}
 }
-
-// VerificationResource does nothing.
-func (NopRecorder) VerificationResource(context.Context, string, ResourceResult) error { return nil }

@@ -13,13 +13,13 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
-// RecoveryStatus is the status Recover gives a checkpoint an operation left
+// recoveryStatus is the status Recover gives a checkpoint an operation left
 // in progress: error, from which the operator can delete the checkpoint
 // again or reset it. A dead delete goes to error too, not error-deleting:
 // its flow never ran to the end, and error is what the recovery
 // promises ("nothing stays stuck"). "" for a status no operation is running
 // in.
-func RecoveryStatus(status string) string {
+func recoveryStatus(status string) string {
 	switch status {
 	case bank.StatusProtecting, bank.StatusCopying, bank.StatusWaitCopying, bank.StatusDeleting:
 		return bank.StatusError
@@ -40,7 +40,7 @@ type Recovered struct {
 // which the Python service leaves in progress for ever: every checkpoint of
 // every provider that is protecting, copying, wait_copying or deleting while
 // its owner is dead (bank.Checkpoints.Unfinished says which) gets the status
-// RecoveryStatus gives, and a warning is logged. An owner is dead when its
+// recoveryStatus gives, and a warning is logged. An owner is dead when its
 // lease expired or was left by a previous run of this instance (same host),
 // or when it holds no lease and the evidence (the services heartbeats) says
 // no instance without a lease of ours is alive. Checkpoints whose owner may
@@ -80,7 +80,7 @@ func (b *Builder) recoverProvider(ctx context.Context, p *Provider) ([]Recovered
 	alive := 0
 	for _, u := range unfinished {
 		cp := u.Checkpoint
-		to := RecoveryStatus(cp.Status)
+		to := recoveryStatus(cp.Status)
 		if cp.ProviderID != p.id || to == "" || u.Owner.Liveness != bank.OwnerDead {
 			busy[cp.OwnerID] = true
 			switch {
@@ -134,7 +134,7 @@ func (b *Builder) recoverProvider(ctx context.Context, p *Provider) ([]Recovered
 // written first (protect, copy), for recovery to write if it is missing.
 // A delete's row is not rebuilt: it would carry the protect type (as
 // karbor writes it) and could not be told from the protect's own row.
-func lostLog(cp *bank.Checkpoint) *OperationLog {
+func lostLog(cp *bank.Checkpoint) *karbor.OperationLog {
 	typ := karbor.OperationProtect
 	switch cp.Status {
 	case bank.StatusProtecting:

@@ -85,9 +85,7 @@ func newRecoveryFixture(t *testing.T, cpOpts ...bank.Option) *recoveryFixture {
 func (f *recoveryFixture) create(t *testing.T, cps *bank.Checkpoints, providerID, st string) string {
 	t.Helper()
 	plan := planOf(world(), providerID)
-	bp, err := providers.CheckpointPlan(plan)
-	require.NoError(t, err)
-	cp, err := cps.Create(f.ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID, Status: st})
+	cp, err := cps.Create(f.ctx, bank.NewCheckpoint{Plan: bankPlan(t, plan), ProjectID: plan.ProjectID, Status: st})
 	require.NoError(t, err)
 	return cp.ID
 }
@@ -274,12 +272,16 @@ func TestRecoverDeleteOfLiveOwnersCheckpointRefused(t *testing.T) {
 
 	assert.Empty(t, f.recover(t), "a Python instance is up: its checkpoints may be its")
 	_, err := f.p.Checkpoints().BeginDelete(f.ctx, protecting)
+	var refused *bank.TransitionError
+	require.ErrorAs(t, err, &refused, "a checkpoint in progress cannot be deleted")
+	assert.Equal(t, bank.TransitionDelete, refused.Kind)
+	_, err = f.p.Checkpoints().ResetState(f.ctx, copying, bank.StatusAvailable)
 	var no *bank.NotOwnerError
-	require.ErrorAs(t, err, &no, "a checkpoint its live owner works on cannot be deleted")
+	require.ErrorAs(t, err, &no, "a checkpoint its live owner works on cannot be reset")
 	assert.Equal(t, bank.OwnerAlive, no.Owner.Liveness)
 	assert.Contains(t, no.Error(), "python-1 is up")
-	_, err = f.p.Checkpoints().ResetState(f.ctx, copying, bank.StatusAvailable)
-	require.ErrorAs(t, err, &no, "nor reset")
+	require.ErrorAs(t, err, &refused, "the refusal is reset_state's")
+	assert.Equal(t, bank.TransitionReset, refused.Kind)
 
 	// The evidence changes: the Python instances are gone.
 	ev.set(bank.OwnerDead, "python-1 is down", nil)

@@ -19,15 +19,15 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
-// DefaultSearchRoots are where karbor looks for a provider_config_dir that
+// defaultSearchRoots are where karbor looks for a provider_config_dir that
 // is not found as given (karbor/utils.py find_config), in order.
-var DefaultSearchRoots = []string{"/var/lib/karbor/etc/karbor", "/var/lib/karbor/etc", "/var/lib/karbor", "/etc/karbor"}
+var defaultSearchRoots = []string{"/var/lib/karbor/etc/karbor", "/var/lib/karbor/etc", "/var/lib/karbor", "/etc/karbor"}
 
 // Options say where the providers are and how to load them.
 type Options struct {
 	// Dir is provider_config_dir as configured ("providers.d" by default).
 	Dir string
-	// SearchRoots replace DefaultSearchRoots (for tests).
+	// SearchRoots replace defaultSearchRoots (for tests).
 	SearchRoots []string
 	// Environ, in the form of os.Environ(), gives each provider file the
 	// OS_<GROUP>__<OPTION> overrides oslo.config applies to it; nil
@@ -55,13 +55,13 @@ type Registry struct {
 	sorted    []*Provider // by id
 }
 
-// FindConfigDir resolves provider_config_dir as karbor's find_config does:
+// findConfigDir resolves provider_config_dir as karbor's find_config does:
 // the value as given (relative to the working directory), then under each
-// search root (nil: DefaultSearchRoots). Nothing found is ConfigNotFound with
+// search root (nil: defaultSearchRoots). Nothing found is ConfigNotFound with
 // the absolute form of the value.
-func FindConfigDir(dir string, roots []string) (string, error) {
+func findConfigDir(dir string, roots []string) (string, error) {
 	if roots == nil {
-		roots = DefaultSearchRoots
+		roots = defaultSearchRoots
 	}
 	candidates := []string{dir}
 	for i, root := range roots {
@@ -99,7 +99,7 @@ func Load(ctx context.Context, opts Options) (*Registry, error) {
 	if opts.Dir == "" {
 		opts.Dir = "providers.d"
 	}
-	dir, err := FindConfigDir(opts.Dir, opts.SearchRoots)
+	dir, err := findConfigDir(opts.Dir, opts.SearchRoots)
 	if err != nil {
 		return nil, err
 	}

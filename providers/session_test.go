@@ -119,34 +119,29 @@ func TestRecordedSession(t *testing.T) {
 		ExtraInfo json.RawMessage `json:"extra_info"`
 	}
 	require.NoError(t, json.Unmarshal(protect.Args["checkpoint_properties"], &props))
-	bp, err := providers.CheckpointPlan(plan)
+	op, id, err := b.BuildProtect(ctx, &reqCtx, p, plan, providers.CheckpointProperties{Status: props.Status, ExtraInfo: props.ExtraInfo})
 	require.NoError(t, err)
-	cp, err := p.Checkpoints().Create(ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID, Status: props.Status, ExtraInfo: props.ExtraInfo})
-	require.NoError(t, err)
-	op, err := b.BuildProtect(ctx, &reqCtx, p, plan, cp)
-	require.NoError(t, err)
+	cp := get(id)
 	sameCheckpoint(t, byMethod("show_checkpoint", 0).Result, get(cp.ID))
 	require.NoError(t, op.Run(ctx))
 	sameCheckpoint(t, byMethod("show_checkpoint", 2).Result, get(cp.ID))
 
-	// restore succeeds with the noop plugin.
+	// restore succeeds with the noop plugin; so does verification, which
+	// Python fails to build (its noop plugin has no verify).
 	restore, err := karbor.DecodeRestore(byMethod("restore", 0).Args["restore"])
 	require.NoError(t, err)
-	restore.CheckpointID = cp.ID
-	op, err = b.BuildRestore(ctx, &reqCtx, p, restore, get(cp.ID))
-	require.NoError(t, err)
-	require.NoError(t, op.Run(ctx))
-	assert.Equal(t, []string{"in_progress", "success"}, ev.statuses("restore"))
-
-	// verification: Python fails to build the flow (the noop plugin has
-	// no verify); this noop plugin verifies.
 	v, err := karbor.DecodeVerification(byMethod("verification", 0).Args["verification"])
 	require.NoError(t, err)
-	v.CheckpointID = cp.ID
-	op, err = b.BuildVerify(ctx, &reqCtx, p, v, get(cp.ID))
-	require.NoError(t, err)
-	require.NoError(t, op.Run(ctx))
-	assert.Equal(t, []string{"in_progress", "success"}, ev.statuses("verification"))
+	restore.CheckpointID, v.CheckpointID = cp.ID, cp.ID
+	for row, build := range map[string]func() (*providers.Operation, error){
+		"restore":      func() (*providers.Operation, error) { return b.BuildRestore(ctx, &reqCtx, p, restore, get(cp.ID)) },
+		"verification": func() (*providers.Operation, error) { return b.BuildVerify(ctx, &reqCtx, p, v, get(cp.ID)) },
+	} {
+		op, err := build()
+		require.NoError(t, err)
+		require.NoError(t, op.Run(ctx))
+		assert.Equal(t, []string{"in_progress", "success"}, ev.statuses(row))
+	}
 
 	// reset_state to error, then delete.
 	_, err = p.Checkpoints().ResetState(ctx, cp.ID, bank.StatusError)

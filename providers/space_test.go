@@ -47,7 +47,7 @@ func TestFullBankEndsEveryOperation(t *testing.T) {
 
 	t.Run("protect", func(t *testing.T) {
 		*ev = events{}
-		op, err := b.BuildProtect(ctx, rc, p, plan, pending)
+		op, err := b.BuildProtectOf(ctx, rc, p, plan, pending)
 		require.NoError(t, err, "the graph still fits index.json's block")
 		err = op.Run(ctx)
 		require.ErrorIs(t, err, syscall.ENOSPC)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers"
 )
@@ -28,10 +29,9 @@ func buildOp(t *testing.T, ctx context.Context, b *providers.Builder, p *provide
 	plan := planOf(world(), p.ID())
 	switch kind {
 	case providers.OpProtect:
-		cp := newCheckpoint(t, ctx, p, plan)
-		op, err := b.BuildProtect(ctx, rc, p, plan, cp)
+		op, id, err := b.BuildProtect(ctx, rc, p, plan, manual)
 		require.NoError(t, err)
-		return opRun{op: op, target: cp.ID}
+		return opRun{op: op, target: id}
 	case providers.OpDelete:
 		cp, err := p.Checkpoints().BeginDelete(ctx, available.ID)
 		require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestStatusTransitions(t *testing.T) {
 				p := testProvider(t, ctx, tp)
 				var available *bank.Checkpoint
 				if kind != providers.OpProtect {
-					available = protected(t, p, providers.NewBuilder(fixedGraph(world()), nil))
+					available = protected(t, p, providers.NewBuilder(fixedGraph(world()), &db.Recorder{}))
 				}
 				if fail != "" {
 					tp.fail = string(kind) + ":" + fail
@@ -155,7 +155,7 @@ func TestStatusTransitions(t *testing.T) {
 func TestDeleteRemovesIndices(t *testing.T) {
 	ctx, _ := quiet(t)
 	p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-	b := providers.NewBuilder(fixedGraph(world()), nil)
+	b := providers.NewBuilder(fixedGraph(world()), &db.Recorder{})
 	cp := protected(t, p, b)
 	listed := func() []string {
 		ids, err := p.Checkpoints().ListIDs(ctx, bank.ListQuery{ProviderID: p.ID(), ProjectID: "project-1"})
@@ -172,7 +172,7 @@ func TestDeleteRemovesIndices(t *testing.T) {
 func TestCopyMarksFinished(t *testing.T) {
 	ctx, _ := quiet(t)
 	p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-	b := providers.NewBuilder(fixedGraph(world()), nil)
+	b := providers.NewBuilder(fixedGraph(world()), &db.Recorder{})
 	src := protected(t, p, b)
 	run := buildOp(t, ctx, b, p, providers.OpCopy, src)
 	require.NoError(t, run.op.Run(ctx))
@@ -206,7 +206,7 @@ func TestCopyMarksFinished(t *testing.T) {
 func TestCopyExtraInfoMerge(t *testing.T) {
 	ctx, _ := quiet(t)
 	p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-	b := providers.NewBuilder(fixedGraph(world()), nil)
+	b := providers.NewBuilder(fixedGraph(world()), &db.Recorder{})
 	src := protected(t, p, b)
 	for _, tc := range []struct{ before, after string }{
 		{`{}`, `"{\"copy_status\": \"finished\"}"`},
@@ -260,7 +260,7 @@ func TestRestoreReportsResults(t *testing.T) {
 func TestOperationRunsOnce(t *testing.T) {
 	ctx, _ := quiet(t)
 	p := testProvider(t, ctx, &testPlugin{types: allTypes, ev: &events{}})
-	b := providers.NewBuilder(fixedGraph(world()), nil)
+	b := providers.NewBuilder(fixedGraph(world()), &db.Recorder{})
 	run := buildOp(t, ctx, b, p, providers.OpProtect, nil)
 	assert.Equal(t, providers.OpProtect, run.op.Type())
 	assert.Equal(t, []string{run.target}, run.op.CheckpointIDs())

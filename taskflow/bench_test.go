@@ -20,21 +20,21 @@ func BenchmarkEngineOverhead(b *testing.B) {
 	for _, workers := range []int{1, 2, taskflow.DefaultWorkers} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			var calls atomic.Int64
-			body := func(context.Context, taskflow.Inputs) (any, error) {
+			body := func(context.Context) (any, error) {
 				calls.Add(1)
 				return nil, nil
 			}
 			flow, tasks := protectFlow(resourceForest(2500), body)
-			c, err := taskflow.Compile(flow, protectStoreNames...)
+			c, err := taskflow.Compile(flow)
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx, in := context.Background(), taskflow.InputsOf(protectStore)
+			ctx := context.Background()
 
 			start := time.Now()
 			for range b.N {
 				for _, t := range tasks {
-					if _, err := t.Execute(ctx, in); err != nil {
+					if _, err := t.Execute(ctx); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -45,7 +45,7 @@ func BenchmarkEngineOverhead(b *testing.B) {
 			runtime.ReadMemStats(&before)
 			b.ResetTimer()
 			for range b.N {
-				if _, err := c.Run(ctx, protectStore, taskflow.Workers(workers)); err != nil {
+				if _, err := c.Run(ctx, taskflow.Workers(workers)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -76,7 +76,7 @@ func BenchmarkEngineOverhead(b *testing.B) {
 func BenchmarkParallelSpeedup(b *testing.B) {
 	const tasks, workers, block = 1000, 64, time.Millisecond
 	var blocked atomic.Int64 // ns the engine's tasks really slept
-	sleep := func(context.Context, taskflow.Inputs) (any, error) {
+	sleep := func(context.Context) (any, error) {
 		start := time.Now()
 		time.Sleep(block)
 		blocked.Add(int64(time.Since(start)))
@@ -99,7 +99,7 @@ func BenchmarkParallelSpeedup(b *testing.B) {
 
 	b.ResetTimer()
 	for range b.N {
-		if _, err := c.Run(context.Background(), nil, taskflow.Workers(workers)); err != nil {
+		if _, err := c.Run(context.Background(), taskflow.Workers(workers)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -147,12 +147,12 @@ func BenchmarkProtect10000Resources(b *testing.B) {
 		t0 := time.Now()
 		flow, _ := protectFlow(rs, noop)
 		t1 := time.Now()
-		c, err := taskflow.Compile(flow, protectStoreNames...)
+		c, err := taskflow.Compile(flow)
 		if err != nil {
 			b.Fatal(err)
 		}
 		build, compile = build+t1.Sub(t0), compile+time.Since(t1)
-		if _, err := c.Run(context.Background(), protectStore); err != nil {
+		if _, err := c.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}

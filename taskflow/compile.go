@@ -3,23 +3,15 @@ package taskflow
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 )
 
-// Problems Compile, Run and Input report wrap one of these; test with
-// errors.Is.
+// Problems Compile reports wrap one of these; test with errors.Is.
 var (
-	ErrInvalidFlow       = errors.New("invalid flow")
-	ErrDuplicateName     = errors.New("duplicate task name")
-	ErrDuplicateProducer = errors.New("value provided twice")
-	ErrMissingInput      = errors.New("missing input")
-	ErrUnorderedInput    = errors.New("input not ordered before its task")
-	ErrBadLink           = errors.New("bad link")
-	ErrCycle             = errors.New("cycle")
-	// ErrBadResult is the failure of a task whose result does not hold
-	// the values it provides.
-	ErrBadResult = errors.New("bad result")
+	ErrInvalidFlow   = errors.New("invalid flow")
+	ErrDuplicateName = errors.New("duplicate task name")
+	ErrBadLink       = errors.New("bad link")
+	ErrCycle         = errors.New("cycle")
 )
 
 // CompileError lists every problem Compile found in a flow.
@@ -58,9 +50,7 @@ type Compiled struct {
 	tasks    []taskNode
 	flows    []flowNode
 	barriers []int32 // owning flow of node len(tasks)+i
-	store    []string
 	byName   map[string]int32
-	produced map[string]int32
 	// Successors and predecessors of node i (tasks first, then barriers):
 	// succ[succOff[i]:succOff[i+1]], pred[predOff[i]:predOff[i+1]].
 	succOff, succ []int32
@@ -79,20 +69,8 @@ type taskNode struct {
 	name     string
 	task     Task
 	reverter Reverter
-	inject   map[string]any
-	requires []string
-	provides []string
-	inputs   []input // requires that inject does not satisfy, resolved
-	flow     int32   // enclosing flow
-	pos      int32   // position among the flow's items
-}
-
-// input is where a required value comes from: the result of task from, or
-// (from < 0) slot -from-1 of the store.
-type input struct {
-	name  string
-	from  int32
-	multi bool // the producer provides several names: its result is a map
+	flow     int32 // enclosing flow
+	pos      int32 // position among the flow's items
 }
 
 type flowKind uint8
@@ -117,31 +95,23 @@ type flowNode struct {
 	links  []link
 }
 
-func (f *flowNode) contains(t int32) bool { return f.lo <= t && t < f.hi }
-
 // item is a task (flow < 0) or a nested flow.
 type item struct{ flow, task int32 }
 
-// Compile checks f and turns it into a graph of tasks. store names the
-// values the caller will pass to Run; every other value a task requires must
-// be injected into it or provided by a task ordered before it. Every problem
-// found is reported, in one *CompileError.
-func Compile(f Flow, store ...string) (*Compiled, error) {
+// Compile checks f and turns it into a graph of tasks. Every problem found
+// is reported, in one *CompileError.
+func Compile(f Flow) (*Compiled, error) {
 	if f == nil {
 		return nil, fmt.Errorf("taskflow: %w: nil flow", ErrInvalidFlow)
 	}
 	n := countTasks(f, map[Flow]bool{})
 	c := &compiler{
-		tasks:    make([]taskNode, 0, n),
-		flowIdx:  map[Flow]int32{},
-		byName:   make(map[string]int32, n),
-		produced: map[string]int32{},
-		storeIdx: map[string]int32{},
+		tasks:   make([]taskNode, 0, n),
+		flowIdx: map[Flow]int32{},
+		byName:  make(map[string]int32, n),
 	}
 	c.collect(f, -1, 0)
 	if len(c.problems) == 0 {
-		c.registerValues(store)
-		c.resolveInputs()
 		c.self = make([]int32, len(c.tasks))
 		for i := range c.self {
 			c.self[i] = int32(i)
@@ -159,9 +129,6 @@ type compiler struct {
 	flows    []flowNode
 	flowIdx  map[Flow]int32
 	byName   map[string]int32
-	produced map[string]int32
-	storeIdx map[string]int32
-	store    []string
 	self     []int32 // self[i] == i: one-task entry lists without allocating
 	barriers []int32
 	edges    [][2]int32
@@ -268,115 +235,12 @@ func (c *compiler) addTask(t Task, fi, pos int32) int32 {
 	}
 	ti := int32(len(c.tasks))
 	c.byName[name] = ti
-	n := taskNode{name: name, task: t, flow: fi, pos: pos, requires: t.Requires(), provides: t.Provides()}
+	n := taskNode{name: name, task: t, flow: fi, pos: pos}
 	if r, ok := t.(Reverter); ok {
 		n.reverter = r
 	}
-	if in, ok := t.(Injector); ok {
-		n.inject = in.Inject()
-	}
 	c.tasks = append(c.tasks, n)
 	return ti
-}
-
-// registerValues records who provides every name: the store or one task.
-func (c *compiler) registerValues(store []string) {
-	for _, name := range store {
-		if _, dup := c.storeIdx[name]; !dup {
-			c.storeIdx[name] = int32(len(c.store))
-			c.store = append(c.store, name)
-		}
-	}
-	for ti := range c.tasks {
-		for _, name := range c.tasks[ti].provides {
-			if prev, dup := c.produced[name]; dup {
-				c.problem("%w: %q is provided by task %q and by task %q", ErrDuplicateProducer,
-					name, c.tasks[prev].name, c.tasks[ti].name)
-				continue
-			}
-			if _, inStore := c.storeIdx[name]; inStore {
-				c.problem("%w: %q is provided by task %q and by the store", ErrDuplicateProducer,
-					name, c.tasks[ti].name)
-				continue
-			}
-			c.produced[name] = int32(ti)
-		}
-	}
-}
-
-// resolveInputs finds where each required value comes from, and checks that
-// a producing task is ordered before its consumer.
-func (c *compiler) resolveInputs() {
-	for ti := range c.tasks {
-		t := &c.tasks[ti]
-		if len(t.requires) == 0 {
-			continue
-		}
-		inputs := make([]input, 0, len(t.requires))
-		for _, name := range t.requires {
-			if _, ok := t.inject[name]; ok {
-				continue
-			}
-			if p, ok := c.produced[name]; ok {
-				if p == int32(ti) {
-					c.problem("%w: task %q requires %q, which only it provides", ErrCycle, t.name, name)
-				} else if err := c.ordered(p, int32(ti), name); err != nil {
-					c.problems = append(c.problems, err)
-				}
-				inputs = append(inputs, input{name: name, from: p, multi: len(c.tasks[p].provides) > 1})
-				continue
-			}
-			if s, ok := c.storeIdx[name]; ok {
-				inputs = append(inputs, input{name: name, from: -s - 1})
-				continue
-			}
-			c.problem("%w: task %q requires %q, which no task provides and the store does not hold",
-				ErrMissingInput, t.name, name)
-		}
-		t.inputs = inputs
-	}
-}
-
-// ordered checks that producer p runs before consumer t. It looks at the
-// innermost flow holding both: a linear flow orders them by position, a
-// graph flow links them by data, an unordered flow cannot order them.
-func (c *compiler) ordered(p, t int32, name string) error {
-	f := c.tasks[t].flow
-	for !c.flows[f].contains(p) {
-		f = c.flows[f].parent
-	}
-	switch fl := &c.flows[f]; fl.kind {
-	case kindGraph:
-		return nil
-	case kindLinear:
-		if c.itemOf(f, p) < c.itemOf(f, t) {
-			return nil
-		}
-		return fmt.Errorf("%w: task %q requires %q from task %q, which runs after it in linear flow %q",
-			ErrUnorderedInput, c.tasks[t].name, name, c.tasks[p].name, fl.name)
-	default:
-		return fmt.Errorf("%w: task %q requires %q from task %q, but unordered flow %q runs them independently",
-			ErrUnorderedInput, c.tasks[t].name, name, c.tasks[p].name, fl.name)
-	}
-}
-
-// itemOf returns the position of the item of flow f that holds task t.
-func (c *compiler) itemOf(f, t int32) int32 {
-	if c.tasks[t].flow == f {
-		return c.tasks[t].pos
-	}
-	g := c.tasks[t].flow
-	for c.flows[g].parent != f {
-		g = c.flows[g].parent
-	}
-	return c.flows[g].pos
-}
-
-func (c *compiler) itemRange(it item) (lo, hi int32) {
-	if it.flow < 0 {
-		return it.task, it.task + 1
-	}
-	return c.flows[it.flow].lo, c.flows[it.flow].hi
 }
 
 func (c *compiler) itemName(it item) string {
@@ -391,7 +255,7 @@ func (c *compiler) finish() *Compiled {
 	n := len(c.tasks) + len(c.barriers)
 	out := &Compiled{
 		name: c.flows[0].name, tasks: c.tasks, flows: c.flows, barriers: c.barriers,
-		store: c.store, byName: c.byName, produced: c.produced,
+		byName: c.byName,
 	}
 	for i := range out.flows {
 		out.flows[i].links = nil // only compiling needs them
@@ -419,13 +283,4 @@ func adjacency(n int, edges [][2]int32, side int) (off, adj []int32) {
 		next[e[side]]++
 	}
 	return off, adj
-}
-
-// itemAt returns the position of the item of flow fi that holds task t.
-func (c *compiler) itemAt(fi, t int32) int32 {
-	items := c.flows[fi].items
-	return int32(sort.Search(len(items), func(i int) bool {
-		_, hi := c.itemRange(items[i])
-		return hi > t
-	}))
 }

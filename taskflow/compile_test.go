@@ -1,7 +1,6 @@
 package taskflow_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -21,13 +20,11 @@ func (notATask) Name() string { return "odd" }
 type embeddedFlow struct{ *taskflow.Linear }
 
 func TestCompileErrors(t *testing.T) {
-	req, prov := taskflow.Requires, taskflow.Provides
 	tests := []struct {
-		name  string
-		flow  func() taskflow.Flow
-		store []string
-		kind  error
-		msg   string
+		name string
+		flow func() taskflow.Flow
+		kind error
+		msg  string
 	}{
 		{
 			name: "cycle of links",
@@ -52,16 +49,6 @@ func TestCompileErrors(t *testing.T) {
 			kind: taskflow.ErrCycle, msg: `cycle in graph flow "g": "a" -> "a"`,
 		},
 		{
-			name: "cycle of a link and data",
-			flow: func() taskflow.Flow {
-				a, b := task("a", prov("v")), task("b", req("v"))
-				g := taskflow.NewGraph("g", a, b)
-				g.Link(b, a)
-				return g
-			},
-			kind: taskflow.ErrCycle, msg: `cycle in graph flow "g": "a" -> "b" -> "a"`,
-		},
-		{
 			name: "cycle of nested flows",
 			flow: func() taskflow.Flow {
 				l1, l2 := taskflow.NewLinear("l1", task("a")), taskflow.NewLinear("l2", task("b"))
@@ -73,54 +60,11 @@ func TestCompileErrors(t *testing.T) {
 			kind: taskflow.ErrCycle, msg: `cycle in graph flow "g": flow "l1" -> flow "l2" -> flow "l1"`,
 		},
 		{
-			name: "task needing what only it provides",
-			flow: func() taskflow.Flow { return taskflow.NewLinear("f", task("a", req("v"), prov("v"))) },
-			kind: taskflow.ErrCycle, msg: `task "a" requires "v", which only it provides`,
-		},
-		{
-			name:  "missing input",
-			flow:  func() taskflow.Flow { return taskflow.NewLinear("f", task("a", req("context", "checkpoint"))) },
-			store: []string{"context"},
-			kind:  taskflow.ErrMissingInput,
-			msg:   `task "a" requires "checkpoint", which no task provides and the store does not hold`,
-		},
-		{
-			name: "two producers",
-			flow: func() taskflow.Flow {
-				return taskflow.NewUnordered("f", task("a", prov("v")), task("b", prov("v")))
-			},
-			kind: taskflow.ErrDuplicateProducer, msg: `"v" is provided by task "a" and by task "b"`,
-		},
-		{
-			name:  "producer and store",
-			flow:  func() taskflow.Flow { return taskflow.NewLinear("f", task("a", prov("v"))) },
-			store: []string{"v"},
-			kind:  taskflow.ErrDuplicateProducer, msg: `"v" is provided by task "a" and by the store`,
-		},
-		{
 			name: "duplicate task name",
 			flow: func() taskflow.Flow {
 				return taskflow.NewLinear("f", task("a"), taskflow.NewUnordered("u", task("a")))
 			},
 			kind: taskflow.ErrDuplicateName, msg: `"a" is in flow "f" and in flow "u"`,
-		},
-		{
-			name: "producer after its consumer",
-			flow: func() taskflow.Flow {
-				return taskflow.NewLinear("f", task("b", req("v")), taskflow.NewLinear("l", task("a", prov("v"))))
-			},
-			kind: taskflow.ErrUnorderedInput,
-			msg:  `task "b" requires "v" from task "a", which runs after it in linear flow "f"`,
-		},
-		{
-			name: "producer beside its consumer",
-			flow: func() taskflow.Flow {
-				return taskflow.NewLinear("root", taskflow.NewUnordered("u",
-					taskflow.NewLinear("l1", task("a", prov("v"))),
-					taskflow.NewLinear("l2", task("b", req("v")))))
-			},
-			kind: taskflow.ErrUnorderedInput,
-			msg:  `task "b" requires "v" from task "a", but unordered flow "u" runs them independently`,
 		},
 		{
 			name: "link to a task outside the flow",
@@ -236,7 +180,7 @@ func TestCompileErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := taskflow.Compile(tc.flow(), tc.store...)
+			c, err := taskflow.Compile(tc.flow())
 			require.Error(t, err)
 			assert.Nil(t, c)
 			assert.ErrorIs(t, err, tc.kind)
@@ -249,15 +193,17 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestCompileReportsEveryProblem(t *testing.T) {
-	f := taskflow.NewUnordered("wide")
+	f, again := taskflow.NewUnordered("wide"), taskflow.NewUnordered("again")
 	for i := range 25 {
-		f.Add(task(fmt.Sprintf("t%02d", i), taskflow.Requires("absent")))
+		f.Add(task(fmt.Sprintf("t%02d", i)))
+		again.Add(task(fmt.Sprintf("t%02d", i)))
 	}
+	f.Add(again)
 	_, err := taskflow.Compile(f)
 	var ce *taskflow.CompileError
 	require.ErrorAs(t, err, &ce)
 	assert.Len(t, ce.Problems, 25)
-	assert.Contains(t, err.Error(), `taskflow: flow "wide" does not compile: missing input: task "t00" requires "absent"`)
+	assert.Contains(t, err.Error(), `taskflow: flow "wide" does not compile: duplicate task name: "t00" is in flow "wide" and in flow "again"`)
 	assert.Contains(t, err.Error(), `; and 5 more`)
 	assert.NotContains(t, err.Error(), `"t20"`)
 }
@@ -265,33 +211,6 @@ func TestCompileReportsEveryProblem(t *testing.T) {
 func TestCompileNilFlow(t *testing.T) {
 	_, err := taskflow.Compile(nil)
 	assert.ErrorIs(t, err, taskflow.ErrInvalidFlow)
-}
-
-func TestGraphOrdersItemsByData(t *testing.T) {
-	j := &journal{}
-	// Added in the wrong order on purpose: only the data orders them.
-	consumer := reverting{&step{j: j, name: "consumer", requires: []string{"v"}}}
-	producer := reverting{&step{j: j, name: "producer", provides: []string{"v"}, result: 1}}
-	nested := taskflow.NewLinear("nested", reverting{&step{j: j, name: "deep", requires: []string{"v"}}})
-	g := taskflow.NewGraph("g", consumer, nested, producer)
-	for range 20 {
-		j.entries = nil
-		_, err := mustCompile(t, g).Run(context.Background(), nil, taskflow.Workers(4))
-		require.NoError(t, err)
-		assert.True(t, j.before("x:producer", "x:consumer"), "%v", j.list())
-		assert.True(t, j.before("x:producer", "x:deep"), "%v", j.list())
-	}
-}
-
-func TestDeeplyNestedProducerIsOrdered(t *testing.T) {
-	j := &journal{}
-	producer := reverting{&step{j: j, name: "producer", provides: []string{"v"}, result: 1}}
-	consumer := reverting{&step{j: j, name: "consumer", requires: []string{"v"}}}
-	deep := taskflow.NewLinear("l1", taskflow.NewUnordered("u2", taskflow.NewLinear("l3", producer)))
-	_, err := mustCompile(t, taskflow.NewLinear("root", deep, taskflow.NewLinear("l4", consumer))).
-		Run(context.Background(), nil)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"x:producer", "x:consumer"}, j.list())
 }
 
 func TestCompiledLen(t *testing.T) {

@@ -3,24 +3,17 @@
 // runs its operations on. It has what karbor needs and nothing else: no
 // persistence, no retries, no remote workers.
 //
-// # Tasks and values
+// # Tasks
 //
-// A Task has a unique name, the names of the values it requires and of the
-// values it provides, an Execute and optionally a Revert (the Reverter
-// interface). NewTask makes one from functions. Values live in a store of
-// name → any: the caller injects some when the run starts (Compile names
-// them, Run gives them), a task may carry its own (Injector, TaskFlow's
-// per-atom inject), and what a task returns is stored under its provides
-// names. Execute sees exactly its inputs, through Inputs: its own injected
-// values, then the result of the task that provides the name, then the
-// store.
+// A Task has a unique name, an Execute and optionally a Revert (the Reverter
+// interface). NewTask makes one from functions. TaskFlow also passes values
+// between tasks (requires, provides, a store); karbor's flows pass none, so
+// this engine has no data flow: a task carries what it needs.
 //
 // # Flows
 //
 // Linear runs its items in order, Unordered runs them independently, Graph
-// orders them by explicit links (Graph.Link) and by data: an item that
-// requires a value another item of the same graph provides runs after it.
-// Items are tasks or flows, nested to any depth. An item that is a flow acts
+// orders them by explicit links (Graph.Link). Items are tasks or flows, nested to any depth. An item that is a flow acts
 // as one unit in its parent: when a linear flow or a link orders A before B,
 // every task of A finishes before any task of B starts.
 //
@@ -35,11 +28,8 @@
 // # Compiling
 //
 // Compile checks a flow and turns it into a graph of tasks, reporting every
-// problem at once in a *CompileError: duplicate task names, a value two
-// tasks provide (or a task and the store), an input nothing provides, an
-// input provided by a task that is not ordered before its consumer (later
-// in a linear flow, or a sibling in an unordered flow), a bad link, a cycle
-// (naming the items on it). No pass is quadratic: compiling is about
+// problem at once in a *CompileError: duplicate task names, a bad link, a
+// cycle (naming the items on it). No pass is quadratic: compiling is about
 // linear in tasks plus links, and where "all of A before all of B" would
 // need |A|·|B| edges, a barrier node (run by the scheduler itself, never
 // reported) joins them. A compiled flow is immutable, may be run many

@@ -17,100 +17,6 @@ import (
 
 var errBoom = errors.New("boom")
 
-func TestValuesFlowFromStoreInjectAndResults(t *testing.T) {
-	var seen map[string]any
-	a := taskflow.NewTask("a", func(ctx context.Context, in taskflow.Inputs) (any, error) {
-		x, err := taskflow.Input[int](in, "x")
-		return x + 1, err
-	}, taskflow.Requires("x"), taskflow.Provides("y"))
-	b := taskflow.NewTask("b", func(ctx context.Context, in taskflow.Inputs) (any, error) {
-		y, err := taskflow.Input[int](in, "y")
-		return map[string]any{"p": y * 10, "q": in.Get("z")}, err
-	}, taskflow.Requires("y"), taskflow.Inject(map[string]any{"z": "own"}), taskflow.Provides("p", "q"))
-	c := taskflow.NewTask("c", func(ctx context.Context, in taskflow.Inputs) (any, error) {
-		seen = in.Map()
-		_, hidden := in.Lookup("y") // produced, but not declared by c
-		assert.False(t, hidden)
-		return nil, nil
-	}, taskflow.Requires("p", "q", "x"))
-	shadow := taskflow.NewTask("shadow", func(ctx context.Context, in taskflow.Inputs) (any, error) {
-		assert.Equal(t, 100, in.Get("x"), "a task's own value wins over the store")
-		assert.Equal(t, "shadow", in.Task())
-		return nil, nil
-	}, taskflow.Requires("x"), taskflow.Inject(map[string]any{"x": 100}))
-
-	compiled := mustCompile(t, taskflow.NewLinear("values", a, b, c, shadow), "x")
-	res, err := compiled.Run(context.Background(), map[string]any{"x": 1, "unused": true})
-	require.NoError(t, err)
-	assert.Equal(t, taskflow.Success, res.State)
-	assert.Equal(t, map[string]any{"p": 20, "q": "own", "x": 1}, seen)
-	for name, want := range map[string]any{"x": 1, "y": 2, "p": 20, "q": "own"} {
-		got, ok := res.Value(name)
-		assert.True(t, ok, name)
-		assert.Equal(t, want, got, name)
-	}
-	_, ok := res.Value("nope")
-	assert.False(t, ok)
-}
-
-func TestInputHelpers(t *testing.T) {
-	in := taskflow.InputsOf(map[string]any{"n": 3, "s": "text", "nil": nil})
-	n, err := taskflow.Input[int](in, "n")
-	require.NoError(t, err)
-	assert.Equal(t, 3, n)
-
-	_, err = taskflow.Input[int](in, "s")
-	assert.ErrorContains(t, err, `input "s" is string, not int`)
-
-	_, err = taskflow.Input[int](in, "absent")
-	assert.ErrorIs(t, err, taskflow.ErrMissingInput)
-
-	p, err := taskflow.Input[*int](in, "nil")
-	require.NoError(t, err)
-	assert.Nil(t, p)
-	assert.Equal(t, map[string]any{"n": 3, "s": "text", "nil": nil}, in.Map())
-	assert.Equal(t, "", in.Task())
-}
-
-func TestResultThatDoesNotHoldItsProvidesFailsTheTask(t *testing.T) {
-	tests := []struct {
-		name   string
-		result any
-		want   string
-	}{
-		{"not a map", 42, "returned int, not a map[string]any"},
-		{"a name missing", map[string]any{"a": 1}, `its result lacks "b"`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			task := taskflow.NewTask("two", func(context.Context, taskflow.Inputs) (any, error) {
-				return tc.result, nil
-			}, taskflow.Provides("a", "b"))
-			res, err := mustCompile(t, taskflow.NewLinear("f", task)).Run(context.Background(), nil)
-			require.Error(t, err)
-			assert.ErrorIs(t, err, taskflow.ErrBadResult)
-			assert.ErrorContains(t, err, tc.want)
-			assert.Equal(t, taskflow.Reverted, res.TaskState("two"))
-		})
-	}
-}
-
-func TestRunNeedsEveryStoreValue(t *testing.T) {
-	task := taskflow.NewTask("needs", nil, taskflow.Requires("checkpoint"))
-	c := mustCompile(t, taskflow.NewLinear("f", task), "checkpoint")
-	res, err := c.Run(context.Background(), map[string]any{"other": 1})
-	assert.Nil(t, res)
-	assert.ErrorIs(t, err, taskflow.ErrMissingInput)
-	assert.ErrorContains(t, err, `taskflow: flow "f": missing input: the store lacks "checkpoint", named at Compile and required by task "needs"`)
-
-	_, err = c.Run(context.Background(), map[string]any{"checkpoint": nil})
-	assert.NoError(t, err, "a nil value is a value")
-
-	unused := mustCompile(t, taskflow.NewLinear("f", taskflow.NewTask("a", nil)), "spare")
-	_, err = unused.Run(context.Background(), nil)
-	assert.ErrorContains(t, err, `the store lacks "spare", named at Compile`)
-}
-
 // gate makes tasks wait until want of them run at once, and measures the
 // most that ever did.
 type gate struct {
@@ -139,11 +45,11 @@ func TestWorkerBoundIsReachedAndNeverExceeded(t *testing.T) {
 			g := newGate(workers)
 			u := taskflow.NewUnordered("wide")
 			for i := range 60 {
-				u.Add(taskflow.NewTask(fmt.Sprintf("t%d", i), func(context.Context, taskflow.Inputs) (any, error) {
+				u.Add(taskflow.NewTask(fmt.Sprintf("t%d", i), func(context.Context) (any, error) {
 					return nil, g.pass()
 				}))
 			}
-			_, err := mustCompile(t, u).Run(context.Background(), nil, taskflow.Workers(workers))
+			_, err := mustCompile(t, u).Run(context.Background(), taskflow.Workers(workers))
 			require.NoError(t, err)
 			assert.Equal(t, int64(workers), g.peak.Load())
 		})
@@ -156,10 +62,10 @@ func TestWorkerBoundHoldsForReverts(t *testing.T) {
 	u := taskflow.NewUnordered("wide")
 	for i := range 20 {
 		u.Add(taskflow.NewTask(fmt.Sprintf("t%d", i), nil,
-			taskflow.OnRevert(func(context.Context, taskflow.Inputs, taskflow.Outcome) error { return g.pass() })))
+			taskflow.OnRevert(func(context.Context, taskflow.Outcome) error { return g.pass() })))
 	}
-	fail := taskflow.NewTask("fail", func(context.Context, taskflow.Inputs) (any, error) { return nil, errBoom })
-	res, err := mustCompile(t, taskflow.NewLinear("f", u, fail)).Run(context.Background(), nil, taskflow.Workers(workers))
+	fail := taskflow.NewTask("fail", func(context.Context) (any, error) { return nil, errBoom })
+	res, err := mustCompile(t, taskflow.NewLinear("f", u, fail)).Run(context.Background(), taskflow.Workers(workers))
 	require.ErrorIs(t, err, errBoom)
 	assert.Equal(t, taskflow.Reverted, res.State, "no revert timed out: %v", err)
 	assert.Equal(t, int64(workers), g.peak.Load())
@@ -178,7 +84,7 @@ func TestLinearFlowRevertsInReverseOrder(t *testing.T) {
 			}}}
 	}
 	flow := taskflow.NewLinear("f", mk("a", "ra", nil), mk("b", "rb", nil), mk("c", "rc", nil), mk("d", nil, errBoom), mk("e", nil, nil))
-	res, err := mustCompile(t, flow).Run(context.Background(), nil, taskflow.Workers(4))
+	res, err := mustCompile(t, flow).Run(context.Background(), taskflow.Workers(4))
 
 	require.Error(t, err)
 	assert.Equal(t, []string{"x:a", "x:b", "x:c", "x:d", "r:d", "r:c", "r:b", "r:a"}, j.list())
@@ -212,7 +118,7 @@ func TestRevertCrossesBarriers(t *testing.T) {
 	first := taskflow.NewUnordered("first", j.task("a"), j.task("b"), j.task("c"))
 	second := taskflow.NewUnordered("second", j.task("d"), j.task("e"), j.task("f"))
 	res, err := mustCompile(t, taskflow.NewLinear("root", first, second, j.failing("g", errBoom))).
-		Run(context.Background(), nil, taskflow.Workers(3))
+		Run(context.Background(), taskflow.Workers(3))
 	require.ErrorIs(t, err, errBoom)
 	assert.Equal(t, taskflow.Reverted, res.State)
 	require.Len(t, res.Reverts, 7)
@@ -226,22 +132,19 @@ func TestRevertCrossesBarriers(t *testing.T) {
 }
 
 func TestResultAnswersForTasksThatDidNotSucceed(t *testing.T) {
-	fail := taskflow.NewTask("fail", func(context.Context, taskflow.Inputs) (any, error) { return 1, errBoom },
-		taskflow.Provides("v"))
-	later := taskflow.NewTask("later", nil, taskflow.Provides("w"))
-	res, err := mustCompile(t, taskflow.NewLinear("f", fail, later)).Run(context.Background(), nil)
+	fail := taskflow.NewTask("fail", func(context.Context) (any, error) { return 1, errBoom })
+	later := taskflow.NewTask("later", nil)
+	res, err := mustCompile(t, taskflow.NewLinear("f", fail, later)).Run(context.Background())
 	require.Error(t, err)
-	for _, name := range []string{"v", "w"} {
-		_, ok := res.Value(name)
-		assert.False(t, ok, "%s comes from a task that did not succeed", name)
-	}
+	assert.Equal(t, taskflow.Reverted, res.TaskState("fail"))
+	assert.Equal(t, taskflow.Pending, res.TaskState("later"), "it never started")
 	assert.Equal(t, taskflow.Pending, res.TaskState("no such task"))
 }
 
 func TestTasksWithoutRevertAreMarkedReverted(t *testing.T) {
 	plain := taskflow.NewTask("plain", nil)
-	fail := taskflow.NewTask("fail", func(context.Context, taskflow.Inputs) (any, error) { return nil, errBoom })
-	res, err := mustCompile(t, taskflow.NewLinear("f", plain, fail)).Run(context.Background(), nil)
+	fail := taskflow.NewTask("fail", func(context.Context) (any, error) { return nil, errBoom })
+	res, err := mustCompile(t, taskflow.NewLinear("f", plain, fail)).Run(context.Background())
 	require.ErrorIs(t, err, errBoom)
 	assert.Equal(t, []taskflow.TaskRevert{{Task: "fail"}, {Task: "plain"}}, res.Reverts)
 	assert.Equal(t, taskflow.Reverted, res.TaskState("plain"))
@@ -250,15 +153,16 @@ func TestTasksWithoutRevertAreMarkedReverted(t *testing.T) {
 
 func TestNestedFlowsRevertInReverseGraphOrder(t *testing.T) {
 	j := &journal{}
-	x2 := reverting{&step{j: j, name: "x2", provides: []string{"v"}, result: 7}}
+	x2 := reverting{&step{j: j, name: "x2", result: 7}}
 	l := taskflow.NewLinear("l", j.task("x1"), x2)
 	u := taskflow.NewUnordered("u", j.task("y1"), j.task("y2"))
-	z := reverting{&step{j: j, name: "z", requires: []string{"v"}}}
+	z := j.task("z")
 	g := taskflow.NewGraph("g", l, u, z)
 	g.Link(l, u)
+	g.Link(l, z)
 	root := taskflow.NewLinear("root", j.task("t1"), g, j.failing("end", errBoom))
 
-	res, err := mustCompile(t, root).Run(context.Background(), nil, taskflow.Workers(8))
+	res, err := mustCompile(t, root).Run(context.Background(), taskflow.Workers(8))
 	require.ErrorIs(t, err, errBoom)
 	assert.Equal(t, taskflow.Reverted, res.State)
 	assert.Len(t, j.list(), 14, "seven tasks ran and reverted: %v", j.list())
@@ -288,31 +192,31 @@ func TestFailureInDeepBranchWhileSiblingRuns(t *testing.T) {
 		chain[i] = j.task(fmt.Sprintf("a%d", i+1))
 	}
 	c2Ran := make(chan struct{})
-	chain[4] = taskflow.NewTask("a5", func(context.Context, taskflow.Inputs) (any, error) {
+	chain[4] = taskflow.NewTask("a5", func(context.Context) (any, error) {
 		j.add("x:a5")
 		if err := errors.Join(waitClosed(siblingRunning), waitClosed(c2Ran)); err != nil {
 			return nil, err
 		}
 		return nil, errBoom
-	}, taskflow.OnRevert(func(context.Context, taskflow.Inputs, taskflow.Outcome) error {
+	}, taskflow.OnRevert(func(context.Context, taskflow.Outcome) error {
 		j.add("r:a5")
 		return nil
 	}))
-	b1 := taskflow.NewTask("b1", func(context.Context, taskflow.Inputs) (any, error) {
+	b1 := taskflow.NewTask("b1", func(context.Context) (any, error) {
 		j.add("x:b1")
 		close(siblingRunning)
 		return "b1 done", waitClosed(failed)
-	}, taskflow.OnRevert(func(_ context.Context, _ taskflow.Inputs, out taskflow.Outcome) error {
+	}, taskflow.OnRevert(func(_ context.Context, out taskflow.Outcome) error {
 		j.add("r:b1")
 		siblingOutcome <- out
 		return nil
 	}))
 	b2 := j.task("b2")
-	c2 := taskflow.NewTask("c2", func(context.Context, taskflow.Inputs) (any, error) {
+	c2 := taskflow.NewTask("c2", func(context.Context) (any, error) {
 		j.add("x:c2")
 		close(c2Ran)
 		return nil, nil
-	}, taskflow.OnRevert(func(context.Context, taskflow.Inputs, taskflow.Outcome) error {
+	}, taskflow.OnRevert(func(context.Context, taskflow.Outcome) error {
 		j.add("r:c2")
 		return nil
 	}))
@@ -329,7 +233,7 @@ func TestFailureInDeepBranchWhileSiblingRuns(t *testing.T) {
 			close(failed)
 		}
 	}}
-	res, err := mustCompile(t, root).Run(context.Background(), nil, taskflow.Workers(4), taskflow.WithListener(listener))
+	res, err := mustCompile(t, root).Run(context.Background(), taskflow.Workers(4), taskflow.WithListener(listener))
 	require.ErrorIs(t, err, errBoom)
 
 	require.Len(t, res.Failures, 1)
@@ -356,7 +260,7 @@ func TestFailedRevertIsReportedAndEarlierTasksStillRevert(t *testing.T) {
 	var flowEvents []taskflow.FlowEvent
 	listener := taskflow.ListenerFuncs{Flow: func(e taskflow.FlowEvent) { flowEvents = append(flowEvents, e) }}
 	flow := taskflow.NewLinear("f", j.task("a"), b, j.failing("c", errBoom))
-	res, err := mustCompile(t, flow).Run(context.Background(), nil, taskflow.WithListener(listener))
+	res, err := mustCompile(t, flow).Run(context.Background(), taskflow.WithListener(listener))
 
 	assert.Equal(t, []string{"x:a", "x:b", "x:c", "r:c", "r:b", "r:a"}, j.list())
 	assert.Equal(t, taskflow.RevertFailure, res.State)
@@ -376,10 +280,10 @@ func TestFailedRevertIsReportedAndEarlierTasksStillRevert(t *testing.T) {
 
 func TestIndependentBranchesRevertInParallel(t *testing.T) {
 	g := newGate(2)
-	rev := taskflow.OnRevert(func(context.Context, taskflow.Inputs, taskflow.Outcome) error { return g.pass() })
+	rev := taskflow.OnRevert(func(context.Context, taskflow.Outcome) error { return g.pass() })
 	u := taskflow.NewUnordered("u", taskflow.NewTask("p", nil, rev), taskflow.NewTask("q", nil, rev))
-	fail := taskflow.NewTask("fail", func(context.Context, taskflow.Inputs) (any, error) { return nil, errBoom })
-	res, err := mustCompile(t, taskflow.NewLinear("f", u, fail)).Run(context.Background(), nil, taskflow.Workers(2))
+	fail := taskflow.NewTask("fail", func(context.Context) (any, error) { return nil, errBoom })
+	res, err := mustCompile(t, taskflow.NewLinear("f", u, fail)).Run(context.Background(), taskflow.Workers(2))
 	require.ErrorIs(t, err, errBoom)
 	assert.Equal(t, taskflow.Reverted, res.State, "both reverts ran at once: %v", err)
 }
@@ -391,11 +295,11 @@ func TestCancellation(t *testing.T) {
 		defer cancel()
 		var revertCtxErr error
 		a := reverting{&step{j: j, name: "a", onRev: func(ctx context.Context, _ taskflow.Outcome) { revertCtxErr = ctx.Err() }}}
-		b := taskflow.NewTask("b", func(context.Context, taskflow.Inputs) (any, error) {
+		b := taskflow.NewTask("b", func(context.Context) (any, error) {
 			cancel()
 			return nil, nil
 		})
-		res, err := mustCompile(t, taskflow.NewLinear("f", a, b, j.task("c"))).Run(ctx, nil)
+		res, err := mustCompile(t, taskflow.NewLinear("f", a, b, j.task("c"))).Run(ctx)
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.ErrorIs(t, res.Canceled, context.Canceled)
 		assert.Empty(t, res.Failures)
@@ -411,7 +315,7 @@ func TestCancellation(t *testing.T) {
 		started.Add(3)
 		u := taskflow.NewUnordered("u")
 		for i := range 3 {
-			u.Add(taskflow.NewTask(fmt.Sprint(i), func(ctx context.Context, _ taskflow.Inputs) (any, error) {
+			u.Add(taskflow.NewTask(fmt.Sprint(i), func(ctx context.Context) (any, error) {
 				started.Done()
 				<-ctx.Done()
 				return nil, ctx.Err()
@@ -421,7 +325,7 @@ func TestCancellation(t *testing.T) {
 			started.Wait()
 			cancel(errShutdown)
 		}()
-		res, err := mustCompile(t, u).Run(ctx, nil, taskflow.Workers(3))
+		res, err := mustCompile(t, u).Run(ctx, taskflow.Workers(3))
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.ErrorIs(t, err, errShutdown, "the cancel cause is kept")
 		assert.Len(t, res.Failures, 3)
@@ -431,7 +335,7 @@ func TestCancellation(t *testing.T) {
 		j := &journal{}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		res, err := mustCompile(t, taskflow.NewLinear("f", j.task("a"), j.task("b"))).Run(ctx, nil)
+		res, err := mustCompile(t, taskflow.NewLinear("f", j.task("a"), j.task("b"))).Run(ctx)
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.Empty(t, j.list(), "nothing ran")
 		assert.Empty(t, res.Reverts)
@@ -450,18 +354,18 @@ func TestPanicsAreFailures(t *testing.T) {
 	}{
 		{
 			name:      "in execute",
-			exec:      func(context.Context, taskflow.Inputs) (any, error) { panic("kaboom") },
+			exec:      func(context.Context) (any, error) { panic("kaboom") },
 			wantState: taskflow.Reverted, wantValue: "kaboom",
 		},
 		{
 			name:      "in execute, with an error",
-			exec:      func(context.Context, taskflow.Inputs) (any, error) { panic(errInside) },
+			exec:      func(context.Context) (any, error) { panic(errInside) },
 			wantState: taskflow.Reverted, wantValue: errInside,
 		},
 		{
 			name:      "in revert",
-			exec:      func(context.Context, taskflow.Inputs) (any, error) { return nil, errBoom },
-			revert:    func(context.Context, taskflow.Inputs, taskflow.Outcome) error { panic("in revert") },
+			exec:      func(context.Context) (any, error) { return nil, errBoom },
+			revert:    func(context.Context, taskflow.Outcome) error { panic("in revert") },
 			wantState: taskflow.RevertFailure, wantValue: "in revert",
 		},
 	}
@@ -472,7 +376,7 @@ func TestPanicsAreFailures(t *testing.T) {
 				opts = append(opts, taskflow.OnRevert(tc.revert))
 			}
 			task := taskflow.NewTask("p", tc.exec, opts...)
-			res, err := mustCompile(t, taskflow.NewLinear("f", task)).Run(context.Background(), nil)
+			res, err := mustCompile(t, taskflow.NewLinear("f", task)).Run(context.Background())
 			require.Error(t, err)
 			assert.Equal(t, tc.wantState, res.State)
 			var pe *taskflow.PanicError
@@ -490,15 +394,15 @@ func TestPanicsAreFailures(t *testing.T) {
 func TestGoexitFailsTheTaskInsteadOfHanging(t *testing.T) {
 	u := taskflow.NewUnordered("u")
 	for i := range 6 {
-		u.Add(taskflow.NewTask(fmt.Sprint(i), func(context.Context, taskflow.Inputs) (any, error) {
+		u.Add(taskflow.NewTask(fmt.Sprint(i), func(context.Context) (any, error) {
 			runtime.Goexit()
 			return nil, nil
-		}, taskflow.OnRevert(func(context.Context, taskflow.Inputs, taskflow.Outcome) error {
+		}, taskflow.OnRevert(func(context.Context, taskflow.Outcome) error {
 			runtime.Goexit()
 			return nil
 		})))
 	}
-	res, err := mustCompile(t, u).Run(context.Background(), nil, taskflow.Workers(2))
+	res, err := mustCompile(t, u).Run(context.Background(), taskflow.Workers(2))
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "runtime.Goexit")
 	assert.Equal(t, taskflow.RevertFailure, res.State)
@@ -521,7 +425,7 @@ func TestEmptyFlows(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := mustCompile(t, tc.flow).Run(context.Background(), nil)
+			res, err := mustCompile(t, tc.flow).Run(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, taskflow.Success, res.State)
 		})
@@ -530,20 +434,22 @@ func TestEmptyFlows(t *testing.T) {
 }
 
 func TestOneCompiledFlowRunsConcurrently(t *testing.T) {
-	double := taskflow.NewTask("double", func(_ context.Context, in taskflow.Inputs) (any, error) {
-		n, err := taskflow.Input[int](in, "n")
-		return 2 * n, err
-	}, taskflow.Requires("n"), taskflow.Provides("out"))
-	c := mustCompile(t, taskflow.NewLinear("f", double), "n")
+	type number struct{}
+	double := taskflow.NewTask("double", func(ctx context.Context) (any, error) {
+		n := ctx.Value(number{}).(*int)
+		*n *= 2
+		return nil, nil
+	})
+	c := mustCompile(t, taskflow.NewLinear("f", double))
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := c.Run(context.Background(), map[string]any{"n": i})
+			n := i
+			_, err := c.Run(context.WithValue(context.Background(), number{}, &n))
 			if assert.NoError(t, err) {
-				v, _ := res.Value("out")
-				assert.Equal(t, 2*i, v)
+				assert.Equal(t, 2*i, n)
 			}
 		}()
 	}

@@ -13,31 +13,31 @@ import (
 // fails, so Initiate's revert (which marks the checkpoint "error" in
 // karbor) runs, last.
 func Example() {
+	checkpoint := "cp-1" // a task carries what it needs
 	initiate := taskflow.NewTask("initiate",
-		func(_ context.Context, in taskflow.Inputs) (any, error) {
-			fmt.Println(in.Get("checkpoint"), "protecting")
+		func(context.Context) (any, error) {
+			fmt.Println(checkpoint, "protecting")
 			return nil, nil
 		},
-		taskflow.Requires("checkpoint"),
-		taskflow.OnRevert(func(_ context.Context, in taskflow.Inputs, out taskflow.Outcome) error {
-			fmt.Println(in.Get("checkpoint"), "error:", out.Cause)
+		taskflow.OnRevert(func(_ context.Context, out taskflow.Outcome) error {
+			fmt.Println(checkpoint, "error:", out.Cause)
 			return nil
 		}))
-	main := taskflow.NewTask("protect_on_main_volume-1", func(context.Context, taskflow.Inputs) (any, error) {
+	main := taskflow.NewTask("protect_on_main_volume-1", func(context.Context) (any, error) {
 		return nil, errors.New("volume unavailable")
 	})
-	complete := taskflow.NewTask("complete", func(_ context.Context, in taskflow.Inputs) (any, error) {
-		fmt.Println(in.Get("checkpoint"), "available")
+	complete := taskflow.NewTask("complete", func(context.Context) (any, error) {
+		fmt.Println(checkpoint, "available")
 		return nil, nil
-	}, taskflow.Requires("checkpoint"))
+	})
 	flow := taskflow.NewLinear("protect", initiate, taskflow.NewGraph("resources", main), complete)
 
-	compiled, err := taskflow.Compile(flow, "checkpoint")
+	compiled, err := taskflow.Compile(flow)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	res, err := compiled.Run(context.Background(), map[string]any{"checkpoint": "cp-1"})
+	res, err := compiled.Run(context.Background())
 	fmt.Println(res.State)
 	fmt.Println(err)
 	// Output:

@@ -2,7 +2,6 @@ package taskflow
 
 import (
 	"errors"
-	"fmt"
 	"runtime/debug"
 )
 
@@ -39,11 +38,7 @@ func (r *run) executeTask(i int32) (res any, err error) {
 			res, err = nil, &PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
-	res, err = t.task.Execute(r.ctx, Inputs{r: r, node: i})
-	if err == nil {
-		err = t.checkResult(res)
-	}
-	return res, err
+	return t.task.Execute(r.ctx)
 }
 
 func (r *run) revertTask(i int32) (err error) {
@@ -54,45 +49,5 @@ func (r *run) revertTask(i int32) (err error) {
 		}
 	}()
 	out := Outcome{Result: r.results[i], Err: r.errs[i], Cause: r.cause}
-	return t.reverter.Revert(r.revertCtx, Inputs{r: r, node: i}, out)
-}
-
-func (t *taskNode) checkResult(res any) error {
-	if len(t.provides) < 2 {
-		return nil
-	}
-	m, ok := res.(map[string]any)
-	if !ok {
-		return fmt.Errorf("%w: the task provides %q but returned %T, not a map[string]any", ErrBadResult, t.provides, res)
-	}
-	for _, name := range t.provides {
-		if _, ok := m[name]; !ok {
-			return fmt.Errorf("%w: the task provides %q but its result lacks %q", ErrBadResult, t.provides, name)
-		}
-	}
-	return nil
-}
-
-func (r *run) input(node int32, name string) (any, bool) {
-	t := &r.c.tasks[node]
-	if v, ok := t.inject[name]; ok {
-		return v, true
-	}
-	for _, in := range t.inputs {
-		if in.name == name {
-			return r.value(in), true
-		}
-	}
-	return nil, false
-}
-
-func (r *run) value(in input) any {
-	if in.from < 0 {
-		return r.store[-in.from-1]
-	}
-	v := r.results[in.from]
-	if in.multi {
-		return v.(map[string]any)[in.name]
-	}
-	return v
+	return t.reverter.Revert(r.revertCtx, out)
 }

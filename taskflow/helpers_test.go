@@ -39,21 +39,17 @@ func (j *journal) before(a, b string) bool {
 // step is a task that records "x:name" when it executes and "r:name" when
 // it reverts, and then does what its options say.
 type step struct {
-	j        *journal
-	name     string
-	requires []string
-	provides []string
-	result   any
-	fail     error
-	revErr   error
-	onRev    func(context.Context, taskflow.Outcome)
+	j      *journal
+	name   string
+	result any
+	fail   error
+	revErr error
+	onRev  func(context.Context, taskflow.Outcome)
 }
 
-func (s *step) Name() string       { return s.name }
-func (s *step) Requires() []string { return s.requires }
-func (s *step) Provides() []string { return s.provides }
+func (s *step) Name() string { return s.name }
 
-func (s *step) Execute(ctx context.Context, in taskflow.Inputs) (any, error) {
+func (s *step) Execute(ctx context.Context) (any, error) {
 	s.j.add("x:" + s.name)
 	return s.result, s.fail
 }
@@ -61,7 +57,7 @@ func (s *step) Execute(ctx context.Context, in taskflow.Inputs) (any, error) {
 // reverting is a step with a Revert.
 type reverting struct{ *step }
 
-func (s reverting) Revert(ctx context.Context, in taskflow.Inputs, out taskflow.Outcome) error {
+func (s reverting) Revert(ctx context.Context, out taskflow.Outcome) error {
 	s.j.add("r:" + s.name)
 	if s.onRev != nil {
 		s.onRev(ctx, out)
@@ -75,9 +71,9 @@ func (j *journal) failing(name string, err error) taskflow.Task {
 	return reverting{&step{j: j, name: name, fail: err}}
 }
 
-func mustCompile(t *testing.T, f taskflow.Flow, store ...string) *taskflow.Compiled {
+func mustCompile(t *testing.T, f taskflow.Flow) *taskflow.Compiled {
 	t.Helper()
-	c, err := taskflow.Compile(f, store...)
+	c, err := taskflow.Compile(f)
 	require.NoError(t, err)
 	return c
 }

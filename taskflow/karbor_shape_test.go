@@ -39,9 +39,7 @@ func protectFlow(rs []resource, body taskflow.ExecuteFunc) (*taskflow.Linear, []
 	for i, r := range rs {
 		for h, hook := range hookNames {
 			hooks[i][h] = taskflow.NewTask(
-				fmt.Sprintf("protect_%s_%s_%s", hook, r.typ, r.id), body,
-				taskflow.Requires("operation_log"),
-				taskflow.Inject(map[string]any{"resource": r.id, "parameters": map[string]string{}}))
+				fmt.Sprintf("protect_%s_%s_%s", hook, r.typ, r.id), body)
 			g.Add(hooks[i][h])
 		}
 		for h := 1; h < 4; h++ {
@@ -58,9 +56,8 @@ func protectFlow(rs []resource, body taskflow.ExecuteFunc) (*taskflow.Linear, []
 		g.Link(child[3], parent[3])
 	}
 	initiate := taskflow.NewTask("InitiateProtectTask", body,
-		taskflow.Requires("context", "checkpoint", "operation_log"),
-		taskflow.OnRevert(func(context.Context, taskflow.Inputs, taskflow.Outcome) error { return nil }))
-	complete := taskflow.NewTask("CompleteProtectTask", body, taskflow.Requires("context", "checkpoint", "operation_log"))
+		taskflow.OnRevert(func(context.Context, taskflow.Outcome) error { return nil }))
+	complete := taskflow.NewTask("CompleteProtectTask", body)
 	all := []taskflow.Task{initiate}
 	for _, h := range hooks {
 		all = append(all, h[:]...)
@@ -68,8 +65,4 @@ func protectFlow(rs []resource, body taskflow.ExecuteFunc) (*taskflow.Linear, []
 	return taskflow.NewLinear("Protect_plan", initiate, g, complete), append(all, complete)
 }
 
-var protectStoreNames = []string{"context", "checkpoint", "operation_log"}
-
-var protectStore = map[string]any{"context": "ctx", "checkpoint": "cp", "operation_log": "log"}
-
-func noop(context.Context, taskflow.Inputs) (any, error) { return nil, nil }
+func noop(context.Context) (any, error) { return nil, nil }

@@ -42,8 +42,8 @@ func randomTasks(seed uint64, n int, act func(name string) error) *taskflow.Grap
 	for i := range tasks {
 		name := fmt.Sprintf("t%02d", i)
 		tasks[i] = taskflow.NewTask(name,
-			func(context.Context, taskflow.Inputs) (any, error) { return name, act(name) },
-			taskflow.OnRevert(func(context.Context, taskflow.Inputs, taskflow.Outcome) error {
+			func(context.Context) (any, error) { return name, act(name) },
+			taskflow.OnRevert(func(context.Context, taskflow.Outcome) error {
 				if name == "t07" {
 					return errBoom
 				}
@@ -86,7 +86,7 @@ func TestListenersSeeEveryTransitionOnceInOrder(t *testing.T) {
 					return nil
 				})
 				log1, log2 := &eventLog{}, &eventLog{}
-				res, err := mustCompile(t, g).Run(ctx, nil, taskflow.Workers(4),
+				res, err := mustCompile(t, g).Run(ctx, taskflow.Workers(4),
 					taskflow.WithListener(log1), taskflow.WithListener(log2))
 				if tc.fail == "" && !tc.cancel {
 					require.NoError(t, err)
@@ -149,7 +149,7 @@ func TestListenersSeeEveryTransitionOnceInOrder(t *testing.T) {
 func TestListenerFuncsMayLeaveOutEither(t *testing.T) {
 	var tasks int
 	only := taskflow.ListenerFuncs{Task: func(taskflow.TaskEvent) { tasks++ }}
-	_, err := mustCompile(t, taskflow.NewLinear("f", task("a"), task("b"))).Run(context.Background(), nil,
+	_, err := mustCompile(t, taskflow.NewLinear("f", task("a"), task("b"))).Run(context.Background(),
 		taskflow.WithListener(only), taskflow.WithListener(taskflow.ListenerFuncs{}))
 	require.NoError(t, err)
 	assert.Equal(t, 4, tasks)
@@ -168,7 +168,7 @@ func TestListenerPanicStopsTheRunAndReachesTheCaller(t *testing.T) {
 	var recovered any
 	func() {
 		defer func() { recovered = recover() }()
-		_, _ = c.Run(context.Background(), nil, taskflow.WithListener(l), taskflow.Workers(2))
+		_, _ = c.Run(context.Background(), taskflow.WithListener(l), taskflow.Workers(2))
 	}()
 	var pe *taskflow.PanicError
 	require.ErrorAs(t, recovered.(error), &pe)
@@ -181,9 +181,9 @@ func TestWorkersBelowOneMeansDefault(t *testing.T) {
 	g := newGate(taskflow.DefaultWorkers)
 	u := taskflow.NewUnordered("wide")
 	for i := range 2 * taskflow.DefaultWorkers {
-		u.Add(taskflow.NewTask(fmt.Sprint(i), func(context.Context, taskflow.Inputs) (any, error) { return nil, g.pass() }))
+		u.Add(taskflow.NewTask(fmt.Sprint(i), func(context.Context) (any, error) { return nil, g.pass() }))
 	}
-	_, err := mustCompile(t, u).Run(context.Background(), nil, taskflow.Workers(0))
+	_, err := mustCompile(t, u).Run(context.Background(), taskflow.Workers(0))
 	require.NoError(t, err)
 	assert.Equal(t, int64(taskflow.DefaultWorkers), g.peak.Load())
 }

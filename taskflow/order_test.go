@@ -44,11 +44,11 @@ type genItem struct {
 	task  int // >= 0 when the item is a task
 }
 
-func (g *genFlow) task(requires []string, provides ...string) genItem {
+func (g *genFlow) task() genItem {
 	i := len(g.names)
 	name := fmt.Sprintf("t%d", i)
 	g.names = append(g.names, name)
-	t := NewTask(name, g.rec.execute(i), Requires(requires...), Provides(provides...))
+	t := NewTask(name, g.rec.execute(i))
 	return genItem{node: t, tasks: []int{i}, task: i}
 }
 
@@ -73,20 +73,7 @@ func (g *genFlow) flow(depth int) genItem {
 			items = append(items, g.flow(depth+1))
 			continue
 		}
-		var req []string
-		if kind == 2 && len(items) > 0 && g.rng.IntN(3) == 0 {
-			// Data dependency on an earlier task item of this graph.
-			from := items[g.rng.IntN(len(items))]
-			if from.task >= 0 {
-				name := fmt.Sprintf("v%d", from.task)
-				req = append(req, name)
-				it := g.task(req, fmt.Sprintf("v%d", len(g.names)))
-				g.order(from, it)
-				items = append(items, it)
-				continue
-			}
-		}
-		items = append(items, g.task(req, fmt.Sprintf("v%d", len(g.names))))
+		items = append(items, g.task())
 	}
 	nodes := make([]Node, len(items))
 	var all []int
@@ -187,7 +174,7 @@ func newRunRecorder(n int) *runRecorder {
 }
 
 func (r *runRecorder) execute(i int) ExecuteFunc {
-	return func(ctx context.Context, in Inputs) (any, error) {
+	return func(ctx context.Context) (any, error) {
 		r.start[i].Store(r.clock.Add(1))
 		now := r.running.Add(1)
 		for p := r.peak.Load(); now > p && !r.peak.CompareAndSwap(p, now); p = r.peak.Load() {
@@ -222,7 +209,7 @@ func TestRandomNestedFlowsOrdering(t *testing.T) {
 			}
 
 			const workers = 3
-			_, err = c.Run(context.Background(), nil, Workers(workers))
+			_, err = c.Run(context.Background(), Workers(workers))
 			require.NoError(t, err)
 			for b, before := range want {
 				for a := range g.names {
@@ -261,7 +248,7 @@ func TestRandomDAGOrdering(t *testing.T) {
 			}
 			c, err := Compile(g)
 			require.NoError(t, err)
-			_, err = c.Run(context.Background(), nil, Workers(workers))
+			_, err = c.Run(context.Background(), Workers(workers))
 			require.NoError(t, err)
 			require.NotEmpty(t, edges)
 			for _, e := range edges {

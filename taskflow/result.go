@@ -19,11 +19,8 @@ type Result struct {
 	// Reverts are every task reverted, in the order the reverts finished.
 	Reverts []TaskRevert
 
-	c       *Compiled
-	states  []State
-	results []any
-	errs    []error
-	store   []any
+	c      *Compiled
+	states []State
 }
 
 // TaskRevert is what reverting one task did.
@@ -64,31 +61,6 @@ func (r *Result) TaskState(task string) State {
 		return r.states[i]
 	}
 	return Pending
-}
-
-// Value returns a value of the run: a task's result stored under name (if
-// that task succeeded) or the store's value.
-func (r *Result) Value(name string) (any, bool) {
-	if p, ok := r.c.produced[name]; ok {
-		if r.states[p] == Pending || r.errs[p] != nil {
-			return nil, false
-		}
-		return r.value(input{name: name, from: p, multi: len(r.c.tasks[p].provides) > 1}), true
-	}
-	for i, s := range r.c.store {
-		if s == name {
-			return r.store[i], true
-		}
-	}
-	return nil, false
-}
-
-func (r *Result) value(in input) any {
-	v := r.results[in.from]
-	if in.multi {
-		return v.(map[string]any)[in.name]
-	}
-	return v
 }
 
 // FlowError is a failed run's error.

@@ -34,14 +34,13 @@ const (
 // mu, a worker records what its task did, releases the successors, and
 // takes the next ready task, so a task that follows another costs no
 // hand-off between goroutines. Everything but the task bodies happens under
-// mu, listeners included. Tasks read results, errs and store of tasks
-// finished before they were taken, which mu orders.
+// mu, listeners included. A revert reads the result and error of its task,
+// recorded before the revert was taken, which mu orders.
 type run struct {
 	c         *Compiled
 	ctx       context.Context
 	ctxDone   <-chan struct{}
 	revertCtx context.Context
-	store     []any
 	listeners []Listener
 	workers   int
 	wg        sync.WaitGroup

@@ -104,9 +104,8 @@ func (c *compiler) collapse(fi int32, e ends) ends {
 	return e
 }
 
-// wireGraph orders the items of graph flow fi by its links and by data
-// (an item needing a value another item provides comes after it), after
-// checking that this item graph has no cycle.
+// wireGraph orders the items of graph flow fi by its links, after checking
+// that this item graph has no cycle.
 func (c *compiler) wireGraph(fi int32, parts []ends) ends {
 	f := &c.flows[fi]
 	var edges [][2]int32
@@ -115,16 +114,6 @@ func (c *compiler) wireGraph(fi int32, parts []ends) ends {
 		to, okTo := c.linkEnd(fi, l, l.to)
 		if okFrom && okTo {
 			edges = append(edges, [2]int32{from, to})
-		}
-	}
-	for v, it := range f.items {
-		lo, hi := c.itemRange(it)
-		for t := lo; t < hi; t++ {
-			for _, in := range c.tasks[t].inputs {
-				if p := in.from; p >= 0 && (p < lo || p >= hi) && f.contains(p) {
-					edges = append(edges, [2]int32{c.itemAt(fi, p), int32(v)})
-				}
-			}
 		}
 	}
 	off, adj := itemGraph(len(f.items), edges)

@@ -238,8 +238,8 @@ func TestRollingUpgradeNextToPython(t *testing.T) {
 	// Its last heartbeat was at most a report_interval before the kill,
 	// and MySQL keeps whole seconds: not before 1 s after the kill.
 	assert.GreaterOrEqual(t, time.Since(killed), time.Second, "recovered before the evidence could say the owner was dead")
-	// The index says error before the log line that reports it is written.
-	waitFor(t, 10*time.Second, "the three recovery log lines", func() bool { return len(s.out.lines("marked failed")) >= 3 })
+	// Each checkpoint's line is logged just after its status is written.
+	waitFor(t, 10*time.Second, "the recovery's log lines", func() bool { return len(s.out.lines("marked failed")) >= 3 })
 	failed := s.out.lines("marked failed")
 	require.Len(t, failed, 3)
 	for _, l := range failed {

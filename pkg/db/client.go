@@ -11,6 +11,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/python"
 )
 
@@ -87,7 +88,7 @@ func (c *Client) create(ctx context.Context, table string, t Target) error {
 		params = string(text)
 	}
 	cols := []string{"created_at", "deleted", "id", "project_id", "provider_id", "checkpoint_id", "parameters", "status"}
-	args := []any{c.d.timeArg(t.CreatedAt), c.d.boolArg(false), t.ID, t.ProjectID, t.ProviderID, t.CheckpointID, params, StatusInProgress}
+	args := []any{c.d.timeArg(t.CreatedAt), c.d.boolArg(false), t.ID, t.ProjectID, t.ProviderID, t.CheckpointID, params, karbor.RestoreStatusInProgress}
 	if table == tableRestores {
 		cols = append(cols, "restore_target")
 		args = append(args, nullString(t.RestoreTarget))
@@ -112,7 +113,8 @@ func (c *Client) FailVerification(ctx context.Context, id string) error {
 
 func (c *Client) fail(ctx context.Context, table, id string) error {
 	q := fmt.Sprintf("UPDATE %s SET status = ?, updated_at = ? WHERE id = ? AND deleted = ?", table)
-	if _, err := c.db.ExecContext(ctx, c.d.query(q), StatusFail, c.d.timeArg(time.Now()), id, c.d.boolArg(false)); err != nil {
+	if _, err := c.db.ExecContext(ctx, c.d.query(q), karbor.RestoreStatusFailure,
+		c.d.timeArg(time.Now()), id, c.d.boolArg(false)); err != nil {
 		return fmt.Errorf("db: fail %s row %s: %w", table, id, err)
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 )
 
 func openClient(t *testing.T, tdb *testDB) *Client {
@@ -47,15 +49,15 @@ func TestClientFollowsARestore(t *testing.T) {
 
 		st, err := c.Restore(ctx, restore.ID)
 		require.NoError(t, err)
-		assert.Equal(t, TargetState{Status: StatusInProgress, ResourcesStatus: map[string]string{}}, st)
+		assert.Equal(t, TargetState{Status: karbor.RestoreStatusInProgress, ResourcesStatus: map[string]string{}}, st)
 
 		rec := s.Recorder()
-		require.NoError(t, rec.RestoreResource(ctx, restore.ID, ResourceResult{Type: "OS::Nova::Server", ID: "srv", Status: "available"}))
-		require.NoError(t, rec.RestoreStatus(ctx, restore.ID, StatusSuccess))
+		require.NoError(t, rec.RestoreResource(ctx, restore.ID, karbor.ResourceResult{Type: "OS::Nova::Server", ID: "srv", Status: "available"}))
+		require.NoError(t, rec.RestoreStatus(ctx, restore.ID, karbor.RestoreStatusSuccess))
 		flush(t, s)
 		st, err = c.Restore(ctx, restore.ID)
 		require.NoError(t, err)
-		assert.Equal(t, TargetState{Status: StatusSuccess, ResourcesStatus: map[string]string{"OS::Nova::Server#srv": "available"}}, st)
+		assert.Equal(t, TargetState{Status: karbor.RestoreStatusSuccess, ResourcesStatus: map[string]string{"OS::Nova::Server#srv": "available"}}, st)
 
 		verification := target
 		verification.ID = uuid.NewString()
@@ -65,7 +67,7 @@ func TestClientFollowsARestore(t *testing.T) {
 		require.NoError(t, c.FailVerification(ctx, verification.ID))
 		st, err = c.Verification(ctx, verification.ID)
 		require.NoError(t, err)
-		assert.Equal(t, StatusFail, st.Status)
+		assert.Equal(t, karbor.RestoreStatusFailure, st.Status)
 
 		_, err = c.Restore(ctx, uuid.NewString())
 		assert.True(t, errors.Is(err, ErrNotFound), "%v", err)

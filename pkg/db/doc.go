@@ -11,7 +11,7 @@
 //
 // Open returns a Store; its Recorder is what flows record through, and its
 // Run drives the heartbeat and the writes. Without a connection the Recorder
-// is Null and nothing is written, so callers never branch.
+// writes nothing, so callers never branch.
 //
 // # Writes are asynchronous
 //
@@ -53,5 +53,6 @@
 // karbor's migrations declare it), on PostgreSQL a timestamp without time
 // zone. Booleans are 0/1 on SQLite and MySQL.
 //
-// Memory is an in-memory Recorder for other packages' unit tests.
+// Memory records in memory, with Recorder's methods, for other packages'
+// unit tests.
 package db

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 )
 
 // Memory is a Recorder that keeps what it is told in memory, for the unit
@@ -24,9 +26,9 @@ type Memory struct {
 // OperationRecord is an operation_logs row as Memory holds it.
 type OperationRecord struct {
 	ID string
-	Operation
+	karbor.OperationLog
 	// Statuses is every status the row had, the one it was created with
-	// first (if any); Operation.Status stays the initial one.
+	// first (if any); OperationLog.Status stays the initial one.
 	Statuses []string
 	EndedAt  time.Time // zero until OperationEnded
 }
@@ -54,21 +56,19 @@ type memoryTarget struct {
 	t        target
 }
 
-var _ Recorder = (*Memory)(nil)
-
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
 	return &Memory{byID: map[string]*OperationRecord{}, targets: map[targetKey]*memoryTarget{}}
 }
 
-func (m *Memory) OperationStarted(_ context.Context, op Operation) (string, error) {
-	if err := op.validate(); err != nil {
+func (m *Memory) OperationStarted(_ context.Context, op karbor.OperationLog) (string, error) {
+	if err := validateOperation(op); err != nil {
 		return "", err
 	}
 	if op.StartedAt.IsZero() {
 		op.StartedAt = now()
 	}
-	rec := &OperationRecord{ID: uuid.NewString(), Operation: op}
+	rec := &OperationRecord{ID: uuid.NewString(), OperationLog: op}
 	if op.Status != "" {
 		rec.Statuses = []string{op.Status}
 	}
@@ -104,7 +104,7 @@ func (m *Memory) updateOperation(id, status string, ended bool) error {
 	return nil
 }
 
-func (m *Memory) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *Operation) error {
+func (m *Memory) CheckpointRecovered(_ context.Context, checkpointID, status string, missing *karbor.OperationLog) error {
 	if err := validateRecovered(checkpointID, status, missing); err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (m *Memory) CheckpointRecovered(_ context.Context, checkpointID, status str
 			op.StartedAt = at
 		}
 		op.Status = status
-		rec := &OperationRecord{ID: uuid.NewString(), Operation: op, Statuses: []string{status}, EndedAt: at}
+		rec := &OperationRecord{ID: uuid.NewString(), OperationLog: op, Statuses: []string{status}, EndedAt: at}
 		m.ops = append(m.ops, rec)
 		m.byID[rec.ID] = rec
 	}
@@ -143,11 +143,11 @@ func (m *Memory) VerificationStatus(_ context.Context, id, status string) error 
 	return m.setStatus(tableVerifications, id, status)
 }
 
-func (m *Memory) RestoreResource(_ context.Context, id string, r ResourceResult) error {
+func (m *Memory) RestoreResource(_ context.Context, id string, r karbor.ResourceResult) error {
 	return m.addResult(tableRestores, id, r)
 }
 
-func (m *Memory) VerificationResource(_ context.Context, id string, r ResourceResult) error {
+func (m *Memory) VerificationResource(_ context.Context, id string, r karbor.ResourceResult) error {
 	return m.addResult(tableVerifications, id, r)
 }
 
@@ -162,7 +162,7 @@ func (m *Memory) setStatus(table, id, status string) error {
 	return nil
 }
 
-func (m *Memory) addResult(table, id string, r ResourceResult) error {
+func (m *Memory) addResult(table, id string, r karbor.ResourceResult) error {
 	if err := validateResource(table, id, r); err != nil {
 		return err
 	}
@@ -174,13 +174,7 @@ func (m *Memory) addResult(table, id string, r ResourceResult) error {
 
 // target returns the entry for a row; m.mu is held.
 func (m *Memory) target(table, id string) *memoryTarget {
-	k := targetKey{table, id}
-	t, ok := m.targets[k]
-	if !ok {
-		t = &memoryTarget{}
-		m.targets[k] = t
-	}
-	return t
+	return entry(m.targets, targetKey{table, id})
 }
 
 // Operations returns the operation_logs rows in the order they were started.

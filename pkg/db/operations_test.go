@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,22 +86,22 @@ func TestOperationLogsLikePython(t *testing.T) {
 	cases := []struct {
 		name   string
 		id     string // fixture row
-		create Operation
+		create karbor.OperationLog
 		steps  []step
 	}{
 		{"protect", "c88c92ce-3992-4364-9388-3175643f8105",
-			Operation{Type: OperationProtect, Status: "protecting"},
+			karbor.OperationLog{Type: karbor.OperationProtect, Status: "protecting"},
 			[]step{{false, "protecting"}, {true, "available"}}},
 		{"restore whose restore row was missing (flow stopped at Initiate)", "84c78aeb-4dfa-45c0-a306-27739bf7699b",
-			Operation{Type: OperationRestore, Status: StatusInProgress}, nil},
+			karbor.OperationLog{Type: karbor.OperationRestore, Status: karbor.RestoreStatusInProgress}, nil},
 		{"verify without a status", "0ac24312-d322-4eff-a1b9-71322c8968f8",
-			Operation{Type: OperationVerify}, nil},
+			karbor.OperationLog{Type: karbor.OperationVerify}, nil},
 		{"delete, logged as protect", "c98ab473-a293-4d50-bb67-506bcaf9eb72",
-			Operation{Type: OperationProtect, Status: "deleting"},
+			karbor.OperationLog{Type: karbor.OperationProtect, Status: "deleting"},
 			[]step{{false, "deleting"}, {true, "deleted"}}},
 		{"restore", "38fc2244-463d-46b7-acda-66c85c8b5ec2",
-			Operation{Type: OperationRestore, Status: StatusInProgress},
-			[]step{{false, StatusInProgress}, {true, StatusSuccess}}},
+			karbor.OperationLog{Type: karbor.OperationRestore, Status: karbor.RestoreStatusInProgress},
+			[]step{{false, karbor.RestoreStatusInProgress}, {true, karbor.RestoreStatusSuccess}}},
 	}
 	forEachEngine(t, func(t *testing.T, tdb *testDB) {
 		s, _ := startStore(t, tdb.testConfig())
@@ -155,7 +156,7 @@ func TestSQLiteStorageClassesLikeSQLAlchemy(t *testing.T) {
 	tdb := newTestDB(t, SQLite)
 	s, _ := startStore(t, tdb.testConfig())
 	ctx := context.Background()
-	id, err := s.Recorder().OperationStarted(ctx, Operation{ProjectID: "p", Type: OperationProtect, Status: "protecting", PlanID: "plan"})
+	id, err := s.Recorder().OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, Status: "protecting", PlanID: "plan"})
 	require.NoError(t, err)
 	require.NoError(t, s.Recorder().OperationEnded(ctx, id, "available"))
 	flush(t, s)
@@ -198,48 +199,48 @@ func TestOperationUpdatesOfMissingRowsAreLogged(t *testing.T) {
 func TestRecorderRejectsBadInput(t *testing.T) {
 	long := func(n int) string { return string(make([]byte, n)) }
 	id := uuid.NewString()
-	ok := Operation{ProjectID: "p", Type: OperationProtect}
+	ok := karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect}
 	cases := []struct {
 		name string
-		call func(Recorder) error
+		call func(recorder) error
 	}{
-		{"no project", func(r Recorder) error {
-			_, err := r.OperationStarted(context.Background(), Operation{Type: "protect"})
+		{"no project", func(r recorder) error {
+			_, err := r.OperationStarted(context.Background(), karbor.OperationLog{Type: "protect"})
 			return err
 		}},
-		{"no type", func(r Recorder) error {
-			_, err := r.OperationStarted(context.Background(), Operation{ProjectID: "p"})
+		{"no type", func(r recorder) error {
+			_, err := r.OperationStarted(context.Background(), karbor.OperationLog{ProjectID: "p"})
 			return err
 		}},
-		{"checkpoint id too long", func(r Recorder) error {
+		{"checkpoint id too long", func(r recorder) error {
 			op := ok
 			op.CheckpointID = long(37)
 			_, err := r.OperationStarted(context.Background(), op)
 			return err
 		}},
-		{"project id too long", func(r Recorder) error {
+		{"project id too long", func(r recorder) error {
 			op := ok
 			op.ProjectID = long(256)
 			_, err := r.OperationStarted(context.Background(), op)
 			return err
 		}},
-		{"status too long", func(r Recorder) error { return r.OperationStatus(context.Background(), id, long(65)) }},
-		{"no operation id", func(r Recorder) error { return r.OperationEnded(context.Background(), "", "available") }},
-		{"no restore id", func(r Recorder) error { return r.RestoreStatus(context.Background(), "", StatusSuccess) }},
-		{"invalid UTF-8 status", func(r Recorder) error { return r.VerificationStatus(context.Background(), id, "\xff") }},
-		{"result without type", func(r Recorder) error {
-			return r.RestoreResource(context.Background(), id, ResourceResult{ID: "x", Status: "ok"})
+		{"status too long", func(r recorder) error { return r.OperationStatus(context.Background(), id, long(65)) }},
+		{"no operation id", func(r recorder) error { return r.OperationEnded(context.Background(), "", "available") }},
+		{"no restore id", func(r recorder) error { return r.RestoreStatus(context.Background(), "", karbor.RestoreStatusSuccess) }},
+		{"invalid UTF-8 status", func(r recorder) error { return r.VerificationStatus(context.Background(), id, "\xff") }},
+		{"result without type", func(r recorder) error {
+			return r.RestoreResource(context.Background(), id, karbor.ResourceResult{ID: "x", Status: "ok"})
 		}},
-		{"result without id", func(r Recorder) error {
-			return r.VerificationResource(context.Background(), id, ResourceResult{Type: "OS::Nova::Server", Status: "ok"})
+		{"result without id", func(r recorder) error {
+			return r.VerificationResource(context.Background(), id, karbor.ResourceResult{Type: "OS::Nova::Server", Status: "ok"})
 		}},
-		{"invalid UTF-8 reason", func(r Recorder) error {
-			return r.RestoreResource(context.Background(), id, ResourceResult{Type: "t", ID: "x", Status: "ok", Reason: Reason("\xfe")})
+		{"invalid UTF-8 reason", func(r recorder) error {
+			return r.RestoreResource(context.Background(), id, karbor.ResourceResult{Type: "t", ID: "x", Status: "ok", Reason: reason("\xfe")})
 		}},
 	}
 	tdb := newTestDB(t, SQLite)
 	s, _ := openStore(t, tdb.testConfig())
-	recorders := map[string]Recorder{"sql": s.Recorder(), "null": Null{}, "memory": NewMemory()}
+	recorders := map[string]recorder{"sql": s.Recorder(), "null": &Recorder{}, "memory": NewMemory()}
 	for rname, rec := range recorders {
 		for _, tc := range cases {
 			t.Run(rname+"/"+tc.name, func(t *testing.T) {
@@ -248,5 +249,5 @@ func TestRecorderRejectsBadInput(t *testing.T) {
 		}
 	}
 	// Nothing was queued: Run would find an empty queue.
-	assert.Zero(t, len(s.sql.w.queue))
+	assert.Zero(t, len(s.rec.w.queue))
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"strings"
 	"testing"
 
@@ -110,7 +111,7 @@ func TestDatabaseGoesAwayAndComesBack(t *testing.T) {
 
 		restore := tdb.outage(t)
 		waitFor(t, "the store to notice", s.health.isDown)
-		id, err := s.Recorder().OperationStarted(context.Background(), Operation{ProjectID: "p", Type: OperationProtect, Status: "protecting"})
+		id, err := s.Recorder().OperationStarted(context.Background(), karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, Status: "protecting"})
 		require.NoError(t, err, "recording during an outage queues the write")
 		require.NoError(t, s.Recorder().OperationEnded(context.Background(), id, "available"))
 		restore()

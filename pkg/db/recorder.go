@@ -1,101 +1,13 @@
 package db
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 )
-
-// Recorder is what the flows and the manager write to karbor's database
-// through. Implementations: the SQL one behind Store, Null (no database
-// configured) and Memory (other packages' unit tests).
-//
-// Writes are asynchronous: a method validates its input, queues the write
-// and returns. A write that fails is retried and, if it cannot be done, is
-// logged and dropped; it never fails an operation. The error a method
-// returns is for bad input (ErrInvalid) or a recorder that cannot take more
-// writes (ErrClosed, ErrBusy); it has already been logged, so callers may
-// ignore it. ctx only supplies the log fields (request id, …); cancelling it
-// does not cancel a queued write.
-type Recorder interface {
-	// OperationStarted inserts an operation_logs row when a flow is built
-	// and returns its id (a new UUID), also when the write could not be
-	// queued, so the flow can go on.
-	OperationStarted(ctx context.Context, op Operation) (string, error)
-	// OperationStatus sets the row's status (the Initiate task).
-	OperationStatus(ctx context.Context, id, status string) error
-	// OperationEnded sets the status and ended_at = now (the Complete task,
-	// or the Initiate task's revert).
-	OperationEnded(ctx context.Context, id, status string) error
-	// RestoreStatus sets a restores row's status (in_progress, success,
-	// fail).
-	RestoreStatus(ctx context.Context, restoreID, status string) error
-	// RestoreResource records one resource's result in the restores row's
-	// resources_status / resources_reason.
-	RestoreResource(ctx context.Context, restoreID string, r ResourceResult) error
-	// VerificationStatus and VerificationResource do the same for a
-	// verifications row.
-	VerificationStatus(ctx context.Context, verificationID, status string) error
-	VerificationResource(ctx context.Context, verificationID string, r ResourceResult) error
-	// CheckpointRecovered closes what a dead service instance left open
-	// for a checkpoint that recovery failed: every protect or copy
-	// operation_logs row of the checkpoint without ended_at gets status
-	// and ended_at = now. If the checkpoint has no operation_logs row at
-	// all, missing (when not nil) is inserted with that status and ended:
-	// the row of an operation whose instance was killed before its queued
-	// insert was written.
-	CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *Operation) error
-}
-
-// Operation types as karbor's flows write them. The delete flow records
-// OperationProtect: the Python service forgets to pass its type.
-const (
-	OperationProtect = "protect"
-	OperationRestore = "restore"
-	OperationVerify  = "verify"
-	OperationCopy    = "copy"
-)
-
-// Statuses of restores and verifications (karbor's RESTORE_STATUS_* and
-// VERIFICATION_STATUS_*).
-const (
-	StatusInProgress = "in_progress"
-	StatusSuccess    = "success"
-	StatusFail       = "fail"
-)
-
-// Operation is a new operation_logs row. Empty strings are written as NULL.
-type Operation struct {
-	ProjectID            string // required
-	Type                 string // required: OperationProtect, …
-	CheckpointID         string
-	PlanID               string
-	ProviderID           string
-	RestoreID            string
-	ScheduledOperationID string
-	Status               string
-	// StartedAt is when the flow was built; zero means now.
-	StartedAt time.Time
-}
-
-// ResourceResult is one resource's outcome as a plugin reports it with
-// karbor's update_resource_status(type, id, status, reason).
-type ResourceResult struct {
-	Type   string // e.g. "OS::Nova::Server"
-	ID     string
-	Status string
-	// Reason goes to resources_reason. nil leaves that column alone, as
-	// Python's reason=None does; karbor's plugin helpers pass "" by default,
-	// which is recorded.
-	Reason *string
-}
-
-// Reason returns a pointer to s, for ResourceResult.Reason.
-func Reason(s string) *string { return &s }
-
-func (r ResourceResult) key() string { return r.Type + "#" + r.ID }
 
 // Errors the recorders return.
 var (
@@ -125,7 +37,7 @@ func checkLen(column, v string, max int, required bool) error {
 	return nil
 }
 
-func (op Operation) validate() error {
+func validateOperation(op karbor.OperationLog) error {
 	for _, c := range []struct {
 		column, value string
 		max           int
@@ -147,7 +59,7 @@ func (op Operation) validate() error {
 	return nil
 }
 
-func validateRecovered(checkpointID, status string, missing *Operation) error {
+func validateRecovered(checkpointID, status string, missing *karbor.OperationLog) error {
 	if err := checkLen("operation_logs.checkpoint_id", checkpointID, uuidLen, true); err != nil {
 		return err
 	}
@@ -160,7 +72,7 @@ func validateRecovered(checkpointID, status string, missing *Operation) error {
 	if missing.CheckpointID != checkpointID {
 		return fmt.Errorf("%w: the missing operation_logs row is of checkpoint %q, not %q", ErrInvalid, missing.CheckpointID, checkpointID)
 	}
-	return missing.validate()
+	return validateOperation(*missing)
 }
 
 func validateStatus(table, id, status string) error {
@@ -170,20 +82,20 @@ func validateStatus(table, id, status string) error {
 	return checkLen(table+".status", status, statusLen, false)
 }
 
-func validateResource(table, id string, r ResourceResult) error {
+func validateResource(table, id string, r karbor.ResourceResult) error {
 	if err := checkLen(table+".id", id, uuidLen, true); err != nil {
 		return err
 	}
 	if r.Type == "" || r.ID == "" {
-		return fmt.Errorf("%w: %s resource result needs a type and an id, got %q", ErrInvalid, table, r.key())
+		return fmt.Errorf("%w: %s resource result needs a type and an id, got %q", ErrInvalid, table, resultKey(r))
 	}
 	for _, s := range []string{r.Type, r.ID, r.Status} {
 		if !utf8.ValidString(s) {
-			return fmt.Errorf("%w: %s resource result %q is not valid UTF-8", ErrInvalid, table, r.key())
+			return fmt.Errorf("%w: %s resource result %q is not valid UTF-8", ErrInvalid, table, resultKey(r))
 		}
 	}
 	if r.Reason != nil && !utf8.ValidString(*r.Reason) {
-		return fmt.Errorf("%w: %s resource reason for %q is not valid UTF-8", ErrInvalid, table, r.key())
+		return fmt.Errorf("%w: %s resource reason for %q is not valid UTF-8", ErrInvalid, table, resultKey(r))
 	}
 	return nil
 }
@@ -198,8 +110,14 @@ const (
 // microsecond.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
+// resultKey is how resources_status and resources_reason key a resource's
+// result: "<type>#<id>".
+func resultKey(r karbor.ResourceResult) string { return r.Type + "#" + r.ID }
+
 // recoverable reports whether recovery closes an operation_logs row of this
 // type: the operations that change a checkpoint (protect, which a delete's
 // row also says, and copy), not the restores and verifications that only
 // read it.
-func recoverable(typ string) bool { return typ == OperationProtect || typ == OperationCopy }
+func recoverable(typ string) bool {
+	return typ == karbor.OperationProtect || typ == karbor.OperationCopy
+}

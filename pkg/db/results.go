@@ -4,6 +4,7 @@ import (
 	"maps"
 	"sync"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/python"
 )
 
@@ -59,12 +60,12 @@ type target struct {
 }
 
 // add merges r and reports whether a write must be queued.
-func (t *target) add(r ResourceResult) bool {
+func (t *target) add(r karbor.ResourceResult) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.status.set(r.key(), r.Status)
+	t.status.set(resultKey(r), r.Status)
 	if r.Reason != nil {
-		t.reason.set(r.key(), *r.Reason)
+		t.reason.set(resultKey(r), *r.Reason)
 	}
 	queue := !t.queued
 	t.queued = true
@@ -103,13 +104,17 @@ func (ts *targets) get(table, id string) *target {
 	if ts.m == nil {
 		ts.m = make(map[targetKey]*target)
 	}
-	k := targetKey{table, id}
-	t, ok := ts.m[k]
+	return entry(ts.m, targetKey{table, id})
+}
+
+// entry returns m[k], putting a new V there first if there is none.
+func entry[K comparable, V any](m map[K]*V, k K) *V {
+	v, ok := m[k]
 	if !ok {
-		t = &target{}
-		ts.m[k] = t
+		v = new(V)
+		m[k] = v
 	}
-	return t
+	return v
 }
 
 func (ts *targets) drop(table, id string) {
@@ -125,4 +130,4 @@ func (ts *targets) len() int {
 }
 
 // finalStatus reports a status after which a flow writes no more results.
-func finalStatus(status string) bool { return status != StatusInProgress }
+func finalStatus(status string) bool { return status != karbor.RestoreStatusInProgress }

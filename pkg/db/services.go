@@ -33,16 +33,16 @@ func (h ServiceHeartbeat) Up(now time.Time, downTime time.Duration) bool {
 // one attempt bounded by pool_timeout: a caller that cannot know now has
 // to act as if it did not know.
 func (s *Store) ServiceHeartbeats(ctx context.Context, binary string) ([]ServiceHeartbeat, error) {
-	if s.sql == nil {
+	if s.rec.w == nil {
 		return nil, ErrNoDatabase
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.sql.w.cfg.attemptTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.rec.w.cfg.attemptTimeout)
 	defer cancel()
 	return s.readHeartbeats(ctx, binary)
 }
 
 func (s *Store) readHeartbeats(ctx context.Context, binary string) ([]ServiceHeartbeat, error) {
-	d := s.sql.d
+	d := s.rec.d
 	rows, err := s.db.QueryContext(ctx, d.query(
 		`SELECT host, created_at, updated_at FROM services WHERE {binary} = ? AND deleted = ? ORDER BY id`),
 		binary, d.boolArg(false))

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"testing"
 	"time"
 
@@ -91,19 +92,19 @@ func TestCheckpointRecovered(t *testing.T) {
 		rec := s.Recorder()
 		cp, copied, lost := uuid.NewString(), uuid.NewString(), uuid.NewString()
 		op := func(cid, typ, status string) string {
-			id, err := rec.OperationStarted(ctx, Operation{ProjectID: "p", Type: typ, CheckpointID: cid, Status: status})
+			id, err := rec.OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: typ, CheckpointID: cid, Status: status})
 			require.NoError(t, err)
 			return id
 		}
-		protect := op(cp, OperationProtect, "protecting")
-		restore := op(cp, OperationRestore, "in_progress")
-		copyLog := op(copied, OperationCopy, "copying")
-		finished := op(copied, OperationProtect, "protecting")
+		protect := op(cp, karbor.OperationProtect, "protecting")
+		restore := op(cp, karbor.OperationRestore, "in_progress")
+		copyLog := op(copied, karbor.OperationCopy, "copying")
+		finished := op(copied, karbor.OperationProtect, "protecting")
 		require.NoError(t, rec.OperationEnded(ctx, finished, "available"))
 		flush(t, s)
 
-		missing := func(cid string) *Operation {
-			return &Operation{ProjectID: "p", Type: OperationProtect, CheckpointID: cid, PlanID: uuid.NewString(),
+		missing := func(cid string) *karbor.OperationLog {
+			return &karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, CheckpointID: cid, PlanID: uuid.NewString(),
 				ProviderID: uuid.NewString(), StartedAt: time.Now().Add(-10 * time.Second)}
 		}
 		require.NoError(t, rec.CheckpointRecovered(ctx, cp, "error", missing(cp)))
@@ -135,19 +136,19 @@ func TestCheckpointRecovered(t *testing.T) {
 }
 
 func TestCheckpointRecoveredRefusesBadInput(t *testing.T) {
-	for _, rec := range []Recorder{Null{}, NewMemory()} {
+	for _, rec := range []recorder{&Recorder{}, NewMemory()} {
 		ctx := context.Background()
 		cid := uuid.NewString()
 		for _, tc := range []struct {
 			name        string
 			cid, status string
-			missing     *Operation
+			missing     *karbor.OperationLog
 		}{
 			{"no checkpoint", "", "error", nil},
 			{"checkpoint id too long", cid + "x", "error", nil},
 			{"no status", cid, "", nil},
-			{"missing row of another checkpoint", cid, "error", &Operation{ProjectID: "p", Type: OperationProtect, CheckpointID: "other"}},
-			{"missing row without project", cid, "error", &Operation{Type: OperationProtect, CheckpointID: cid}},
+			{"missing row of another checkpoint", cid, "error", &karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, CheckpointID: "other"}},
+			{"missing row without project", cid, "error", &karbor.OperationLog{Type: karbor.OperationProtect, CheckpointID: cid}},
 		} {
 			assert.ErrorIs(t, rec.CheckpointRecovered(ctx, tc.cid, tc.status, tc.missing), ErrInvalid, "%T %s", rec, tc.name)
 		}
@@ -158,12 +159,12 @@ func TestMemoryCheckpointRecovered(t *testing.T) {
 	m := NewMemory()
 	ctx := context.Background()
 	cp, lost := uuid.NewString(), uuid.NewString()
-	id, err := m.OperationStarted(ctx, Operation{ProjectID: "p", Type: OperationProtect, CheckpointID: cp, Status: "protecting"})
+	id, err := m.OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, CheckpointID: cp, Status: "protecting"})
 	require.NoError(t, err)
-	restore, err := m.OperationStarted(ctx, Operation{ProjectID: "p", Type: OperationRestore, CheckpointID: cp, Status: "in_progress"})
+	restore, err := m.OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: karbor.OperationRestore, CheckpointID: cp, Status: "in_progress"})
 	require.NoError(t, err)
-	require.NoError(t, m.CheckpointRecovered(ctx, cp, "error", &Operation{ProjectID: "p", Type: OperationProtect, CheckpointID: cp}))
-	require.NoError(t, m.CheckpointRecovered(ctx, lost, "error", &Operation{ProjectID: "p", Type: OperationProtect, CheckpointID: lost}))
+	require.NoError(t, m.CheckpointRecovered(ctx, cp, "error", &karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, CheckpointID: cp}))
+	require.NoError(t, m.CheckpointRecovered(ctx, lost, "error", &karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, CheckpointID: lost}))
 	got, _ := m.Operation(id)
 	assert.Equal(t, []string{"protecting", "error"}, got.Statuses)
 	assert.False(t, got.EndedAt.IsZero())

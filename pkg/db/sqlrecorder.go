@@ -11,39 +11,60 @@ import (
 	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
-// sqlRecorder is the Recorder that writes karbor's rows, through the writer.
-type sqlRecorder struct {
+// Recorder writes what the operations record in karbor's database: the
+// operation_logs rows, and the status and per-resource results of the
+// restores and verifications rows. Store.Recorder returns it. A Recorder
+// without a database (no [database] connection; the zero Recorder too)
+// checks its input as the other does and writes nothing, so callers never
+// branch on whether there is a database.
+//
+// Writes are asynchronous: a method validates its input, queues the write
+// and returns. A write that fails is retried and, if it cannot be done, is
+// logged and dropped; it never fails an operation. The error a method
+// returns is for bad input (ErrInvalid) or a recorder that cannot take more
+// writes (ErrClosed, ErrBusy); it has already been logged, so callers may
+// ignore it. ctx only supplies the log fields (request id, …); cancelling it
+// does not cancel a queued write.
+type Recorder struct {
 	db      *sql.DB
 	d       *dialect
-	w       *writer
+	w       *writer // nil: no database
 	log     *logrus.Entry
 	targets targets
 }
 
-var _ Recorder = (*sqlRecorder)(nil)
-
 // jobLog is the store's logger with the caller's fields (request id, …).
-func (r *sqlRecorder) jobLog(ctx context.Context) *logrus.Entry {
+func (r *Recorder) jobLog(ctx context.Context) *logrus.Entry {
+	if r.log == nil {
+		return logctx.From(ctx)
+	}
 	return r.log.WithFields(logctx.From(ctx).Data)
 }
 
-func (r *sqlRecorder) fail(ctx context.Context, err error) error {
+func (r *Recorder) fail(ctx context.Context, err error) error {
 	r.jobLog(ctx).WithError(err).Error("database write refused")
 	return err
 }
 
-func (r *sqlRecorder) OperationStarted(ctx context.Context, op Operation) (string, error) {
-	if err := op.validate(); err != nil {
+// OperationStarted inserts an operation_logs row when an operation is built
+// and returns its id (a new UUID), also when the write could not be queued,
+// so the operation can go on.
+func (r *Recorder) OperationStarted(ctx context.Context, op karbor.OperationLog) (string, error) {
+	if err := validateOperation(op); err != nil {
 		return "", r.fail(ctx, err)
+	}
+	id := uuid.NewString()
+	if r.w == nil {
+		return id, nil
 	}
 	at := now()
 	if op.StartedAt.IsZero() {
 		op.StartedAt = at
 	}
-	id := uuid.NewString()
 	return id, r.w.enqueue(job{
 		what: "insert operation_logs " + id,
 		log:  r.jobLog(ctx),
@@ -51,17 +72,23 @@ func (r *sqlRecorder) OperationStarted(ctx context.Context, op Operation) (strin
 	})
 }
 
-func (r *sqlRecorder) OperationStatus(ctx context.Context, id, status string) error {
+// OperationStatus sets an operation_logs row's status (the Initiate task).
+func (r *Recorder) OperationStatus(ctx context.Context, id, status string) error {
 	return r.updateOperation(ctx, id, status, false)
 }
 
-func (r *sqlRecorder) OperationEnded(ctx context.Context, id, status string) error {
+// OperationEnded sets an operation_logs row's status and ended_at = now
+// (the Complete task, or the operation's failure).
+func (r *Recorder) OperationEnded(ctx context.Context, id, status string) error {
 	return r.updateOperation(ctx, id, status, true)
 }
 
-func (r *sqlRecorder) updateOperation(ctx context.Context, id, status string, ended bool) error {
+func (r *Recorder) updateOperation(ctx context.Context, id, status string, ended bool) error {
 	if err := validateStatus("operation_logs", id, status); err != nil {
 		return r.fail(ctx, err)
+	}
+	if r.w == nil {
+		return nil
 	}
 	at := now()
 	return r.w.enqueue(job{
@@ -77,12 +104,21 @@ func (r *sqlRecorder) updateOperation(ctx context.Context, id, status string, en
 	})
 }
 
-func (r *sqlRecorder) CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *Operation) error {
+// CheckpointRecovered closes what a dead service instance left open for a
+// checkpoint that recovery failed: every protect or copy operation_logs row
+// of the checkpoint without ended_at gets status and ended_at = now. If the
+// checkpoint has no operation_logs row at all, missing (when not nil) is
+// inserted with that status and ended: the row of an operation whose
+// instance was killed before its queued insert was written.
+func (r *Recorder) CheckpointRecovered(ctx context.Context, checkpointID, status string, missing *karbor.OperationLog) error {
 	if err := validateRecovered(checkpointID, status, missing); err != nil {
 		return r.fail(ctx, err)
 	}
+	if r.w == nil {
+		return nil
+	}
 	at := now()
-	var op *Operation
+	var op *karbor.OperationLog
 	if missing != nil {
 		m := *missing
 		m.Status = status
@@ -103,11 +139,11 @@ func (r *sqlRecorder) CheckpointRecovered(ctx context.Context, checkpointID, sta
 // inserts the missing row if it has none; in one transaction, so a retry
 // after a lost commit finds the rows closed (or inserted) and changes
 // nothing.
-func (r *sqlRecorder) closeRecovered(ctx context.Context, checkpointID, status string, missing *Operation, id string, at time.Time) error {
+func (r *Recorder) closeRecovered(ctx context.Context, checkpointID, status string, missing *karbor.OperationLog, id string, at time.Time) error {
 	return r.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, r.d.query(`UPDATE operation_logs SET status = ?, ended_at = ?, updated_at = ?
 			WHERE checkpoint_id = ? AND ended_at IS NULL AND deleted = ? AND operation_type IN (?, ?)`),
-			status, r.d.timeArg(at), r.d.timeArg(at), checkpointID, r.d.boolArg(false), OperationProtect, OperationCopy); err != nil {
+			status, r.d.timeArg(at), r.d.timeArg(at), checkpointID, r.d.boolArg(false), karbor.OperationProtect, karbor.OperationCopy); err != nil {
 			return err
 		}
 		if missing == nil {
@@ -120,38 +156,38 @@ func (r *sqlRecorder) closeRecovered(ctx context.Context, checkpointID, status s
 		if n > 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
-			(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
-			 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
-			 status, started_at, ended_at, error_info, extra_info)
-			VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`),
-			r.d.timeArg(at), r.d.boolArg(false), id, missing.ProjectID, missing.Type,
-			nullString(missing.CheckpointID), nullString(missing.PlanID), nullString(missing.ProviderID),
-			nullString(missing.RestoreID), nullString(missing.ScheduledOperationID),
-			nullString(missing.Status), r.d.timeArg(missing.StartedAt), r.d.timeArg(at))
-		return err
+		return r.insertLog(ctx, tx, id, *missing, at, r.d.timeArg(at))
 	})
 }
 
-func (r *sqlRecorder) RestoreStatus(ctx context.Context, id, status string) error {
+// RestoreStatus sets a restores row's status (in_progress, success, fail).
+func (r *Recorder) RestoreStatus(ctx context.Context, id, status string) error {
 	return r.setStatus(ctx, tableRestores, id, status)
 }
 
-func (r *sqlRecorder) VerificationStatus(ctx context.Context, id, status string) error {
+// VerificationStatus sets a verifications row's status.
+func (r *Recorder) VerificationStatus(ctx context.Context, id, status string) error {
 	return r.setStatus(ctx, tableVerifications, id, status)
 }
 
-func (r *sqlRecorder) RestoreResource(ctx context.Context, id string, res ResourceResult) error {
+// RestoreResource records one resource's result in the restores row's
+// resources_status and resources_reason.
+func (r *Recorder) RestoreResource(ctx context.Context, id string, res karbor.ResourceResult) error {
 	return r.addResult(ctx, tableRestores, id, res)
 }
 
-func (r *sqlRecorder) VerificationResource(ctx context.Context, id string, res ResourceResult) error {
+// VerificationResource records one resource's result in a verifications
+// row.
+func (r *Recorder) VerificationResource(ctx context.Context, id string, res karbor.ResourceResult) error {
 	return r.addResult(ctx, tableVerifications, id, res)
 }
 
-func (r *sqlRecorder) setStatus(ctx context.Context, table, id, status string) error {
+func (r *Recorder) setStatus(ctx context.Context, table, id, status string) error {
 	if err := validateStatus(table, id, status); err != nil {
 		return r.fail(ctx, err)
+	}
+	if r.w == nil {
+		return nil
 	}
 	at := now()
 	err := r.w.enqueue(job{
@@ -167,9 +203,12 @@ func (r *sqlRecorder) setStatus(ctx context.Context, table, id, status string) e
 	return err
 }
 
-func (r *sqlRecorder) addResult(ctx context.Context, table, id string, res ResourceResult) error {
+func (r *Recorder) addResult(ctx context.Context, table, id string, res karbor.ResourceResult) error {
 	if err := validateResource(table, id, res); err != nil {
 		return r.fail(ctx, err)
+	}
+	if r.w == nil {
+		return nil
 	}
 	t := r.targets.get(table, id)
 	if !t.add(res) {
@@ -204,7 +243,7 @@ type column struct {
 // created_at is when the flow asked for the row, so a write that waited in
 // the queue still shows when it happened. A retry after a commit whose
 // answer was lost finds the row and stops.
-func (r *sqlRecorder) insertOperation(ctx context.Context, id string, op Operation, created time.Time) error {
+func (r *Recorder) insertOperation(ctx context.Context, id string, op karbor.OperationLog, created time.Time) error {
 	return r.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, r.d.query(`SELECT COUNT(*) FROM operation_logs WHERE id = ?`), id).Scan(&n); err != nil {
@@ -213,17 +252,23 @@ func (r *sqlRecorder) insertOperation(ctx context.Context, id string, op Operati
 		if n > 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
-			(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
-			 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
-			 status, started_at, ended_at, error_info, extra_info)
-			VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)`),
-			r.d.timeArg(created), r.d.boolArg(false), id, op.ProjectID, op.Type,
-			nullString(op.CheckpointID), nullString(op.PlanID), nullString(op.ProviderID),
-			nullString(op.RestoreID), nullString(op.ScheduledOperationID),
-			nullString(op.Status), r.d.timeArg(op.StartedAt))
-		return err
+		return r.insertLog(ctx, tx, id, op, created, nil)
 	})
+}
+
+// insertLog inserts an operation_logs row as karbor's create_operation_log
+// does; ended is its ended_at (nil: NULL, the operation is running).
+func (r *Recorder) insertLog(ctx context.Context, tx *sql.Tx, id string, op karbor.OperationLog, created time.Time, ended any) error {
+	_, err := tx.ExecContext(ctx, r.d.query(`INSERT INTO operation_logs
+		(created_at, updated_at, deleted_at, deleted, id, project_id, operation_type,
+		 checkpoint_id, plan_id, provider_id, restore_id, scheduled_operation_id,
+		 status, started_at, ended_at, error_info, extra_info)
+		VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`),
+		r.d.timeArg(created), r.d.boolArg(false), id, op.ProjectID, op.Type,
+		nullString(op.CheckpointID), nullString(op.PlanID), nullString(op.ProviderID),
+		nullString(op.RestoreID), nullString(op.ScheduledOperationID),
+		nullString(op.Status), r.d.timeArg(op.StartedAt), ended)
+	return err
 }
 
 // update sets cols on a live (not soft-deleted) row as SQLAlchemy's unit of
@@ -231,7 +276,7 @@ func (r *sqlRecorder) insertOperation(ctx context.Context, id string, op Operati
 // changed columns together with updated_at. Setting a status the row already
 // has thus leaves updated_at alone, as in the Python service. updated is when
 // the change was asked for (a status) or taken from the merged results.
-func (r *sqlRecorder) update(ctx context.Context, table, id string, cols []column, updated time.Time) error {
+func (r *Recorder) update(ctx context.Context, table, id string, cols []column, updated time.Time) error {
 	return r.inTx(ctx, func(tx *sql.Tx) error {
 		names := make([]string, len(cols))
 		for i, c := range cols {
@@ -283,7 +328,7 @@ func sameValue(cur sql.NullString, v any) bool {
 	}
 }
 
-func (r *sqlRecorder) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (r *Recorder) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

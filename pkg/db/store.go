@@ -17,7 +17,7 @@ import (
 // of the services row, and the bounds of the write queue.
 type Config struct {
 	// Connection is [database] connection. Empty runs without a database:
-	// the recorder is Null and nothing is written.
+	// the recorder writes nothing.
 	Connection string
 	Options    Options
 	Service    ServiceInfo
@@ -37,9 +37,8 @@ type Config struct {
 // verifications. Run drives both.
 type Store struct {
 	log     *logrus.Entry
-	rec     Recorder
+	rec     *Recorder
 	db      *sql.DB // nil without a database
-	sql     *sqlRecorder
 	hb      *heartbeat
 	health  *health
 	running atomic.Bool
@@ -53,7 +52,7 @@ func Open(cfg Config, log *logrus.Entry) (*Store, error) {
 		log.Warn("no [database] connection: the services heartbeat, operation logs and " +
 			"restore/verification progress are not written; the karbor API will show " +
 			"this service down and restores and verifications in_progress")
-		return &Store{log: log, rec: Null{}}, nil
+		return &Store{log: log, rec: &Recorder{log: log}}, nil
 	}
 	src, err := ParseURL(cfg.Connection)
 	if err != nil {
@@ -100,9 +99,9 @@ func newStore(db *sql.DB, d Dialect, cfg Config, log *logrus.Entry) *Store {
 		maxRetries:     cfg.Options.MaxRetries,
 		retryInterval:  cfg.Options.RetryInterval,
 	}, h)
-	rec := &sqlRecorder{db: db, d: dl, w: w, log: log}
+	rec := &Recorder{db: db, d: dl, w: w, log: log}
 	return &Store{
-		log: log, rec: rec, db: db, sql: rec, health: h,
+		log: log, rec: rec, db: db, health: h,
 		hb: &heartbeat{
 			db: db, d: dl, info: cfg.Service.withDefaults(), health: h, log: log,
 			attemptTimeout: cfg.Options.PoolTimeout, retryInterval: cfg.Options.RetryInterval,
@@ -110,9 +109,9 @@ func newStore(db *sql.DB, d Dialect, cfg Config, log *logrus.Entry) *Store {
 	}
 }
 
-// Recorder is what the flows and the manager record through: the SQL
-// recorder, or Null without a database.
-func (s *Store) Recorder() Recorder { return s.rec }
+// Recorder is what the operations record through; without a database it
+// writes nothing.
+func (s *Store) Recorder() *Recorder { return s.rec }
 
 // Run keeps the services row alive and performs the queued writes until ctx
 // ends, then writes what is still queued (within DrainTimeout) and returns.
@@ -122,13 +121,13 @@ func (s *Store) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("db.Store.Run called twice")
 	}
-	if s.sql == nil {
+	if s.rec.w == nil {
 		<-ctx.Done()
 		return nil
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.hb.run(ctx) })
-	wg.Go(func() { s.sql.w.run(ctx) })
+	wg.Go(func() { s.rec.w.run(ctx) })
 	wg.Wait()
 	return nil
 }
@@ -136,11 +135,11 @@ func (s *Store) Run(ctx context.Context) error {
 // Flush waits until every write queued before the call has been done (or
 // dropped), or ctx ends. It needs Run to be running.
 func (s *Store) Flush(ctx context.Context) error {
-	if s.sql == nil {
+	if s.rec.w == nil {
 		return nil
 	}
 	done := make(chan struct{})
-	err := s.sql.w.enqueue(job{what: "flush", log: s.log, run: func(context.Context) error {
+	err := s.rec.w.enqueue(job{what: "flush", log: s.log, run: func(context.Context) error {
 		close(done)
 		return nil
 	}})
@@ -158,9 +157,9 @@ func (s *Store) Flush(ctx context.Context) error {
 // Close refuses further writes and closes the connections. Call it after
 // Run has returned.
 func (s *Store) Close() error {
-	if s.sql == nil {
+	if s.rec.w == nil {
 		return nil
 	}
-	s.sql.w.stop()
+	s.rec.w.stop()
 	return s.db.Close()
 }

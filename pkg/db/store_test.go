@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"sync"
 	"testing"
 	"time"
@@ -14,13 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Without [database] connection the service runs with the Null recorder and
-// says so once.
+// Without [database] connection the service runs with a recorder that writes
+// nothing, and says so once.
 func TestOpenWithoutDatabase(t *testing.T) {
 	logger, hook := logtest.NewNullLogger()
 	s, err := Open(Config{Connection: "  "}, logrus.NewEntry(logger))
 	require.NoError(t, err)
-	assert.IsType(t, Null{}, s.Recorder())
+	assert.Nil(t, s.Recorder().w, "no writer: nothing is written")
 	require.Len(t, hook.AllEntries(), 1)
 	assert.Equal(t, logrus.WarnLevel, hook.LastEntry().Level)
 	assert.Contains(t, hook.LastEntry().Message, "no [database] connection")
@@ -28,7 +29,7 @@ func TestOpenWithoutDatabase(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	id, err := s.Recorder().OperationStarted(ctx, Operation{ProjectID: "p", Type: OperationProtect})
+	id, err := s.Recorder().OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect})
 	require.NoError(t, err)
 	require.NoError(t, s.Recorder().OperationEnded(ctx, id, "available"))
 	require.NoError(t, s.Flush(ctx))
@@ -38,22 +39,22 @@ func TestOpenWithoutDatabase(t *testing.T) {
 	assert.Len(t, hook.AllEntries(), 1, "nothing more is said")
 }
 
-func TestNullRecorder(t *testing.T) {
-	var r Recorder = Null{}
+func TestRecorderWithoutDatabase(t *testing.T) {
+	r := &Recorder{}
 	ctx := context.Background()
-	id, err := r.OperationStarted(ctx, Operation{ProjectID: "p", Type: OperationRestore, RestoreID: uuid.NewString()})
+	id, err := r.OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: karbor.OperationRestore, RestoreID: uuid.NewString()})
 	require.NoError(t, err)
 	_, err = uuid.Parse(id)
 	require.NoError(t, err)
-	other, err := r.OperationStarted(ctx, Operation{ProjectID: "p", Type: OperationRestore})
+	other, err := r.OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: karbor.OperationRestore})
 	require.NoError(t, err)
 	assert.NotEqual(t, id, other)
-	assert.NoError(t, r.OperationStatus(ctx, id, StatusInProgress))
-	assert.NoError(t, r.OperationEnded(ctx, id, StatusSuccess))
-	assert.NoError(t, r.RestoreStatus(ctx, id, StatusSuccess))
-	assert.NoError(t, r.RestoreResource(ctx, id, ResourceResult{Type: "OS::Nova::Server", ID: "s", Status: "available"}))
-	assert.NoError(t, r.VerificationStatus(ctx, id, StatusFail))
-	assert.NoError(t, r.VerificationResource(ctx, id, ResourceResult{Type: "OS::Nova::Server", ID: "s", Status: "error", Reason: Reason("x")}))
+	assert.NoError(t, r.OperationStatus(ctx, id, karbor.RestoreStatusInProgress))
+	assert.NoError(t, r.OperationEnded(ctx, id, karbor.RestoreStatusSuccess))
+	assert.NoError(t, r.RestoreStatus(ctx, id, karbor.RestoreStatusSuccess))
+	assert.NoError(t, r.RestoreResource(ctx, id, karbor.ResourceResult{Type: "OS::Nova::Server", ID: "s", Status: "available"}))
+	assert.NoError(t, r.VerificationStatus(ctx, id, karbor.RestoreStatusFailure))
+	assert.NoError(t, r.VerificationResource(ctx, id, karbor.ResourceResult{Type: "OS::Nova::Server", ID: "s", Status: "error", Reason: reason("x")}))
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -112,7 +113,7 @@ func TestRecordAfterStop(t *testing.T) {
 	s, _ := openStore(t, tdb.testConfig())
 	stop := runStore(t, s)
 	stop()
-	_, err := s.Recorder().OperationStarted(context.Background(), Operation{ProjectID: "p", Type: OperationProtect})
+	_, err := s.Recorder().OperationStarted(context.Background(), karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect})
 	assert.ErrorIs(t, err, ErrClosed)
 }
 
@@ -120,7 +121,7 @@ func TestRecordAfterStop(t *testing.T) {
 func TestMemoryRecorder(t *testing.T) {
 	m := NewMemory()
 	ctx := context.Background()
-	id, err := m.OperationStarted(ctx, Operation{ProjectID: "p", Type: OperationProtect, Status: "protecting", PlanID: "plan"})
+	id, err := m.OperationStarted(ctx, karbor.OperationLog{ProjectID: "p", Type: karbor.OperationProtect, Status: "protecting", PlanID: "plan"})
 	require.NoError(t, err)
 	require.NoError(t, m.OperationStatus(ctx, id, "protecting"))
 	require.NoError(t, m.OperationEnded(ctx, id, "available"))
@@ -139,16 +140,16 @@ func TestMemoryRecorder(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			assert.NoError(t, m.RestoreResource(ctx, restore, ResourceResult{Type: "OS::Nova::Server", ID: fmt.Sprint(i), Status: "available"}))
+			assert.NoError(t, m.RestoreResource(ctx, restore, karbor.ResourceResult{Type: "OS::Nova::Server", ID: fmt.Sprint(i), Status: "available"}))
 		})
 	}
 	wg.Wait()
-	require.NoError(t, m.RestoreResource(ctx, restore, ResourceResult{Type: "OS::Nova::Server", ID: "0", Status: "error", Reason: Reason("boom")}))
-	require.NoError(t, m.RestoreStatus(ctx, restore, StatusInProgress))
-	require.NoError(t, m.RestoreStatus(ctx, restore, StatusFail))
+	require.NoError(t, m.RestoreResource(ctx, restore, karbor.ResourceResult{Type: "OS::Nova::Server", ID: "0", Status: "error", Reason: reason("boom")}))
+	require.NoError(t, m.RestoreStatus(ctx, restore, karbor.RestoreStatusInProgress))
+	require.NoError(t, m.RestoreStatus(ctx, restore, karbor.RestoreStatusFailure))
 	rec, ok := m.Restore(restore)
 	require.True(t, ok)
-	assert.Equal(t, []string{StatusInProgress, StatusFail}, rec.Statuses)
+	assert.Equal(t, []string{karbor.RestoreStatusInProgress, karbor.RestoreStatusFailure}, rec.Statuses)
 	assert.Len(t, rec.ResourcesStatus, 10)
 	assert.Equal(t, "error", rec.ResourcesStatus["OS::Nova::Server#0"])
 	assert.Equal(t, map[string]string{"OS::Nova::Server#0": "boom"}, rec.ResourcesReason)
@@ -156,9 +157,9 @@ func TestMemoryRecorder(t *testing.T) {
 
 	_, ok = m.Verification(restore)
 	assert.False(t, ok, "restores and verifications are apart")
-	require.NoError(t, m.VerificationStatus(ctx, restore, StatusSuccess))
+	require.NoError(t, m.VerificationStatus(ctx, restore, karbor.RestoreStatusSuccess))
 	v, ok := m.Verification(restore)
 	require.True(t, ok)
-	assert.Equal(t, []string{StatusSuccess}, v.Statuses)
+	assert.Equal(t, []string{karbor.RestoreStatusSuccess}, v.Statuses)
 	assert.Empty(t, v.ResourcesStatusJSON)
 }

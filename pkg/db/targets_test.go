@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func (tdb *testDB) insertAPIRow(t *testing.T, table, id string) {
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, table),
 		tdb.d.timeArg(time.Now()), tdb.d.boolArg(false), id,
 		"f0e1d2c3-b4a5-4678-9abc-def012345678", "b766f37c-d011-4026-8228-28730d734a3f",
-		"ac462082-3212-4139-906e-d0dd1ddc19ee", StatusInProgress)
+		"ac462082-3212-4139-906e-d0dd1ddc19ee", karbor.RestoreStatusInProgress)
 }
 
 // A restore and a verification as in the recorded Python session: Initiate
@@ -32,19 +33,19 @@ func TestRestoreAndVerificationLikePython(t *testing.T) {
 	cases := []struct {
 		table string
 		id    string
-		calls func(r Recorder, id string) error
+		calls func(r recorder, id string) error
 	}{
-		{tableRestores, "800fe32c-c20a-4e5f-a776-6b89bab80234", func(r Recorder, id string) error {
+		{tableRestores, "800fe32c-c20a-4e5f-a776-6b89bab80234", func(r recorder, id string) error {
 			ctx := context.Background()
-			if err := r.RestoreStatus(ctx, id, StatusInProgress); err != nil {
+			if err := r.RestoreStatus(ctx, id, karbor.RestoreStatusInProgress); err != nil {
 				return err
 			}
-			return r.RestoreStatus(ctx, id, StatusSuccess)
+			return r.RestoreStatus(ctx, id, karbor.RestoreStatusSuccess)
 		}},
 		// The fixture's verification failed to build its flow, so only
 		// Initiate's in_progress could have been written: nothing changes.
-		{tableVerifications, "a80b2ec0-a195-4540-aeb5-fbbbde33719e", func(r Recorder, id string) error {
-			return r.VerificationStatus(context.Background(), id, StatusInProgress)
+		{tableVerifications, "a80b2ec0-a195-4540-aeb5-fbbbde33719e", func(r recorder, id string) error {
+			return r.VerificationStatus(context.Background(), id, karbor.RestoreStatusInProgress)
 		}},
 	}
 	forEachEngine(t, func(t *testing.T, tdb *testDB) {
@@ -70,12 +71,12 @@ func TestStatusSkipsSoftDeletedAndMissingRows(t *testing.T) {
 		tdb.exec(t, `UPDATE restores SET deleted = ? WHERE id = ?`, tdb.d.boolArg(true), gone)
 		missing := uuid.NewString()
 
-		require.NoError(t, s.Recorder().RestoreStatus(context.Background(), gone, StatusSuccess))
-		require.NoError(t, s.Recorder().VerificationStatus(context.Background(), missing, StatusFail))
+		require.NoError(t, s.Recorder().RestoreStatus(context.Background(), gone, karbor.RestoreStatusSuccess))
+		require.NoError(t, s.Recorder().VerificationStatus(context.Background(), missing, karbor.RestoreStatusFailure))
 		flush(t, s)
 
 		row := tdb.row(t, "restores", "id = ?", gone)
-		assert.Equal(t, StatusInProgress, row["status"])
+		assert.Equal(t, karbor.RestoreStatusInProgress, row["status"])
 		assert.Nil(t, row["updated_at"])
 		skipped := 0
 		for _, e := range hook.AllEntries() {
@@ -98,7 +99,7 @@ func TestResourceResultsMergeParallelWriters(t *testing.T) {
 		restoreID, verifyID := uuid.NewString(), uuid.NewString()
 		tdb.insertAPIRow(t, tableRestores, restoreID)
 		tdb.insertAPIRow(t, tableVerifications, verifyID)
-		require.NoError(t, rec.RestoreStatus(context.Background(), restoreID, StatusInProgress))
+		require.NoError(t, rec.RestoreStatus(context.Background(), restoreID, karbor.RestoreStatusInProgress))
 
 		wantStatus, wantReason := map[string]string{}, map[string]string{}
 		for h := range hooks {
@@ -114,13 +115,13 @@ func TestResourceResultsMergeParallelWriters(t *testing.T) {
 		for h := range hooks {
 			g.Go(func() error {
 				for i := range perHook {
-					r := ResourceResult{Type: "OS::Cinder::Volume", ID: fmt.Sprintf("vol-%d-%d", h, i), Status: "restoring"}
+					r := karbor.ResourceResult{Type: "OS::Cinder::Volume", ID: fmt.Sprintf("vol-%d-%d", h, i), Status: "restoring"}
 					if err := rec.RestoreResource(context.Background(), restoreID, r); err != nil {
 						return err
 					}
 					r.Status = "available"
 					if i%2 == 0 {
-						r.Reason = Reason(fmt.Sprintf("reason %d/%d", h, i))
+						r.Reason = reason(fmt.Sprintf("reason %d/%d", h, i))
 					}
 					if err := rec.RestoreResource(context.Background(), restoreID, r); err != nil {
 						return err
@@ -133,7 +134,7 @@ func TestResourceResultsMergeParallelWriters(t *testing.T) {
 			})
 		}
 		require.NoError(t, g.Wait())
-		require.NoError(t, rec.RestoreStatus(context.Background(), restoreID, StatusSuccess))
+		require.NoError(t, rec.RestoreStatus(context.Background(), restoreID, karbor.RestoreStatusSuccess))
 		flush(t, s)
 
 		for table, id := range map[string]string{tableRestores: restoreID, tableVerifications: verifyID} {
@@ -145,9 +146,9 @@ func TestResourceResultsMergeParallelWriters(t *testing.T) {
 			assert.Equal(t, wantReason, gotReason, table)
 			tdb.assertTime(t, "updated_at", row["updated_at"])
 		}
-		assert.Equal(t, StatusSuccess, tdb.row(t, "restores", "id = ?", restoreID)["status"])
-		assert.Equal(t, StatusInProgress, tdb.row(t, "verifications", "id = ?", verifyID)["status"])
-		assert.Equal(t, 1, s.sql.targets.len(), "the finished restore's results are dropped, the running verification's kept")
+		assert.Equal(t, karbor.RestoreStatusSuccess, tdb.row(t, "restores", "id = ?", restoreID)["status"])
+		assert.Equal(t, karbor.RestoreStatusInProgress, tdb.row(t, "verifications", "id = ?", verifyID)["status"])
+		assert.Equal(t, 1, s.rec.targets.len(), "the finished restore's results are dropped, the running verification's kept")
 	})
 }
 
@@ -163,21 +164,21 @@ func TestResourceResultsTextLikePython(t *testing.T) {
 		tdb.insertAPIRow(t, tableRestores, withReason)
 		tdb.insertAPIRow(t, tableVerifications, withoutReason)
 
-		for _, r := range []ResourceResult{
+		for _, r := range []karbor.ResourceResult{
 			{Type: "OS::Nova::Server", ID: "b", Status: "restoring"},
-			{Type: "OS::Cinder::Volume", ID: "a", Status: "error", Reason: Reason(`quota "exceeded" — ünïcode ☃ 😀`)},
-			{Type: "OS::Nova::Server", ID: "b", Status: "available", Reason: Reason("")},
+			{Type: "OS::Cinder::Volume", ID: "a", Status: "error", Reason: reason(`quota "exceeded" — ünïcode ☃ 😀`)},
+			{Type: "OS::Nova::Server", ID: "b", Status: "available", Reason: reason("")},
 		} {
 			require.NoError(t, rec.RestoreResource(ctx, withReason, r))
 			flush(t, s) // each result its own write, as Python saves after each
 		}
-		require.NoError(t, rec.VerificationResource(ctx, withoutReason, ResourceResult{Type: "OS::Glance::Image", ID: "i", Status: "success"}))
+		require.NoError(t, rec.VerificationResource(ctx, withoutReason, karbor.ResourceResult{Type: "OS::Glance::Image", ID: "i", Status: "success"}))
 		flush(t, s)
 
 		row := tdb.row(t, "restores", "id = ?", withReason)
 		assert.Equal(t, `{"OS::Nova::Server#b": "available", "OS::Cinder::Volume#a": "error"}`, row["resources_status"])
 		assert.Equal(t, `{"OS::Cinder::Volume#a": "quota \"exceeded\" \u2014 \u00fcn\u00efcode \u2603 \ud83d\ude00", "OS::Nova::Server#b": ""}`, row["resources_reason"])
-		assert.Equal(t, StatusInProgress, row["status"])
+		assert.Equal(t, karbor.RestoreStatusInProgress, row["status"])
 
 		row = tdb.row(t, "verifications", "id = ?", withoutReason)
 		assert.Equal(t, `{"OS::Glance::Image#i": "success"}`, row["resources_status"])

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"github.com/gokarbor/karbor-protection/providers"
 	"os"
 	"path/filepath"
 	"strings"
@@ -325,3 +326,16 @@ func never(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 	}
 }
+
+// recorder is what the tests call on every recorder: the interface the
+// operations record through, which Recorder (with or without a database)
+// and Memory implement.
+type recorder = providers.Recorder
+
+var (
+	_ recorder = (*Recorder)(nil)
+	_ recorder = (*Memory)(nil)
+)
+
+// reason returns a pointer to s, for karbor.ResourceResult.Reason.
+func reason(s string) *string { return &s }

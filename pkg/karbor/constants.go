@@ -39,20 +39,8 @@ func IsResourceType(t string) bool {
 	return slices.Contains(ResourceTypes(), t)
 }
 
-// Checkpoint statuses.
-const (
-	CheckpointStatusProtecting    = "protecting"
-	CheckpointStatusAvailable     = "available"
-	CheckpointStatusError         = "error"
-	CheckpointStatusDeleting      = "deleting"
-	CheckpointStatusDeleted       = "deleted"
-	CheckpointStatusErrorDeleting = "error-deleting"
-	CheckpointStatusWaitCopying   = "wait_copying"
-	CheckpointStatusCopying       = "copying"
-	// CheckpointStatusCopyFinished is the copy_status put in extra_info when
-	// a copy completes; reset_state also accepts it as a current status.
-	CheckpointStatusCopyFinished = "finished"
-)
+// Checkpoint statuses are bank's (bank/status.go), where the state
+// machine that moves between them is.
 
 // Who created a checkpoint (extra_info "created_by").
 const (
@@ -79,7 +67,8 @@ const (
 	ResourceStatusUndefined  = "undefined"
 )
 
-// Restore statuses.
+// Restore statuses. An operation log mirrors the status of what it tracks:
+// these for restore and verify logs, the checkpoint's for the others.
 const (
 	RestoreStatusInProgress = "in_progress"
 	RestoreStatusSuccess    = "success"
@@ -107,23 +96,6 @@ const (
 func OperationTypes() []string {
 	return []string{OperationProtect, OperationRestore, OperationDelete, OperationVerify, OperationCopy}
 }
-
-// Operation-log statuses: an operation log mirrors the status of what it
-// tracks, so these are the checkpoint statuses for protect, delete and copy
-// logs and the restore/verification statuses for the others.
-const (
-	OperationLogStatusProtecting    = CheckpointStatusProtecting
-	OperationLogStatusAvailable     = CheckpointStatusAvailable
-	OperationLogStatusError         = CheckpointStatusError
-	OperationLogStatusDeleting      = CheckpointStatusDeleting
-	OperationLogStatusDeleted       = CheckpointStatusDeleted
-	OperationLogStatusErrorDeleting = CheckpointStatusErrorDeleting
-	OperationLogStatusWaitCopying   = CheckpointStatusWaitCopying
-	OperationLogStatusCopying       = CheckpointStatusCopying
-	OperationLogStatusInProgress    = RestoreStatusInProgress
-	OperationLogStatusSuccess       = RestoreStatusSuccess
-	OperationLogStatusFailure       = RestoreStatusFailure
-)
 
 // Versioned-object serialization (oslo.versionedobjects with karbor's
 // OBJ_SERIAL_NAMESPACE and OBJ_PROJECT_NAMESPACE).

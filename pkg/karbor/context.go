@@ -210,12 +210,6 @@ func (c RequestContext) IsAdminOrOwner(projectID string) bool {
 	return c.Admin() || c.ProjectID == projectID
 }
 
-// LogFields are the fields every log line about the request carries
-// (convertible to logrus.Fields).
-func (c RequestContext) LogFields() map[string]any {
-	return map[string]any{"request_id": c.RequestID, "project_id": c.ProjectID, "user_id": c.UserID}
-}
-
 // ToDict is the context as the karbor API sends it: oslo.context's to_dict
 // plus karbor's keys, each value as the API would put it on the wire. It is
 // meant for building requests in tests and clients.

@@ -155,7 +155,6 @@ func TestFromMapAndToDict(t *testing.T) {
 	_, err = FromMap(map[string]any{"user_id": func() {}})
 	assert.Error(t, err)
 
-	assert.Equal(t, map[string]any{"request_id": "req-1", "project_id": "p", "user_id": "u"}, c.LogFields())
 	assert.True(t, c.IsAdminOrOwner("other"))
 	member := RequestContext{ProjectID: "p"}
 	assert.True(t, member.IsAdminOrOwner("p"))

@@ -1,12 +1,14 @@
 package manager
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/python"
+	"github.com/gokarbor/karbor-protection/providers"
 )
 
 // The service checks access itself, with karbor's default admin_or_owner
@@ -34,13 +36,18 @@ func checkPlanProject(rc *karbor.RequestContext, plan *karbor.Plan, policy strin
 	return karbor.PolicyNotAuthorized(policy)
 }
 
-// checkpointAccess refuses a checkpoint of another project to a caller who
-// is not an admin, with AccessCheckpointNotAllowed.
-func checkpointAccess(rc *karbor.RequestContext, cp *bank.Checkpoint) error {
-	if rc.IsAdminOrOwner(cp.ProjectID) {
-		return nil
+// readableCheckpoint reads a checkpoint of p the caller may act on: one of
+// its project, or any for an admin; another project's checkpoint is
+// refused with AccessCheckpointNotAllowed.
+func readableCheckpoint(ctx context.Context, rc *karbor.RequestContext, p *providers.Provider, id string) (*bank.Checkpoint, error) {
+	cp, err := p.Checkpoints().Get(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	return karbor.AccessCheckpointNotAllowed(cp.ID)
+	if !rc.IsAdminOrOwner(cp.ProjectID) {
+		return nil, karbor.AccessCheckpointNotAllowed(cp.ID)
+	}
+	return cp, nil
 }
 
 // resetStates are the states reset_state may set: those karbor-api's

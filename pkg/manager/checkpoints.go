@@ -21,8 +21,9 @@ type resetStateArgs struct {
 }
 
 // resetState sets a checkpoint's status: only to available or error
-// (checkResetState), only from available, error, copying,
-// wait_copying or finished, and only in the caller's project unless admin.
+// (checkResetState), only from available, error, copying, wait_copying or
+// finished, and only in the caller's project unless admin
+// (docs/karbor-behaviour.md#reset_state).
 func (m *Manager) resetState(ctx context.Context, rc *karbor.RequestContext, a resetStateArgs) (any, error) {
 	if err := checkResetState(a.State); err != nil {
 		return nil, err
@@ -31,18 +32,17 @@ func (m *Manager) resetState(ctx context.Context, rc *karbor.RequestContext, a r
 	if err != nil {
 		return nil, err
 	}
-	if !bank.CanReset(cp.Status) {
-		return nil, karbor.CheckpointNotBeReset(a.CheckpointID)
-	}
+	// The bank's state machine decides whether the checkpoint may be reset
+	// (CheckpointNotBeReset otherwise).
 	if _, err := p.Checkpoints().ResetState(ctx, a.CheckpointID, a.State); err != nil {
-		return nil, statusRefusal(err, karbor.CheckpointNotBeReset)
+		return nil, err
 	}
 	logctx.From(ctx).WithField("checkpoint_id", a.CheckpointID).Infof("Checkpoint state reset from %s to %s", cp.Status, a.State)
 	return nil, nil
 }
 
-// showCheckpoint returns a checkpoint's dict (spec §2.7), deleted ones
-// included.
+// showCheckpoint returns a checkpoint's dict, deleted ones included: a
+// deletion keeps index.json (docs/karbor-behaviour.md#show_checkpoint).
 func (m *Manager) showCheckpoint(ctx context.Context, rc *karbor.RequestContext, a checkpointArgs) (any, error) {
 	_, cp, err := m.accessibleCheckpoint(ctx, rc, a.ProviderID, a.CheckpointID)
 	if err != nil {
@@ -51,21 +51,15 @@ func (m *Manager) showCheckpoint(ctx context.Context, rc *karbor.RequestContext,
 	return cp.Dict(), nil
 }
 
-// accessibleCheckpoint reads a checkpoint the caller may act on: one of
-// its project, or any for an admin (AccessCheckpointNotAllowed otherwise).
+// accessibleCheckpoint reads a checkpoint the caller may act on
+// (readableCheckpoint) and its provider.
 func (m *Manager) accessibleCheckpoint(ctx context.Context, rc *karbor.RequestContext, providerID, checkpointID string) (*providers.Provider, *bank.Checkpoint, error) {
 	p, err := m.providers.Show(providerID)
 	if err != nil {
 		return nil, nil, err
 	}
-	cp, err := p.Checkpoints().Get(ctx, checkpointID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkpointAccess(rc, cp); err != nil {
-		return nil, nil, err
-	}
-	return p, cp, nil
+	cp, err := readableCheckpoint(ctx, rc, p, checkpointID)
+	return p, cp, err
 }
 
 type listCheckpointsArgs struct {
@@ -78,7 +72,8 @@ type listCheckpointsArgs struct {
 	AllTenants json.RawMessage `json:"all_tenants" rpc:"optional"`
 }
 
-// listCheckpoints lists checkpoint dicts (spec §2.8). The filters are read
+// listCheckpoints lists checkpoint dicts
+// (docs/karbor-behaviour.md#list_checkpoints). The filters are read
 // as the Python manager reads them, in its order: plan_id, then the dates
 // (before the provider is even looked up), then the project scope.
 func (m *Manager) listCheckpoints(ctx context.Context, rc *karbor.RequestContext, a listCheckpointsArgs) (any, error) {

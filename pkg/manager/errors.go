@@ -17,9 +17,9 @@ import (
 // a *karbor.BuiltinError) is returned as it is; one the table does not know
 // is returned unchanged and reaches the caller as a generic failure.
 //
-// Method-specific choices (DeleteCheckpointNotAllowed for delete,
-// CheckpointNotBeReset for reset_state, the FlowError wrappings) are made
-// by the methods before they call remote.
+// Method-specific choices (DeleteCheckpointNotAllowed for delete, the
+// FlowError wrappings) are made by the methods; a refused status change
+// says itself which RPC refused it ([bank.TransitionError]'s Kind).
 func remote(err error) error {
 	if err == nil {
 		return nil
@@ -39,7 +39,6 @@ func remote(err error) error {
 		date       *bank.DateError
 		notOwner   *bank.NotOwnerError
 		transition *bank.TransitionError
-		denied     *bank.AccessDeniedError
 	)
 	switch {
 	case errors.As(err, &notFound): // before ObjectError, which it wraps
@@ -62,17 +61,12 @@ func remote(err error) error {
 		return objectFailure(object)
 	case errors.As(err, &date):
 		return karbor.ValueError(date.Message())
+	case errors.As(err, &transition) && transition.Kind == bank.TransitionDelete: // before NotOwnerError, which it may wrap
+		return karbor.CheckpointNotBeDeleted(transition.CheckpointID)
+	case errors.As(err, &transition) && transition.Kind == bank.TransitionReset:
+		return karbor.CheckpointNotBeReset(transition.CheckpointID)
 	case errors.As(err, &notOwner):
 		return karbor.KarborException("Checkpoint " + notOwner.CheckpointID + " is being worked on by another service instance")
-	case errors.As(err, &transition):
-		switch transition.Kind {
-		case bank.TransitionDelete:
-			return karbor.CheckpointNotBeDeleted(transition.CheckpointID)
-		case bank.TransitionReset:
-			return karbor.CheckpointNotBeReset(transition.CheckpointID)
-		}
-	case errors.As(err, &denied):
-		return karbor.AccessCheckpointNotAllowed(denied.CheckpointID)
 	}
 	if text := callerText(err); text != err.Error() {
 		return karbor.RuntimeError(text)
@@ -139,20 +133,4 @@ func flowMessage(err error) string {
 		return ke.Error()
 	}
 	return "Internal error"
-}
-
-// statusRefusal maps what BeginDelete and ResetState refuse (the state
-// machine, or another live instance owning the checkpoint) to the
-// exception the API already knows for that RPC; anything else goes through
-// the table.
-func statusRefusal(err error, refuse func(checkpointID string) *karbor.Error) error {
-	var notOwner *bank.NotOwnerError
-	var transition *bank.TransitionError
-	switch {
-	case errors.As(err, &notOwner):
-		return refuse(notOwner.CheckpointID)
-	case errors.As(err, &transition) && transition.Kind != bank.TransitionFlow:
-		return refuse(transition.CheckpointID)
-	}
-	return remote(err)
 }

@@ -138,7 +138,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	m, err := New(Config{
 		Providers:               reg,
 		Protectables:            protectables.Load(ctx, nil),
-		Builder:                 providers.NewBuilder(protectables.Load(ctx, nil), DBRecorder{rec}),
+		Builder:                 providers.NewBuilder(protectables.Load(ctx, nil), rec),
 		MaxConcurrentOperations: o.maxOps,
 		GracePeriod:             o.grace,
 		RecoveryInterval:        o.recovery,

@@ -30,9 +30,9 @@ const (
 	LoggerName = "karbor.services.protection.manager"
 )
 
-// DefaultGracePeriod is how long Run lets running operations finish after
+// defaultGracePeriod is how long Run lets running operations finish after
 // its context ends (oslo.service's graceful_shutdown_timeout).
-const DefaultGracePeriod = 60 * time.Second
+const defaultGracePeriod = 60 * time.Second
 
 // Config is what a Manager needs.
 type Config struct {
@@ -43,7 +43,7 @@ type Config struct {
 	// operations run at once; 0 means no limit.
 	MaxConcurrentOperations int
 	// GracePeriod is how long Run waits for running operations once its
-	// context ends before cancelling them (0: DefaultGracePeriod).
+	// context ends before cancelling them (0: defaultGracePeriod, 60 s).
 	GracePeriod time.Duration
 	// RecoveryInterval is how often Run repeats Recover (karbor's
 	// periodic_interval); 0 recovers only when the program calls Recover.
@@ -116,7 +116,7 @@ func New(cfg Config) (*Manager, error) {
 		views:        views,
 	}
 	if m.grace == 0 {
-		m.grace = DefaultGracePeriod
+		m.grace = defaultGracePeriod
 	}
 	m.methods = m.table()
 	return m, nil

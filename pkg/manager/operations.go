@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
@@ -20,66 +22,92 @@ type protectArgs struct {
 	CheckpointProperties json.RawMessage `json:"checkpoint_properties" rpc:"optional"`
 }
 
-// protect creates a checkpoint of the plan, builds the protect flow and
-// starts it (spec §2.1). The checkpoint's project, provider and plan come
-// from the plan; checkpoint_properties gives only its status and extra_info.
+// protect decodes the plan and checkpoint_properties, checks the caller
+// may protect into the plan's project, and has the provider create the
+// checkpoint and build its protect flow, which it starts
+// (docs/karbor-behaviour.md#protect). The checkpoint's project, provider
+// and plan come from the plan; checkpoint_properties gives only its status
+// and extra_info.
 func (m *Manager) protect(ctx context.Context, rc *karbor.RequestContext, a protectArgs) (any, error) {
 	log := logctx.From(ctx)
 	log.Info("Starting protection service:protect action")
-	if !python.TruthJSON(a.Plan) {
-		return nil, karbor.InvalidPlan("the protection plan is None")
-	}
-	plan, err := karbor.DecodePlan(a.Plan)
-	if err != nil {
-		return nil, karbor.InvalidPlan(err.Error())
-	}
-	if err := checkPlanProject(rc, plan, policyCheckpointCreate); err != nil {
-		log.WithField("plan_id", plan.ID).Warn("Protect into another project is not allowed")
-		return nil, err
-	}
-	p, err := m.providers.Show(plan.ProviderID)
+	plan, p, err := m.planProvider(ctx, rc, a.Plan, planCall{none: "the protection plan is None", policy: policyCheckpointCreate, what: "Protect"})
 	if err != nil {
 		return nil, err
 	}
-	cp, err := m.createCheckpoint(ctx, p, plan, a.CheckpointProperties)
+	props, err := checkpointProperties(a.CheckpointProperties)
 	if err != nil {
-		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create checkpoint")
-		return nil, karbor.FlowError("protect", "Error creating checkpoint")
+		return nil, notCreated(log, plan, err)
 	}
-	op, err := m.builder.BuildProtect(ctx, rc, p, plan, cp)
-	if err != nil {
+	op, id, err := m.builder.BuildProtect(ctx, rc, p, plan, props)
+	switch {
+	case errors.Is(err, providers.ErrCheckpointNotCreated):
+		return nil, notCreated(log, plan, err)
+	case err != nil:
 		log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create protection flow")
 		return nil, karbor.FlowError("protect", flowMessage(err))
 	}
 	m.pool.start(ctx, op)
-	return cp.ID, nil
+	return id, nil
 }
 
-// createCheckpoint is CheckpointCollection.create: status and extra_info
-// from checkpoint_properties when it is truthy (Python reads them with
+// notCreated is the protect RPC's answer when the checkpoint could not be
+// created, whatever the reason.
+func notCreated(log *logrus.Entry, plan *karbor.Plan, err error) error {
+	log.WithError(err).WithField("plan_id", plan.ID).Error("Failed to create checkpoint")
+	return karbor.FlowError("protect", "Error creating checkpoint")
+}
+
+// checkpointProperties reads checkpoint_properties as CheckpointCollection.create
+// does: status and extra_info when it is truthy (Python reads them with
 // .get, so a truthy value that is not a dict fails the creation).
-func (m *Manager) createCheckpoint(ctx context.Context, p *providers.Provider, plan *karbor.Plan, props json.RawMessage) (*bank.Checkpoint, error) {
-	n := bank.NewCheckpoint{ProjectID: plan.ProjectID}
-	if python.TruthJSON(props) {
-		ms, err := python.Members(props)
-		if err != nil {
-			return nil, noAttribute(props, "get")
-		}
-		if extra := get(ms, "extra_info"); !isNone(extra) {
-			n.ExtraInfo = extra
-		}
-		if status := get(ms, "status"); python.TruthJSON(status) {
-			if err := json.Unmarshal(status, &n.Status); err != nil {
-				return nil, errors.New("checkpoint_properties status is not a string")
-			}
-		}
+func checkpointProperties(raw json.RawMessage) (providers.CheckpointProperties, error) {
+	var props providers.CheckpointProperties
+	if !python.TruthJSON(raw) {
+		return props, nil
 	}
-	bp, err := providers.CheckpointPlan(plan)
+	ms, err := python.Members(raw)
 	if err != nil {
-		return nil, err
+		return props, noAttribute(raw, "get")
 	}
-	n.Plan = bp
-	return p.Checkpoints().Create(ctx, n)
+	if extra := get(ms, "extra_info"); !isNone(extra) {
+		props.ExtraInfo = extra
+	}
+	if status := get(ms, "status"); python.TruthJSON(status) {
+		if err := json.Unmarshal(status, &props.Status); err != nil {
+			return props, errors.New("checkpoint_properties status is not a string")
+		}
+	}
+	return props, nil
+}
+
+// planCall is how protect and copy, which both start from a plan, tell
+// their failures apart.
+type planCall struct {
+	none   string // InvalidPlan's reason for a missing plan (the two RPCs word it differently)
+	policy string // the policy a refusal names
+	what   string // "Protect" or "Copy", in the log line of a refusal
+}
+
+// planProvider decodes the plan of a protect or copy, checks the caller
+// may write checkpoints into the plan's project, and finds its provider.
+func (m *Manager) planProvider(ctx context.Context, rc *karbor.RequestContext, raw json.RawMessage, c planCall) (*karbor.Plan, *providers.Provider, error) {
+	if !python.TruthJSON(raw) {
+		return nil, nil, karbor.InvalidPlan(c.none)
+	}
+	plan, err := karbor.DecodePlan(raw)
+	if err != nil {
+		return nil, nil, karbor.InvalidPlan(err.Error())
+	}
+	if err := checkPlanProject(rc, plan, c.policy); err != nil {
+		logctx.From(ctx).WithField("plan_id", plan.ID).Warn(c.what + " into another project is not allowed")
+		return nil, nil, err
+	}
+	p, err := m.providers.Show(plan.ProviderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return plan, p, nil
 }
 
 type copyArgs struct {
@@ -87,22 +115,12 @@ type copyArgs struct {
 }
 
 // copy makes a copy checkpoint of every available checkpoint of the plan
-// in the caller's project and starts the copy flows (spec §2.2).
+// in the caller's project and starts the copy flows
+// (docs/karbor-behaviour.md#copy).
 func (m *Manager) copy(ctx context.Context, rc *karbor.RequestContext, a copyArgs) (any, error) {
 	log := logctx.From(ctx)
 	log.Info("Starting protection service:copy action.")
-	if !python.TruthJSON(a.Plan) {
-		return nil, karbor.InvalidPlan("The protection plan is None")
-	}
-	plan, err := karbor.DecodePlan(a.Plan)
-	if err != nil {
-		return nil, karbor.InvalidPlan(err.Error())
-	}
-	if err := checkPlanProject(rc, plan, policyCopyCreate); err != nil {
-		log.WithField("plan_id", plan.ID).Warn("Copy into another project is not allowed")
-		return nil, err
-	}
-	p, err := m.providers.Show(plan.ProviderID)
+	plan, p, err := m.planProvider(ctx, rc, a.Plan, planCall{none: "The protection plan is None", policy: policyCopyCreate, what: "Copy"})
 	if err != nil {
 		return nil, err
 	}
@@ -128,87 +146,80 @@ type restoreArgs struct {
 }
 
 // restore checks the restore parameters, the checkpoint's project and
-// status, builds the restore flow and starts it (spec §2.3).
+// status, builds the restore flow and starts it
+// (docs/karbor-behaviour.md#restore).
 func (m *Manager) restore(ctx context.Context, rc *karbor.RequestContext, a restoreArgs) (any, error) {
-	log := logctx.From(ctx)
-	log.Info("Starting restore service:restore action")
+	logctx.From(ctx).Info("Starting restore service:restore action")
 	r, err := decodeTarget(a.Restore, karbor.DecodeRestore)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.providers.Show(r.ProviderID)
+	p, cp, err := m.targetCheckpoint(ctx, rc, a.Restore, r.ProviderID, r.CheckpointID, validateRestore)
 	if err != nil {
 		return nil, err
-	}
-	params, _, err := objectParameters(a.Restore)
-	if err != nil {
-		return nil, karbor.InvalidInput(err.Error())
-	}
-	if err := validateRestoreParameters(params, p.ExtendedInfoSchema().Restore); err != nil {
-		return nil, err
-	}
-	cp, err := p.Checkpoints().Get(ctx, r.CheckpointID)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkpointAccess(rc, cp); err != nil {
-		return nil, err
-	}
-	if cp.Status != bank.StatusAvailable {
-		return nil, karbor.CheckpointNotAvailable(r.CheckpointID)
 	}
 	op, err := m.builder.BuildRestore(ctx, rc, p, r, cp)
-	if err != nil {
-		log.WithError(err).WithField("checkpoint_id", r.CheckpointID).Error("Failed to create restore flow")
-		return nil, karbor.FlowError("restore", "Failed to create flow")
-	}
-	m.pool.start(ctx, op)
-	return nil, nil
+	return nil, m.startTarget(ctx, "restore", cp.ID, op, err)
 }
 
 type verificationArgs struct {
 	Verification json.RawMessage `json:"verification"`
 }
 
-// verification is restore's twin for verifications: parameters always
-// fail (providers publish no verify schema). Python has no project
-// check here; the service refuses another project's checkpoint as restore
-// does.
+// verification is restore's twin for verifications
+// (docs/karbor-behaviour.md#verification): parameters always fail
+// (providers publish no verify schema). Python has no project check here;
+// the service refuses another project's checkpoint as restore does.
 func (m *Manager) verification(ctx context.Context, rc *karbor.RequestContext, a verificationArgs) (any, error) {
-	log := logctx.From(ctx)
-	log.Info("Starting verify service:verify action")
+	logctx.From(ctx).Info("Starting verify service:verify action")
 	v, err := decodeTarget(a.Verification, karbor.DecodeVerification)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.providers.Show(v.ProviderID)
+	p, cp, err := m.targetCheckpoint(ctx, rc, a.Verification, v.ProviderID, v.CheckpointID, validateVerifyParameters)
 	if err != nil {
 		return nil, err
-	}
-	params, _, err := objectParameters(a.Verification)
-	if err != nil {
-		return nil, karbor.InvalidInput(err.Error())
-	}
-	if err := validateVerifyParameters(params); err != nil {
-		return nil, err
-	}
-	cp, err := p.Checkpoints().Get(ctx, v.CheckpointID)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkpointAccess(rc, cp); err != nil {
-		return nil, err
-	}
-	if cp.Status != bank.StatusAvailable {
-		return nil, karbor.CheckpointNotAvailable(v.CheckpointID)
 	}
 	op, err := m.builder.BuildVerify(ctx, rc, p, v, cp)
+	return nil, m.startTarget(ctx, "verify", cp.ID, op, err)
+}
+
+// targetCheckpoint is what restore and verification check, in the Python
+// manager's order, before they build their flow: the provider, the
+// parameters of the Restore or Verification primitive (with validate), the
+// checkpoint, the caller's access to it and that it is available.
+func (m *Manager) targetCheckpoint(ctx context.Context, rc *karbor.RequestContext, primitive json.RawMessage, providerID, checkpointID string,
+	validate func(params []python.Member, p *providers.Provider) error) (*providers.Provider, *bank.Checkpoint, error) {
+	p, err := m.providers.Show(providerID)
 	if err != nil {
-		log.WithError(err).WithField("checkpoint_id", v.CheckpointID).Error("Failed to create verify flow")
-		return nil, karbor.FlowError("verify", "Failed to create flow")
+		return nil, nil, err
+	}
+	params, _, err := objectParameters(primitive)
+	if err != nil {
+		return nil, nil, karbor.InvalidInput(err.Error())
+	}
+	if err := validate(params, p); err != nil {
+		return nil, nil, err
+	}
+	cp, err := readableCheckpoint(ctx, rc, p, checkpointID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cp.Status != bank.StatusAvailable {
+		return nil, nil, karbor.CheckpointNotAvailable(checkpointID)
+	}
+	return p, cp, nil
+}
+
+// startTarget starts a restore or verification operation, or answers
+// FlowError(flow, "Failed to create flow") when it could not be built.
+func (m *Manager) startTarget(ctx context.Context, flow, checkpointID string, op *providers.Operation, err error) error {
+	if err != nil {
+		logctx.From(ctx).WithError(err).WithField("checkpoint_id", checkpointID).Errorf("Failed to create %s flow", flow)
+		return karbor.FlowError(flow, "Failed to create flow")
 	}
 	m.pool.start(ctx, op)
-	return nil, nil
+	return nil
 }
 
 // decodeTarget decodes the Restore or Verification primitive the Python
@@ -231,7 +242,7 @@ type checkpointArgs struct {
 }
 
 // delete moves the checkpoint to deleting and starts the delete flow
-// (spec §2.5).
+// (docs/karbor-behaviour.md#delete).
 func (m *Manager) delete(ctx context.Context, rc *karbor.RequestContext, a checkpointArgs) (any, error) {
 	log := logctx.From(ctx).WithField("checkpoint_id", a.CheckpointID)
 	log.Info("Starting protection service:delete action")
@@ -248,12 +259,10 @@ func (m *Manager) delete(ctx context.Context, rc *karbor.RequestContext, a check
 		log.Warn("Delete checkpoint is not allowed")
 		return nil, karbor.DeleteCheckpointNotAllowed(a.CheckpointID)
 	}
-	if !bank.CanDelete(cp.Status) {
-		return nil, karbor.CheckpointNotBeDeleted(a.CheckpointID)
-	}
-	cp, err = p.Checkpoints().BeginDelete(ctx, a.CheckpointID)
-	if err != nil {
-		return nil, statusRefusal(err, karbor.CheckpointNotBeDeleted)
+	// The bank's state machine decides whether the checkpoint may be
+	// deleted (CheckpointNotBeDeleted otherwise).
+	if cp, err = p.Checkpoints().BeginDelete(ctx, a.CheckpointID); err != nil {
+		return nil, err
 	}
 	op, err := m.builder.BuildDelete(ctx, rc, p, cp)
 	if err != nil {

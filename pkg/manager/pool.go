@@ -80,13 +80,11 @@ func (p *pool) release() {
 	}
 }
 
-// fail runs op with a cancelled context: nothing runs and the failure status
-// is recorded.
+// fail abandons op: nothing runs and its failure status is recorded.
 func (p *pool) fail(log *logrus.Entry, op *providers.Operation, why string) {
-	ctx, cancel := context.WithCancel(logctx.With(p.ctx, log))
-	cancel()
-	log.WithField("checkpoint_ids", op.CheckpointIDs()).Warnf("Operation not started: %s; recording its failure", why)
-	_ = op.Run(ctx) // it logs the failure it records
+	if err := op.Abandon(logctx.With(p.ctx, log), why); err != nil {
+		log.WithError(err).Error("Could not record the failure of an operation that did not start")
+	}
 }
 
 // drain stops the pool: no operation starts any more, the running ones get

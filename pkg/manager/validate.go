@@ -88,10 +88,16 @@ func validateRestoreParameters(params []python.Member, schema providers.SchemaMa
 	return nil
 }
 
+// validateRestore checks a restore's parameters against its provider's
+// restore schema (validateRestoreParameters).
+func validateRestore(params []python.Member, p *providers.Provider) error {
+	return validateRestoreParameters(params, p.ExtendedInfoSchema().Restore)
+}
+
 // validateVerifyParameters is the Python manager's
 // validate_verify_parameters: providers publish no verify_schema, so any
 // parameters at all fail.
-func validateVerifyParameters(params []python.Member) error {
+func validateVerifyParameters(params []python.Member, _ *providers.Provider) error {
 	if len(params) > 0 {
 		return karbor.InvalidInput(reasonNoVerifySchema)
 	}

@@ -70,7 +70,7 @@ func (Plugin) Hooks(op providers.Op, _ graph.Resource) (providers.Hooks, error) 
 // without a reason: karbor's plugin helpers pass "" on success, which only
 // fills resources_reason with empty strings.
 func report(ctx context.Context, a *providers.HookArgs, status string) {
-	a.ReportResult(ctx, providers.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: status})
+	a.ReportResult(ctx, karbor.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: status})
 }
 
 // restoreHooks "restores" a resource in its main step, as the cinder

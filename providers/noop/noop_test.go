@@ -19,7 +19,6 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
-	"github.com/gokarbor/karbor-protection/pkg/manager"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 	"github.com/gokarbor/karbor-protection/providers/noop"
@@ -84,21 +83,19 @@ func (g fixedGraph) BuildGraph(context.Context, *karbor.RequestContext, []graph.
 // per-resource result in the order reported (the database keeps only the
 // last), so a test can see "restoring" before "available".
 type trail struct {
-	manager.DBRecorder
-	mem *db.Memory
+	*db.Memory
 
 	mu      sync.Mutex
 	results map[string][]string // "<type>#<id>" → statuses in order
 	// onResult, if set, runs after each result is recorded.
-	onResult func(r providers.ResourceResult)
+	onResult func(r karbor.ResourceResult)
 }
 
 func newTrail() *trail {
-	mem := db.NewMemory()
-	return &trail{DBRecorder: manager.DBRecorder{DB: mem}, mem: mem, results: map[string][]string{}}
+	return &trail{Memory: db.NewMemory(), results: map[string][]string{}}
 }
 
-func (r *trail) add(res providers.ResourceResult) {
+func (r *trail) add(res karbor.ResourceResult) {
 	r.mu.Lock()
 	k := res.Type + "#" + res.ID
 	r.results[k] = append(r.results[k], res.Status)
@@ -109,14 +106,14 @@ func (r *trail) add(res providers.ResourceResult) {
 	}
 }
 
-func (r *trail) RestoreResource(ctx context.Context, id string, res providers.ResourceResult) error {
-	err := r.DBRecorder.RestoreResource(ctx, id, res)
+func (r *trail) RestoreResource(ctx context.Context, id string, res karbor.ResourceResult) error {
+	err := r.Memory.RestoreResource(ctx, id, res)
 	r.add(res)
 	return err
 }
 
-func (r *trail) VerificationResource(ctx context.Context, id string, res providers.ResourceResult) error {
-	err := r.DBRecorder.VerificationResource(ctx, id, res)
+func (r *trail) VerificationResource(ctx context.Context, id string, res karbor.ResourceResult) error {
+	err := r.Memory.VerificationResource(ctx, id, res)
 	r.add(res)
 	return err
 }
@@ -168,35 +165,34 @@ file_system_bank_path = `+filepath.Join(dir, "bank")+`
 	for _, n := range resources() {
 		plan.Resources = append(plan.Resources, karbor.PlanResource{ID: n.Resource.ID, Type: n.Resource.Type, Name: n.Resource.Name})
 	}
-	bp, err := providers.CheckpointPlan(plan)
-	require.NoError(t, err)
-	cp, err := p.Checkpoints().Create(ctx, bank.NewCheckpoint{Plan: bp, ProjectID: plan.ProjectID, Status: bank.StatusProtecting})
-	require.NoError(t, err)
-	op, err := providers.NewBuilder(fixedGraph(resources()), nil).BuildProtect(ctx, rc, p, plan, cp)
+	op, id, err := providers.NewBuilder(fixedGraph(resources()), &db.Recorder{}).BuildProtect(ctx, rc, p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	require.NoError(t, op.Run(ctx))
-	cp, err = p.Checkpoints().Get(ctx, cp.ID)
+	cp, err := p.Checkpoints().Get(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, bank.StatusAvailable, cp.Status)
 	return &fixture{ctx: ctx, p: p, cp: cp, rc: rc}
 }
 
 func (f *fixture) restore(t *testing.T, rec providers.Recorder) (*providers.Operation, string) {
-	t.Helper()
 	r := &karbor.Restore{ID: "800fe32c-c20a-4e5f-a776-6b89bab80234", ProjectID: "project-1", ProviderID: providerID,
 		CheckpointID: f.cp.ID, Status: karbor.RestoreStatusInProgress}
-	op, err := providers.NewBuilder(fixedGraph(resources()), rec).BuildRestore(f.ctx, f.rc, f.p, r, f.cp)
-	require.NoError(t, err)
-	return op, r.ID
+	return built(t)(providers.NewBuilder(fixedGraph(resources()), rec).BuildRestore(f.ctx, f.rc, f.p, r, f.cp)), r.ID
 }
 
 func (f *fixture) verify(t *testing.T, rec providers.Recorder) (*providers.Operation, string) {
-	t.Helper()
 	v := &karbor.Verification{ID: "a80b2ec0-a195-4540-aeb5-fbbbde33719e", ProjectID: "project-1", ProviderID: providerID,
 		CheckpointID: f.cp.ID, Status: karbor.VerificationStatusInProgress}
-	op, err := providers.NewBuilder(fixedGraph(resources()), rec).BuildVerify(f.ctx, f.rc, f.p, v, f.cp)
-	require.NoError(t, err)
-	return op, v.ID
+	return built(t)(providers.NewBuilder(fixedGraph(resources()), rec).BuildVerify(f.ctx, f.rc, f.p, v, f.cp)), v.ID
+}
+
+// built fails the test when an operation could not be built.
+func built(t *testing.T) func(*providers.Operation, error) *providers.Operation {
+	return func(op *providers.Operation, err error) *providers.Operation {
+		t.Helper()
+		require.NoError(t, err)
+		return op
+	}
 }
 
 // TestRestoreAndVerifyReportEachResource: a restore marks every resource of
@@ -228,7 +224,7 @@ func TestRestoreAndVerifyReportEachResource(t *testing.T) {
 			slices.Sort(got)
 			assert.Equal(t, keys(), got, "one entry per resource, keyed <type>#<original id>")
 
-			row, ok := tc.record(rec.mem, id)
+			row, ok := tc.record(rec.Memory, id)
 			require.True(t, ok)
 			assert.Equal(t, []string{"in_progress", "success"}, row.Statuses)
 			want := map[string]string{}
@@ -242,7 +238,7 @@ func TestRestoreAndVerifyReportEachResource(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(row.ResourcesStatusJSON), &written))
 			assert.Equal(t, want, written)
 
-			ops := rec.mem.Operations()
+			ops := rec.Memory.Operations()
 			require.Len(t, ops, 1)
 			assert.Equal(t, "success", ops[0].Status())
 			assert.False(t, ops[0].EndedAt.IsZero())
@@ -274,7 +270,7 @@ func TestRestoreFails(t *testing.T) {
 			ctx, cancel := context.WithCancel(f.ctx)
 			defer cancel()
 			if tc.during {
-				rec.onResult = func(providers.ResourceResult) { cancel() }
+				rec.onResult = func(karbor.ResourceResult) { cancel() }
 			} else {
 				cancel()
 			}
@@ -282,9 +278,9 @@ func TestRestoreFails(t *testing.T) {
 			err := op.Run(ctx)
 			require.ErrorIs(t, err, context.Canceled)
 
-			row, ok := tc.record(rec.mem, id)
+			row, ok := tc.record(rec.Memory, id)
 			require.True(t, ok)
-			ops := rec.mem.Operations()
+			ops := rec.Memory.Operations()
 			require.Len(t, ops, 1)
 			assert.Equal(t, "fail", ops[0].Status())
 			assert.False(t, ops[0].EndedAt.IsZero())

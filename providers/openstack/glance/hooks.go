@@ -218,7 +218,7 @@ func chunksText(n *int) string {
 
 // report records the image's result under its id in the checkpoint.
 func report(ctx context.Context, a *providers.HookArgs, status, reason string) {
-	r := providers.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: status}
+	r := karbor.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: status}
 	if reason != "" {
 		r.Reason = &reason
 	}

@@ -121,7 +121,8 @@ func TestRecordedSession(t *testing.T) {
 	}
 }
 
-// TestShowProtectableType is the table of spec §2.9, for every type.
+// TestShowProtectableType checks every type's dependent_types against
+// karbor's (the table in docs/karbor-behaviour.md#protectable-calls).
 func TestShowProtectableType(t *testing.T) {
 	reg := protectables.Load(quietCtx(), nil)
 	others := []string{karbor.DatabaseResourceType, karbor.ImageResourceType, karbor.NetworkResourceType,

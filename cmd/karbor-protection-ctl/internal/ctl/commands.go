@@ -284,7 +284,7 @@ func protect(ctx context.Context, s *session, args []string, c *cmdFlags) error 
 func (s *session) operationTarget(class, id string, args []string, params map[string]any, created time.Time, restoreTarget string) (*karbor.Primitive, error) {
 	data := map[string]any{
 		"id": id, "project_id": s.rc.ProjectID, "provider_id": args[0], "checkpoint_id": args[1],
-		"parameters": params, "status": db.StatusInProgress, "resources_status": map[string]any{}, "resources_reason": map[string]any{},
+		"parameters": params, "status": karbor.RestoreStatusInProgress, "resources_status": map[string]any{}, "resources_reason": map[string]any{},
 		"created_at": created.UTC().Format("2006-01-02T15:04:05Z"), "updated_at": nil, "deleted_at": nil, "deleted": false,
 	}
 	if class == "Restore" {
@@ -363,7 +363,7 @@ func (s *session) startTarget(ctx context.Context, op targetOp, args []string, p
 	if c.wait {
 		total := s.resourceCount(ctx, args[0], args[1])
 		read := func(ctx context.Context) (db.TargetState, error) { return op.read(client, ctx, id) }
-		waitErr = s.wait(ctx, op.method+" "+id, rowSource(read, total, c.waitInterval), oneOf(db.StatusSuccess))
+		waitErr = s.wait(ctx, op.method+" "+id, rowSource(read, total, c.waitInterval), oneOf(karbor.RestoreStatusSuccess))
 		var wf *waitFailedError
 		switch {
 		case errors.As(waitErr, &wf):
@@ -371,7 +371,7 @@ func (s *session) startTarget(ctx context.Context, op targetOp, args []string, p
 		case waitErr != nil:
 			return waitErr
 		default:
-			status = db.StatusSuccess
+			status = karbor.RestoreStatusSuccess
 		}
 	}
 	d := prim.Data

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gokarbor/karbor-protection/pkg/db"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 )
 
 // Progress is one observation of a running operation.
@@ -188,7 +189,7 @@ func (s *session) checkpointSource(providerID, checkpointID string, interval tim
 // its status, and how many of the checkpoint's total resources have a
 // final per-resource status.
 func rowSource(read func(ctx context.Context) (db.TargetState, error), total int, interval time.Duration) source {
-	return statusPoller{interval: interval, final: func(st string) bool { return st != db.StatusInProgress },
+	return statusPoller{interval: interval, final: func(st string) bool { return st != karbor.RestoreStatusInProgress },
 		poll: func(ctx context.Context) (Progress, error) {
 			st, err := read(ctx)
 			if err != nil {

@@ -124,7 +124,7 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	mgr, err := manager.New(manager.Config{
 		Providers:               reg,
 		Protectables:            prot,
-		Builder:                 providers.NewBuilder(prot, manager.DBRecorder{DB: store.Recorder()}),
+		Builder:                 providers.NewBuilder(prot, store.Recorder()),
 		MaxConcurrentOperations: k.MaxConcurrentOperations,
 		GracePeriod:             grace,
 		RecoveryInterval:        time.Duration(k.PeriodicInterval) * time.Second,
