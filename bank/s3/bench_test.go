@@ -187,4 +187,3 @@ func BenchmarkObjects(b *testing.B) {
 		})
 	}
 }
-

@@ -89,9 +89,9 @@ func TestListingsMatchModel(t *testing.T) {
 			f.mu.Unlock()
 		}
 	}
-	add(3000)
+	add(2000)
 	prefixes := append(slices.Clone(dirs), "/", "/indices/", "/indices/by-provider/pv/", "/indices/by-provider/pv/p1/17000", "/checkpoints/cp0")
-	for i := range 300 {
+	for i := range 150 {
 		switch i % 10 {
 		case 3:
 			add(rng.IntN(150))

@@ -22,15 +22,24 @@ import (
 // of the S3 bank are not interchangeable, in Python as here.)
 const serializedMeta = "x-object-meta-serialized"
 
-// checkKey refuses anything but a normalised bank key (Bank validated it;
-// this is the plugin's own guard before a key reaches the server).
+// checkKey refuses anything but a normalised bank key before it reaches the
+// server (Bank validated it; this is the plugin's own guard): absolute, key
+// characters only, no empty, "." or ".." parts, no trailing slash (a
+// prefix's last part may be empty or partial).
 func checkKey(key string, isPrefix bool) error {
 	if !strings.HasPrefix(key, "/") || !bank.ValidKeyChars(key) || !isPrefix && (len(key) < 2 || strings.HasSuffix(key, "/")) {
 		return &bank.InvalidKeyError{Key: key, Reason: fmt.Sprintf(`Only alphanumeric, underscore, dash, dots, at signs, and slashes are allowed. Key: "%s"`, key)}
 	}
-	for _, part := range strings.Split(key[1:], "/") {
-		if part == "." || part == ".." {
+	parts := strings.Split(key[1:], "/")
+	if isPrefix {
+		parts = parts[:len(parts)-1]
+	}
+	for _, part := range parts {
+		switch part {
+		case "..":
 			return &bank.InvalidPathError{Path: key}
+		case "", ".":
+			return &bank.InvalidKeyError{Key: key, Reason: `Invalid parameter: must not contain "." or ".." parts`}
 		}
 	}
 	return nil
@@ -111,10 +120,14 @@ func metadata(m map[string]string, key string) string {
 }
 
 // DeleteObject removes an object. S3 answers 204 whether or not it existed,
-// so deleting a missing object succeeds, as with the Python plugin on S3.
+// so a HEAD first tells a missing object (bank.ErrNotFound, as every bank
+// reports it) from a deleted one.
 func (p *Plugin) DeleteObject(ctx context.Context, key string) error {
 	if err := checkKey(key, false); err != nil {
 		return err
+	}
+	if _, err := p.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(p.opts.ObjectBucket), Key: aws.String(key)}); err != nil {
+		return p.newError("HeadObject", err)
 	}
 	_, err := p.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.opts.ObjectBucket), Key: aws.String(key)})
 	return p.newError("DeleteObject", err)

@@ -207,7 +207,8 @@ func TestObjectRoundTrip(t *testing.T) {
 	require.NoError(t, p.DeleteObject(ctx, "/checkpoints/c/resource-data/r/data_0"))
 	_, err = p.GetObject(ctx, "/checkpoints/c/resource-data/r/data_0")
 	assert.ErrorIs(t, err, bank.ErrNotFound)
-	assert.NoError(t, p.DeleteObject(ctx, "/checkpoints/c/resource-data/r/data_0"), "S3 deletes a missing object without complaint")
+	assert.ErrorIs(t, p.DeleteObject(ctx, "/checkpoints/c/resource-data/r/data_0"), bank.ErrNotFound,
+		"S3 deletes a missing object without complaint; the plugin looks first")
 }
 
 func TestBadKeysRefused(t *testing.T) {
