@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/config"
 )
 
 // newTestPlugin opens a plugin on the fake, with retries that do not wait.
@@ -323,4 +325,38 @@ func TestFailures(t *testing.T) {
 		var oe *bank.ObjectError
 		assert.False(t, errors.As(err, &oe), "a cancelled call is not a bank failure")
 	})
+}
+
+// overrideConfig replaces some values of a provider configuration.
+type overrideConfig struct {
+	bank.Config
+	values bank.ConfigMap
+}
+
+func (o overrideConfig) Get(section, key string) (string, bool) {
+	if v, ok := o.values.Get(section, key); ok {
+		return v, true
+	}
+	return o.Config.Get(section, key)
+}
+
+// TestSampleProviderFile loads etc/providers.d/noop-s3.conf as the service
+// does and opens its bank (on the fake instead of its endpoint).
+func TestSampleProviderFile(t *testing.T) {
+	c, err := config.Load(config.ProviderRegistry(), config.LoadOptions{Sources: []config.Source{{Path: filepath.Join("..", "..", "etc", "providers.d", "noop-s3.conf")}}})
+	require.NoError(t, err)
+	pc, err := config.NewProvider(c)
+	require.NoError(t, err)
+	assert.Equal(t, PluginName, pc.Bank)
+	assert.False(t, pc.Enabled, "the sample is disabled until pointed at an S3")
+	opts, err := OptionsFromConfig(c)
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:8080", opts.Endpoint)
+
+	f := newFakeS3(t)
+	p, err := bank.Open(context.Background(), pc.Bank, overrideConfig{Config: c, values: bank.ConfigMap{ClientSection: {"s3_endpoint": f.srv.URL}}}, bank.Holder{})
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	_, ok := f.object("lease", p.OwnerID())
+	assert.True(t, ok)
 }
