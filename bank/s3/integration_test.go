@@ -249,7 +249,7 @@ func TestPeerListings(t *testing.T) {
 		p := openPeer(t, pr)
 		rng := mrand.New(mrand.NewPCG(5, 6))
 		dirs := []string{"/indices/by-provider/pv/p1/", "/indices/by-provider/pv/p2/", "/indices/by-date/2026-12-05/p1/"}
-		n := 1150
+		n := 1050
 		if pr.name == "keystone" {
 			n = 150
 		}
@@ -264,7 +264,7 @@ func TestPeerListings(t *testing.T) {
 		putAll(t, p, keys)
 		slices.Sort(keys)
 		prefixes := []string{"/", "/indices/", "/indices/by-provider/pv/", dirs[0], dirs[1], "/indices/by-provider/pv/p1/1700"}
-		for i := range 60 {
+		for i := range 40 {
 			opts := bank.ListOptions{
 				Prefix:    prefixes[rng.IntN(len(prefixes))],
 				Desc:      rng.IntN(2) == 0,
