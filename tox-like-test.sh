@@ -2,11 +2,11 @@
 # The one test entry point, for developers and CI alike.
 #
 # On a fresh Debian machine it installs and starts what the tests talk to
-# (RabbitMQ with its management plugin, Debian's python3-oslo.messaging for the
-# interop tests, MariaDB and PostgreSQL for the database tests, Keystone and
-# Swift for the swift and S3 banks, Glance, Cinder, Nova and Neutron for the
-# OpenStack plugins) and reuses whatever is already running. Then: gofmt,
-# go vet, staticcheck, every test
+# (RabbitMQ with its management plugin, Debian's python3-oslo.messaging and
+# python3-boto3 for the interop tests, MariaDB and PostgreSQL for the database
+# tests, Keystone and Swift for the swift and S3 banks, Glance, Cinder, Nova and
+# Neutron for the OpenStack plugins) and reuses whatever is already running.
+# Then: gofmt, go vet, staticcheck, every test
 # with -race (integration tests may not skip: CI=true), and a short run of
 # every fuzz target.
 #
@@ -39,6 +39,14 @@ ensure_python_oslo() {
 	if ! "$KARBOR_TEST_PYTHON" -c 'import oslo_messaging' 2>/dev/null; then
 		log "installing python3-oslo.messaging"
 		apt_install python3-oslo.messaging
+	fi
+}
+
+# The S3 bank's compatibility tests make karbor's calls with botocore.
+ensure_python_boto3() {
+	if ! "$KARBOR_TEST_PYTHON" -c 'import botocore' 2>/dev/null; then
+		log "installing python3-boto3"
+		apt_install python3-boto3
 	fi
 }
 
@@ -94,6 +102,7 @@ run_fuzz() {
 
 ensure_rabbitmq
 ensure_python_oslo
+ensure_python_boto3
 ensure_mariadb
 ensure_postgresql
 ensure_swift

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	_ "github.com/gokarbor/karbor-protection/bank/fs"    // karbor-fs-bank-plugin
+	_ "github.com/gokarbor/karbor-protection/bank/s3"    // karbor-s3-bank-plugin
 	_ "github.com/gokarbor/karbor-protection/bank/swift" // karbor-swift-bank-plugin
 	"github.com/gokarbor/karbor-protection/pkg/buildinfo"
 	"github.com/gokarbor/karbor-protection/pkg/config"
