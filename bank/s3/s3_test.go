@@ -340,10 +340,10 @@ func (o overrideConfig) Get(section, key string) (string, bool) {
 	return o.Config.Get(section, key)
 }
 
-// TestSampleProviderFile loads etc/providers.d/noop-s3.conf as the service
+// TestSampleProviderFile loads etc/providers.d/s3-noop.conf.sample as the service
 // does and opens its bank (on the fake instead of its endpoint).
 func TestSampleProviderFile(t *testing.T) {
-	c, err := config.Load(config.ProviderRegistry(), config.LoadOptions{Sources: []config.Source{{Path: filepath.Join("..", "..", "etc", "providers.d", "noop-s3.conf")}}})
+	c, err := config.Load(config.ProviderRegistry(), config.LoadOptions{Sources: []config.Source{{Path: filepath.Join("..", "..", "etc", "providers.d", "s3-noop.conf.sample")}}})
 	require.NoError(t, err)
 	pc, err := config.NewProvider(c)
 	require.NoError(t, err)
