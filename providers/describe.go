@@ -3,9 +3,6 @@ package providers
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
@@ -60,22 +57,11 @@ func (noSteps) fail(context.Context) error     { return nil }
 // directory (files in name order, as Load reads them) and loads its
 // protection plugins, not its bank.
 func loadPluginsOnly(ctx context.Context, opts Options, id string) (*Provider, error) {
-	if opts.Dir == "" {
-		opts.Dir = "providers.d"
-	}
-	dir, err := findConfigDir(opts.Dir, opts.SearchRoots)
+	_, paths, err := providerFiles(opts)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("providers: read provider_config_dir: %w", err)
-	}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".conf") || !e.Type().IsRegular() {
-			continue
-		}
-		path := filepath.Join(dir, e.Name())
+	for _, path := range paths {
 		conf, err := config.Load(config.ProviderRegistry(), config.LoadOptions{Sources: []config.Source{{Path: path}}, Environ: opts.Environ})
 		if err != nil {
 			continue // Load skips it too
@@ -84,18 +70,9 @@ func loadPluginsOnly(ctx context.Context, opts Options, id string) (*Provider, e
 		if err != nil || !pc.Enabled || pc.ID != id {
 			continue
 		}
-		p := &Provider{id: pc.ID, name: pc.Name, description: pc.Description, file: path, plugins: map[string]ProtectionPlugin{}}
-		for _, name := range pc.Plugins {
-			if name == "" {
-				return nil, fmt.Errorf("providers: %s: %w", path, errEmptyPlugin)
-			}
-			pl, err := openPlugin(ctx, name, conf)
-			if err != nil {
-				return nil, fmt.Errorf("providers: %s: %w", path, err)
-			}
-			if err := p.addPlugin(name, pl); err != nil {
-				return nil, fmt.Errorf("providers: %s: %w", path, err)
-			}
+		p, err := newPluginsOnly(ctx, path, pc, conf)
+		if err != nil {
+			return nil, fmt.Errorf("providers: %s: %w", path, err)
 		}
 		return p, nil
 	}

@@ -96,25 +96,14 @@ func findConfigDir(dir string, roots []string) (string, error) {
 // ConfigNotFound when it cannot be found, as the Python service fails to
 // start.
 func Load(ctx context.Context, opts Options) (*Registry, error) {
-	if opts.Dir == "" {
-		opts.Dir = "providers.d"
-	}
-	dir, err := findConfigDir(opts.Dir, opts.SearchRoots)
+	dir, paths, err := providerFiles(opts)
 	if err != nil {
 		return nil, err
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("providers: read provider_config_dir: %w", err)
 	}
 	r := &Registry{dir: dir, providers: map[string]*Provider{}}
 	ctx = context.WithValue(ctx, serviceConfigKey{}, opts.Service)
 	log := logctx.From(ctx).WithField("provider_config_dir", dir)
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".conf") {
-			continue
-		}
-		path := filepath.Join(dir, e.Name())
+	for _, path := range paths {
 		fctx := logctx.With(ctx, log.WithField("provider_file", path))
 		p, err := r.loadFile(fctx, path, opts)
 		if err != nil {
@@ -130,6 +119,29 @@ func Load(ctx context.Context, opts Options) (*Registry, error) {
 	}
 	sort.Slice(r.sorted, func(i, j int) bool { return r.sorted[i].id < r.sorted[j].id })
 	return r, nil
+}
+
+// providerFiles finds the provider directory of opts and its *.conf files,
+// in name order.
+func providerFiles(opts Options) (string, []string, error) {
+	if opts.Dir == "" {
+		opts.Dir = "providers.d"
+	}
+	dir, err := findConfigDir(opts.Dir, opts.SearchRoots)
+	if err != nil {
+		return "", nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("providers: read provider_config_dir: %w", err)
+	}
+	var paths []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".conf") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	return dir, paths, nil
 }
 
 // loadFile loads one provider file; nil and no error for a disabled one.
@@ -172,6 +184,20 @@ func newProvider(ctx context.Context, path string, pc *config.Provider, conf *co
 	if pc.Bank == "" {
 		return nil, errEmptyBank
 	}
+	p, err := newPluginsOnly(ctx, path, pc, conf)
+	if err != nil {
+		return nil, err
+	}
+	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, holder)
+	if err != nil {
+		return nil, err
+	}
+	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(holder)}, cpOpts...)...)
+	return p, nil
+}
+
+// newPluginsOnly builds a provider with its protection plugins and no bank.
+func newPluginsOnly(ctx context.Context, path string, pc *config.Provider, conf *config.Config) (*Provider, error) {
 	p := &Provider{id: pc.ID, name: pc.Name, description: pc.Description, file: path, plugins: map[string]ProtectionPlugin{}}
 	for _, name := range pc.Plugins {
 		if name == "" {
@@ -185,11 +211,6 @@ func newProvider(ctx context.Context, path string, pc *config.Provider, conf *co
 			return nil, err
 		}
 	}
-	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, holder)
-	if err != nil {
-		return nil, err
-	}
-	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(holder)}, cpOpts...)...)
 	return p, nil
 }
 
