@@ -29,7 +29,8 @@ const (
 	specGraph    = `[{"0x0": ["OS::Cinder::Volume", "25331a3e-4c44-4d9e-8b5f-2a1c0d9e8f7b", "System volume", {"availability_zone": "nova"}], "0x1": ["OS::Nova::Server", "cb4ef2ff-ceef-4fd3-8d8b-5e0c1f9d4a21", "App server", null]}, [["0x1", ["0x0"]]]]`
 )
 
-// specCreated is 2020-05-04 14:07:14 UTC, the spec example's timestamp.
+// specCreated is 2020-05-04 14:07:14 UTC, the timestamp of the index.json
+// example in docs/karbor-behaviour.md#indexjson.
 var specCreated = time.Unix(1588601234, 0)
 
 func specPlan() bank.NewCheckpoint {
@@ -45,7 +46,7 @@ func specPlan() bank.NewCheckpoint {
 	}
 }
 
-// specBank is a bank whose owner, clock and ids reproduce the spec example.
+// specBank is a bank whose owner, clock and ids reproduce that example.
 func specBank(t *testing.T) (*bank.Checkpoints, string, *fakeClock) {
 	t.Helper()
 	dir := t.TempDir()
@@ -125,7 +126,7 @@ func TestCreateWritesPythonLayout(t *testing.T) {
 	_, err = cps.SetStatus(ctx, specID, bank.StatusAvailable)
 	require.NoError(t, err)
 	after := containerFiles(t, filepath.Join(dir, "karbor"))[keys[0]]
-	assert.Equal(t, specIndex, after, "the spec's example, byte for byte")
+	assert.Equal(t, specIndex, after, "the documented example, byte for byte")
 	golden(t, "index-protected.json", []byte(after))
 }
 

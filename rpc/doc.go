@@ -12,7 +12,8 @@
 //     limit), the flattened request context and the reply format
 //     (envelope.go, request.go, reply.go, jsonobj.go, jsonvalid.go);
 //   - failures: Go errors with a Python face, serialized as oslo does, and
-//     rebuilt on the client side (failure.go, pyrepr.go);
+//     rebuilt on the client side (failure.go; Python's repr of the
+//     arguments comes from [python.Repr]);
 //   - dispatch by namespace and version, keyword-argument binding with
 //     Python's TypeError texts (endpoint.go, dispatcher.go, args.go);
 //   - the server: ack then dispatch, de-duplication, bounded handlers,

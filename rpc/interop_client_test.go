@@ -143,7 +143,7 @@ func TestGoClientCallsPythonServer(t *testing.T) {
 
 // The declarations of the Go server and client are equivalent to oslo's:
 // a Python client and server share the broker with them, and the
-// management API shows §2's topology.
+// management API shows oslo's topology (docs/karbor-behaviour.md#topology).
 func TestTopologyOnTheBroker(t *testing.T) {
 	url := rpctest.Vhost(t)
 	srv := startServer(t, url, nil)

@@ -152,7 +152,8 @@ func TestRabbitOptionsValidate(t *testing.T) {
 	}
 }
 
-// TestTopologyMatchesOslo pins the declarations of §2 of the wire spec.
+// TestTopologyMatchesOslo pins the declarations an oslo.messaging 14 RPC
+// server makes (docs/karbor-behaviour.md#topology).
 func TestTopologyMatchesOslo(t *testing.T) {
 	o := DefaultRabbitOptions()
 	q := serverTopology(&o, "karbor", "karbor-protection", "host1", "karbor-protection_fanout_abc")

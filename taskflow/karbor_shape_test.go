@@ -8,7 +8,8 @@ import (
 )
 
 // resource is a node of a karbor resource graph, for flows shaped like
-// karbor's (spec §7.2).
+// karbor's: four linked hook tasks per resource
+// (docs/karbor-behaviour.md#hooks-and-their-ordering).
 type resource struct {
 	typ, id string
 	parent  int // index of the parent resource, -1 for a root
