@@ -17,9 +17,10 @@ import (
 // reply queue (undelivered.go).
 const unroutableRetryEvery = 250 * time.Millisecond
 
-// handle runs one request (already acked) and sends its reply, if a reply is
-// due: oslo's RPCServer._process_incoming.
-func (s *Server) handle(rt *runState, req *request, log *logrus.Entry) {
+// handle is the job a worker runs: one request (already acked), and its
+// reply if a reply is due; oslo's RPCServer._process_incoming.
+func (s *Server) handle(rt *runState, j job) {
+	req, log := j.req, j.log
 	ctx := logctx.With(rt.hctx, log)
 	var stopHeartbeats func()
 	if req.WantsReply() {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gokarbor/karbor-protection/pkg/grace"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/sirupsen/logrus"
 )
@@ -117,7 +118,6 @@ func (s *Server) setHealth(err error) { s.health.Store(&err) }
 type runState struct {
 	log     *logrus.Entry
 	pub     *publisher
-	sem     chan struct{} // worker slots
 	pool    *workerPool
 	hctx    context.Context // handlers' context: cancelled after the graceful timeout
 	hcancel context.CancelFunc
@@ -150,11 +150,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rt := &runState{log: log, sem: make(chan struct{}, s.cfg.Workers)}
-	rt.pool = newWorkerPool(s.cfg.Workers, func(j job) {
-		defer func() { <-rt.sem }()
-		s.handle(rt, j.req, j.log)
-	})
+	rt := &runState{log: log}
+	rt.pool = newWorkerPool(s.cfg.Workers, func(j job) { s.handle(rt, j) })
 	rt.hctx, rt.hcancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer rt.hcancel()
 	rt.rctx, rt.rcancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -203,31 +200,11 @@ func (s *Server) drain(rt *runState) {
 	}
 	rt.drained = true
 	rt.stopStarted = time.Now()
-	done := make(chan struct{})
-	go func() {
-		rt.pool.inflight.Wait()
-		close(done)
-	}()
-	if s.waitFor(done) {
-		return
-	}
-	rt.log.Warnf("in-flight RPC handlers still running after %s; cancelling them", s.cfg.GracefulTimeout)
-	rt.hcancel()
-	if s.waitFor(done) {
-		return
-	}
-	rt.log.Errorf("in-flight RPC handlers or their replies still pending after %s more; abandoning the replies", s.cfg.GracefulTimeout)
-	rt.rcancel()
-	<-done
-}
-
-func (s *Server) waitFor(done <-chan struct{}) bool {
-	t := time.NewTimer(s.cfg.GracefulTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
+	grace.Wait(&rt.pool.inflight, s.cfg.GracefulTimeout, func() {
+		rt.log.Warnf("in-flight RPC handlers still running after %s; cancelling them", s.cfg.GracefulTimeout)
+		rt.hcancel()
+	}, func() {
+		rt.log.Errorf("in-flight RPC handlers or their replies still pending after %s more; abandoning the replies", s.cfg.GracefulTimeout)
+		rt.rcancel()
+	})
 }

@@ -140,12 +140,7 @@ func (ls *listenSession) next(ctx context.Context) (*amqp.Delivery, error) {
 func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d *amqp.Delivery) error {
 	var batch []*request
 	var tags []uint64
-	release := func() {
-		for range batch {
-			<-rt.sem
-		}
-	}
-	for slotTaken := false; d != nil; d, slotTaken = ls.poll(rt.sem, len(batch)) {
+	for slotTaken := false; d != nil; d, slotTaken = ls.poll(rt.pool, len(batch)) {
 		ls.acks.received(d.DeliveryTag)
 		req, err := decodeRequest(d.ContentType, d.Headers, d.Body, s.opts.RabbitMaxDecompressedSize)
 		if err != nil {
@@ -154,11 +149,11 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 			})
 			if req == nil {
 				if slotTaken {
-					<-rt.sem
+					rt.pool.release(1)
 				}
 				log.Error("Failed to process message ... skipping it.")
 				if err := d.Reject(false); err != nil {
-					release()
+					rt.pool.release(len(batch))
 					return fmt.Errorf("rpc: reject: %w", err)
 				}
 				continue
@@ -168,8 +163,8 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 			requestLog(log, req).Error("Failed to process message ... replying with a failure.")
 		}
 		if !slotTaken {
-			if err := ls.waitSlot(ctx, rt.sem); err != nil {
-				release()
+			if err := rt.pool.take(ctx, ls.connClosed, ls.chClosed); err != nil {
+				rt.pool.release(len(batch))
 				return err
 			}
 		}
@@ -177,7 +172,7 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 		tags = append(tags, d.DeliveryTag)
 	}
 	if err := ls.acks.ack(ls.ch, tags); err != nil {
-		release()
+		rt.pool.release(len(batch))
 		for _, req := range batch {
 			requestLog(rt.log, req).WithError(err).Warn("Discarding RPC request due to failed acknowledge")
 		}
@@ -186,7 +181,7 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 	for _, req := range batch {
 		log := requestLog(rt.log, req)
 		if s.dedup.seen(req.dedupKey()) {
-			<-rt.sem
+			rt.pool.release(1)
 			log.Warn("ignoring duplicate message")
 			continue
 		}
@@ -195,30 +190,11 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 	return nil
 }
 
-// waitSlot takes a worker slot, unless the session ends first.
-func (ls *listenSession) waitSlot(ctx context.Context, sem chan struct{}) error {
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case err := <-ls.connClosed:
-		return closeReasonErr(err)
-	case err := <-ls.chClosed:
-		return closeReasonErr(err)
-	}
-}
-
 // poll returns, with a worker slot taken for it, a delivery the library
 // already holds; nil when there is none, no slot is free or the batch of
 // n is full. A stopped consumer is left for next to report.
-func (ls *listenSession) poll(sem chan struct{}, n int) (*amqp.Delivery, bool) {
-	if n >= maxAckBatch {
-		return nil, false
-	}
-	select {
-	case sem <- struct{}{}:
-	default:
+func (ls *listenSession) poll(pool *workerPool, n int) (*amqp.Delivery, bool) {
+	if n >= maxAckBatch || !pool.tryTake() {
 		return nil, false
 	}
 	var d amqp.Delivery
@@ -230,7 +206,7 @@ func (ls *listenSession) poll(sem chan struct{}, n int) (*amqp.Delivery, bool) {
 	default:
 	}
 	if !ok {
-		<-sem
+		pool.release(1)
 		return nil, false
 	}
 	return &d, true

@@ -32,6 +32,7 @@ var rules = []struct {
 	{"pkg/logctx", []string{""}},
 	{"pkg/sdnotify", []string{""}},
 	{"pkg/buildinfo", []string{""}},
+	{"pkg/grace", []string{""}},
 	{"pkg/config", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 	{"pkg/karbor", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 }
