@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"maps"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,10 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
-// The ids of the recorded session (testdata/db-rows-after-session.json),
+// The ids of the recorded session ([karbortest.DBRows]),
 // reused so that the rows can be compared value for value.
 const (
 	recordedPlanID         = "632d8f7d-e2c3-4f31-82ea-900d8afb9880"
@@ -31,13 +30,8 @@ const (
 // session, by table, in the file's order.
 func pythonRows(t testing.TB) map[string][]map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "db-rows-after-session.json"))
-	require.NoError(t, err)
-	var f struct {
-		Rows map[string][]map[string]any `json:"rows"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &f))
-	for _, rows := range f.Rows {
+	recorded := karbortest.DBRows(t)
+	for _, rows := range recorded {
 		for _, row := range rows {
 			for k, v := range row {
 				if n, ok := v.(float64); ok {
@@ -46,7 +40,7 @@ func pythonRows(t testing.TB) map[string][]map[string]any {
 			}
 		}
 	}
-	return f.Rows
+	return recorded
 }
 
 // pythonRow is the recorded row of table whose column has value.

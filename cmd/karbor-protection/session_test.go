@@ -2,8 +2,6 @@ package main_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,54 +9,29 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
 // exchange is one request of karbor's API client to the real Python service
-// and its reply, from testdata/api-session-noop-fs.json.
+// and its reply, from [karbortest.Session], with the arguments and context
+// decoded for the Python client.
 type exchange struct {
-	Method  string
+	karbortest.Exchange
 	Args    map[string]any
 	Context map[string]any
-	Result  json.RawMessage
-	Failure *struct {
-		Class   string         `json:"class"`
-		Module  string         `json:"module"`
-		Message string         `json:"message"`
-		Kwargs  map[string]any `json:"kwargs"`
-	}
 }
 
 func recordedSession(t testing.TB) []exchange {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "api-session-noop-fs.json"))
-	require.NoError(t, err)
-	var s struct {
-		Exchanges []struct {
-			Request map[string]json.RawMessage `json:"request"`
-			Reply   struct {
-				Result  json.RawMessage `json:"result"`
-				Failure *string         `json:"failure"`
-			} `json:"reply"`
-		} `json:"exchanges"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &s))
-	out := make([]exchange, len(s.Exchanges))
-	for i, e := range s.Exchanges {
-		x := exchange{Result: e.Reply.Result, Context: map[string]any{}}
-		require.NoError(t, json.Unmarshal(e.Request["method"], &x.Method))
-		require.NoError(t, json.Unmarshal(e.Request["args"], &x.Args))
-		for k, v := range e.Request {
-			if name, ok := strings.CutPrefix(k, "_context_"); ok {
-				var val any
-				require.NoError(t, json.Unmarshal(v, &val))
-				x.Context[name] = val
-			}
-		}
-		if e.Reply.Failure != nil {
-			require.NoError(t, json.Unmarshal([]byte(*e.Reply.Failure), &x.Failure))
-		}
-		out[i] = x
+	session := karbortest.Session(t)
+	out := make([]exchange, len(session))
+	for i, x := range session {
+		args, err := x.ArgValues()
+		require.NoError(t, err)
+		ctx, err := x.ContextValues()
+		require.NoError(t, err)
+		out[i] = exchange{Exchange: x, Args: args, Context: ctx}
 	}
 	return out
 }

@@ -33,6 +33,7 @@ var rules = []struct {
 	{"pkg/sdnotify", []string{""}},
 	{"pkg/buildinfo", []string{""}},
 	{"pkg/grace", []string{""}},
+	{"pkg/karbortest", []string{""}},
 	{"pkg/config", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 	{"pkg/karbor", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 }
