@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
 // specIndex is the index.json example of docs/karbor-behaviour.md#indexjson.
@@ -105,11 +108,22 @@ func TestDecodeIndexErrors(t *testing.T) {
 // FuzzDecodeIndex: decoding never panics; what decodes re-encodes, the
 // re-encoding decodes to the same checkpoint, and encoding is stable.
 func FuzzDecodeIndex(f *testing.F) {
-	// Seeds stay small (larger ones are in testdata/fuzz): the fuzzer
-	// minimises every new input, which takes long for big ones.
+	// Seeds stay small: the fuzzer minimises every new input, which takes
+	// long for big ones. Besides these and the inputs under testdata/fuzz,
+	// the seeds are the golden index.json files and the Python sample
+	// bank's checkpoint whose status reset_state set to an arbitrary string.
 	f.Add([]byte(`{"version": "0.9", "id": "x", "status": "protecting", "project_id": "p", "protection_plan": {"id": "pl", "provider_id": "pr"}}`))
 	f.Add([]byte(`{"version": "1.0"}`))
 	f.Add([]byte(`{"version": "0.9", "version": "0.9", "status": "\ud800", "project_id": null, "protection_plan": {"id": null, "provider_id": "b", "resources": [1e400]}, "timestamp": -1}`))
+	golden, err := filepath.Glob(filepath.Join("testdata", "golden", "index-*.json"))
+	require.NoError(f, err)
+	require.NotEmpty(f, golden)
+	sample, _ := banktest.LoadSample(f, "testdata")
+	for _, path := range append(golden, filepath.Join(sample, "karbor", "checkpoints", "aeebf2bb-7fb3-4510-a845-101bb37e066c", "index.json")) {
+		data, err := os.ReadFile(path)
+		require.NoError(f, err)
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cp, err := bank.DecodeIndex("x", data)
 		if err != nil {

@@ -10,13 +10,22 @@ import (
 	"testing"
 )
 
-// Seed corpora are in testdata/fuzz (the captured bodies among them).
+// The seeds are the captured oslo bodies of testdata/oslo (addCapturedBodies),
+// the f.Add calls below, and the inputs under testdata/fuzz that once failed.
+
+// addCapturedBodies seeds f with the body of every captured message.
+func addCapturedBodies(f *testing.F) {
+	for _, name := range fixtureNames(f) {
+		f.Add([]byte(loadFixture(f, name).Body))
+	}
+}
 
 // FuzzSplitObject: the zero-copy object scanner agrees with encoding/json.
 func FuzzSplitObject(f *testing.F) {
 	for _, s := range []string{`{}`, `{"a":1,"b":[1,{"c":"}"}],"a":2}`, ` { "k\u00e9\"" : "v\\" } `, `[1]`, `"x"`, `{"a":}`, `{"a":1}x`} {
 		f.Add([]byte(s))
 	}
+	addCapturedBodies(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got := map[string]json.RawMessage{}
 		err := splitObject(data, func(k string, v []byte) { got[k] = v })
@@ -53,6 +62,7 @@ func FuzzValidJSON(f *testing.F) {
 		`{"a" 1}`, `{"a":1,}`, `[1,]`, `"\x"`, `"\u12"`, "\"\x01\"", `tru`, `nul`, `{"a":1}}`, `[1] [2]`, ``, ` `} {
 		f.Add([]byte(s))
 	}
+	addCapturedBodies(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if got, want := validJSON(data), json.Valid(data); got != want {
 			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", data, got, want)
@@ -74,6 +84,7 @@ func compact(t *testing.T, raw []byte) []byte {
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"method": "echo", "args": {"context": 1}, "_msg_id": "m", "_reply_q": "q", "_timeout": "4"}`))
 	f.Add([]byte(`{"oslo.version": "2.0", "oslo.message": "{\"method\": 5, \"version\": \"1.x\", \"_msg_id\": 1}"}`))
+	addCapturedBodies(f)
 	s := goldenServer(f)
 	log := quietLog()
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -186,6 +197,7 @@ func FuzzContextRoundTrip(f *testing.F) {
 // FuzzDecodeReply: the client's reply and failure decoding never panics.
 func FuzzDecodeReply(f *testing.F) {
 	f.Add([]byte(`{"result": null, "failure": "{\"class\": 5}", "ending": 1, "_msg_id": "m"}`))
+	addCapturedBodies(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := decodeReply(contentTypeJSON, nil, body, testMaxInflated)
 		if err != nil {
