@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -149,20 +150,34 @@ func TestSweepKeepsLiveOwnersTemporaries(t *testing.T) {
 	require.NoError(t, killed.root.Close())
 }
 
+// The renew loop rewrites the lease every LeaseRenewWindow, each time
+// LeaseExpireWindow from then (on the bubble's clock).
 func TestRenewLoopExtendsLease(t *testing.T) {
 	dir := t.TempDir()
-	p := newPlugin(t, dir, func(o *Options) {
-		o.LeaseRenewWindow = 10 * time.Millisecond
-		o.LeaseExpireWindow = time.Hour
+	synctest.Test(t, func(t *testing.T) {
+		const renew = 10 * time.Second
+		p := newPlugin(t, dir, func(o *Options) {
+			o.LeaseRenewWindow = renew
+			o.LeaseExpireWindow = time.Hour
+		})
+		first := readLease(t, dir, p.OwnerID()).ExpiresAt
+		time.Sleep(renew - time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, first, readLease(t, dir, p.OwnerID()).ExpiresAt, "renewed early")
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, first.Add(renew), readLease(t, dir, p.OwnerID()).ExpiresAt, "renewed once")
 	})
-	first := readLease(t, dir, p.OwnerID()).ExpiresAt
-	require.Eventually(t, func() bool {
-		return readLease(t, dir, p.OwnerID()).ExpiresAt.After(first)
-	}, 10*time.Second, 5*time.Millisecond)
 }
 
 func TestLockExcludesOtherInstances(t *testing.T) {
 	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) { lockExcludesOtherInstances(t, dir) })
+}
+
+// lockExcludesOtherInstances runs in a synctest bubble: b's polling waits
+// on the bubble's clock.
+func lockExcludesOtherInstances(t *testing.T, dir string) {
 	ctx := context.Background()
 	a := newPlugin(t, dir)
 	b := newPlugin(t, dir)
@@ -184,12 +199,9 @@ func TestLockExcludesOtherInstances(t *testing.T) {
 		acquired <- u
 	}()
 	unlock()
-	select {
-	case u := <-acquired:
-		u()
-	case <-time.After(10 * time.Second):
-		t.Fatal("b never got the lock after a released it")
-	}
+	// b's next poll takes the lock; were it never to, the bubble would
+	// deadlock and fail the test instead of hanging it.
+	(<-acquired)()
 
 	// A key whose directory does not exist has nothing to lock.
 	u, err := b.Lock(ctx, "/checkpoints/none/index.json")
