@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,11 +102,7 @@ func TestCreateWritesPythonLayout(t *testing.T) {
 	assert.Equal(t, specOwner, cp.OwnerID)
 
 	files := containerFiles(t, filepath.Join(dir, "karbor"))
-	var keys []string
-	for k := range files {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(files))
 	assert.Equal(t, []string{
 		"/checkpoints/8d2c6f7a-5b1e-4f7c-9a43-0e5b1d2c3f4a/index.json",
 		"/indices/by-date/2020-05-04/e486a2f49695423ca9c47e589b948108/1588601234@8d2c6f7a-5b1e-4f7c-9a43-0e5b1d2c3f4a",
@@ -299,12 +296,7 @@ func TestDeleteKeepsIndexJSON(t *testing.T) {
 	_, err = cps.Delete(ctx, cp.ID)
 	require.NoError(t, err, "finishing the deletion")
 
-	files := containerFiles(t, filepath.Join(dir, "karbor"))
-	var keys []string
-	for k := range files {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(containerFiles(t, filepath.Join(dir, "karbor"))))
 	assert.Equal(t, []string{
 		"/checkpoints/" + cp.ID + "/index.json",
 		"/checkpoints/" + cp.ID + "/resource-data/cb4ef2ff-ceef-4fd3-8d8b-5e0c1f9d4a21/status",
