@@ -8,6 +8,7 @@ package ostest
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -220,12 +221,35 @@ func (f *Fake) handler(svc string) http.Handler {
 		if rt.ContentType != "" {
 			w.Header().Set("Content-Type", rt.ContentType)
 		}
+		text := f.rewrite.Replace(string(raw))
 		if rt.Name == "keystone-token-trustee" {
 			w.Header().Set("X-Subject-Token", "trustee-token")
+			// The captured token expired an hour after its capture; a token
+			// issued now lasts, as Keystone's would.
+			if text, err = renewed(text, time.Now().Add(time.Hour)); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
 		}
 		w.WriteHeader(rt.Status)
-		_, _ = io.WriteString(w, f.rewrite.Replace(string(raw)))
+		_, _ = io.WriteString(w, text)
 	})
+}
+
+// renewed is a captured Keystone token body whose token expires at
+// expires.
+func renewed(body string, expires time.Time) (string, error) {
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		return "", err
+	}
+	tok, ok := doc["token"].(map[string]any)
+	if !ok {
+		return "", fmt.Errorf("ostest: a token body without a token")
+	}
+	tok["expires_at"] = expires.UTC().Format("2006-01-02T15:04:05.000000Z")
+	out, err := json.Marshal(doc)
+	return string(out), err
 }
 
 // Context is the demo user's request context as karbor-api sends it, from
