@@ -202,7 +202,7 @@ var testPlugins sync.Map // name → *testPlugin
 const testPluginName = "test-protection-plugin"
 
 func init() {
-	providers.Register(testPluginName, func(_ context.Context, conf *config.Config) (providers.ProtectionPlugin, error) {
+	providers.Register(testPluginName, func(_ context.Context, conf, _ *config.Config) (providers.ProtectionPlugin, error) {
 		name, _ := conf.Get("test_plugin", "instance")
 		p, ok := testPlugins.Load(name)
 		if !ok {

@@ -138,8 +138,11 @@ func (a *HookArgs) ReportResult(ctx context.Context, r ResourceResult) {
 }
 
 // Factory builds a protection plugin for one provider from its provider
-// file. An error makes the provider fail to load.
-type Factory func(ctx context.Context, conf *config.Config) (ProtectionPlugin, error)
+// file (conf: the plugin's own options) and karbor.conf (service: the
+// options of the OpenStack clients it makes, [<svc>_client] and [trustee],
+// as the Python plugins read them from the global configuration; nil reads
+// as every default). An error makes the provider fail to load.
+type Factory func(ctx context.Context, conf, service *config.Config) (ProtectionPlugin, error)
 
 var factories = registry.New[Factory]("providers", "protection plugin")
 
@@ -152,12 +155,12 @@ func Register(name string, factory Factory) { factories.Register(name, factory) 
 // Plugins returns the registered protection plugin names, sorted.
 func Plugins() []string { return factories.Names() }
 
-func openPlugin(ctx context.Context, name string, conf *config.Config) (ProtectionPlugin, error) {
+func openPlugin(ctx context.Context, name string, conf, service *config.Config) (ProtectionPlugin, error) {
 	f, ok := factories.Lookup(entryPoint(name))
 	if !ok {
 		return nil, factories.Unknown(name) // as the provider file names it
 	}
-	p, err := f(ctx, conf)
+	p, err := f(ctx, conf, service)
 	if err == nil && p == nil {
 		err = errors.New("factory returned no plugin")
 	}

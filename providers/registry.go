@@ -40,6 +40,9 @@ type Options struct {
 	// Holder is this process as every bank lease records it (the
 	// service's host and incarnation).
 	Holder bank.Holder
+	// Service is karbor.conf, from which plugins configure their OpenStack
+	// clients; nil reads as every default.
+	Service *config.Config
 }
 
 // Registry holds the providers loaded from a directory, by id. It is
@@ -150,7 +153,7 @@ func (r *Registry) loadFile(ctx context.Context, path string, opts Options) (*Pr
 		return nil, fmt.Errorf("provider %q (%s) has the id %q of provider %q loaded from %s; ids must be unique",
 			pc.Name, path, pc.ID, dup.name, dup.file)
 	}
-	return newProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": pc.ID}), path, pc, conf, opts.Holder, opts.Checkpoints)
+	return newProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": pc.ID}), path, pc, conf, opts)
 }
 
 // The Python service's reasons for refusing a provider, word for word.
@@ -162,7 +165,7 @@ var (
 )
 
 // newProvider builds a provider: its plugins, then its bank.
-func newProvider(ctx context.Context, path string, pc *config.Provider, conf *config.Config, holder bank.Holder, cpOpts []bank.Option) (*Provider, error) {
+func newProvider(ctx context.Context, path string, pc *config.Provider, conf *config.Config, opts Options) (*Provider, error) {
 	if pc.Bank == "" {
 		return nil, errEmptyBank
 	}
@@ -171,7 +174,7 @@ func newProvider(ctx context.Context, path string, pc *config.Provider, conf *co
 		if name == "" {
 			return nil, errEmptyPlugin
 		}
-		pl, err := openPlugin(ctx, name, conf)
+		pl, err := openPlugin(ctx, name, conf, opts.Service)
 		if err != nil {
 			return nil, err
 		}
@@ -179,11 +182,11 @@ func newProvider(ctx context.Context, path string, pc *config.Provider, conf *co
 			return nil, err
 		}
 	}
-	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, holder)
+	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, opts.Holder)
 	if err != nil {
 		return nil, err
 	}
-	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(holder)}, cpOpts...)...)
+	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(opts.Holder)}, opts.Checkpoints...)...)
 	return p, nil
 }
 

@@ -113,7 +113,7 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	// that tells a restart of this host from the run it replaces.
 	holder := bank.Holder{Host: k.Host, Incarnation: uuid.NewString()}
 	reg, err := providers.Load(logctx.With(ctx, logs.entry("karbor.services.protection.provider")),
-		providers.Options{Dir: k.ProviderConfigDir, Holder: holder, Checkpoints: evidence(k, store, log)})
+		providers.Options{Dir: k.ProviderConfigDir, Holder: holder, Checkpoints: evidence(k, store, log), Service: conf})
 	if err != nil {
 		return err
 	}
