@@ -132,7 +132,7 @@ func (h *backupProtect) OnPrepareFinish(ctx context.Context, a *providers.HookAr
 	if err != nil {
 		return fail(err)
 	}
-	s, err := snapshots.Create(ctx, c, snapshots.CreateOpts{VolumeID: vol, Force: true}).Extract()
+	s, err := snapshots.Create(creating(ctx), c, snapshots.CreateOpts{VolumeID: vol, Force: true}).Extract()
 	if err != nil {
 		return fail(err)
 	}
@@ -217,7 +217,7 @@ func backupOpts(vol, snapshotID string, params map[string]string) (backups.Creat
 // createBackup makes the backup and waits for it; a backup that fails is
 // removed, and its fail_reason is the error.
 func (p *BackupPlugin) createBackup(ctx context.Context, c *gophercloud.ServiceClient, opts backups.CreateOpts) (string, error) {
-	b, err := backups.Create(ctx, c, opts).Extract()
+	b, err := backups.Create(creating(ctx), c, opts).Extract()
 	if err != nil {
 		return "", err
 	}
@@ -282,7 +282,7 @@ func (h backupRestoreHooks) OnMain(ctx context.Context, a *providers.HookArgs) e
 	if err != nil {
 		return failed(reason(err))
 	}
-	r, err := backups.RestoreFromBackup(ctx, c, md.BackupID, backups.RestoreOpts{}).Extract()
+	r, err := backups.RestoreFromBackup(creating(ctx), c, md.BackupID, backups.RestoreOpts{}).Extract()
 	if err != nil {
 		return failed("Error creating volume: " + reason(err))
 	}

@@ -134,6 +134,11 @@ func cleanup(ctx context.Context, what string, f func(ctx context.Context) error
 	}
 }
 
+// creating is the context of a request that makes something in Cinder: it
+// is not cut short by the end of ctx (only by the client's timeout), so
+// that the id of what was made is always known and it can be removed.
+func creating(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // reason is an error's text for a karbor exception's reason.
 func reason(err error) string {
 	var te *clients.TokenError

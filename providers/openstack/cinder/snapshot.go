@@ -104,7 +104,7 @@ func (h snapshotProtect) OnMain(ctx context.Context, a *providers.HookArgs) erro
 	if !ok {
 		return fail("Volume is in a error status: " + st)
 	}
-	s, err := snapshots.Create(ctx, c, snapshots.CreateOpts{VolumeID: vol, Name: a.Parameters["snapshot_name"],
+	s, err := snapshots.Create(creating(ctx), c, snapshots.CreateOpts{VolumeID: vol, Name: a.Parameters["snapshot_name"],
 		Description: a.Parameters["description"], Force: force}).Extract()
 	if err != nil {
 		return fail(reason(err))
@@ -173,7 +173,7 @@ func (h snapshotRestoreHooks) OnMain(ctx context.Context, a *providers.HookArgs)
 	if name == "" {
 		name = "volume-" + a.Checkpoint.ID() + "@" + vol
 	}
-	v, err := volumes.Create(ctx, c, volumes.CreateOpts{Size: md.Size, SnapshotID: md.SnapshotID, Name: name,
+	v, err := volumes.Create(creating(ctx), c, volumes.CreateOpts{Size: md.Size, SnapshotID: md.SnapshotID, Name: name,
 		Description: a.Parameters["restore_description"]}, nil).Extract()
 	if err != nil {
 		return failed(reason(err))
