@@ -92,7 +92,7 @@ func loadPluginsOnly(ctx context.Context, opts Options, id string) (*Provider, e
 			if name == "" {
 				return nil, fmt.Errorf("providers: %s: %w", path, errEmptyPlugin)
 			}
-			pl, err := openPlugin(ctx, name, conf)
+			pl, err := openPlugin(ctx, name, conf, opts.Service)
 			if err != nil {
 				return nil, fmt.Errorf("providers: %s: %w", path, err)
 			}
