@@ -186,10 +186,12 @@ func metadata(t *testing.T, raw string) map[string]any {
 // volume holds the original bytes) → delete (the backup and the temporary
 // snapshot are gone), against the real Cinder.
 func TestRealCinderBackup(t *testing.T) {
+	t.Parallel()
 	r := newRealCinder(t)
 	for _, fromSnapshot := range []bool{true, false} {
 		name := map[bool]string{true: "from-snapshot", false: "direct"}[fromSnapshot]
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			vol, data := r.volume(t, name)
 			e := r.env(t, cinder.BackupPluginName, "[cinder_backup_protection_plugin]\npoll_interval = 1\nbackup_from_snapshot = "+map[bool]string{true: "True", false: "False"}[fromSnapshot]+"\n")
 			start := time.Now()
@@ -238,6 +240,7 @@ func TestRealCinderBackup(t *testing.T) {
 // TestRealCinderSnapshot: the snapshot plugin's protect → verify → restore
 // (recorded under the original volume) → delete, against the real Cinder.
 func TestRealCinderSnapshot(t *testing.T) {
+	t.Parallel()
 	r := newRealCinder(t)
 	vol, data := r.volume(t, "snap")
 	e := r.env(t, cinder.SnapshotPluginName, "[volume_snapshot_plugin]\npoll_interval = 1\n")
@@ -272,6 +275,7 @@ func TestRealCinderSnapshot(t *testing.T) {
 // protection runs, and a refused token end the protection in error with the
 // reason, and leave nothing in Cinder.
 func TestRealCinderFailures(t *testing.T) {
+	t.Parallel()
 	r := newRealCinder(t)
 	errored, _ := r.volume(t, "error")
 	require.NoError(t, volumes.ResetStatus(context.Background(), r.adm, errored, volumes.ResetStatusOpts{Status: "error"}).ExtractErr())
@@ -291,6 +295,7 @@ func TestRealCinderFailures(t *testing.T) {
 		{"snapshot with a refused token", cinder.SnapshotPluginName, "", healthy, "invalid", "401"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			group := map[string]string{cinder.BackupPluginName: "cinder_backup_protection_plugin", cinder.SnapshotPluginName: "volume_snapshot_plugin"}[tc.plugin]
 			e := r.env(t, tc.plugin, "["+group+"]\npoll_interval = 1\n"+tc.extra+"\n")
 			if tc.token != "" {
