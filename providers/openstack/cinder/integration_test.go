@@ -312,3 +312,46 @@ func TestRealCinderFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestRealCinderVolumeDeletedMidProtect: the volume is deleted once its
+// protection has started (its section says protecting) and before the
+// first poll; the protection ends in error with the volume's status and
+// makes no backup.
+func TestRealCinderVolumeDeletedMidProtect(t *testing.T) {
+	t.Parallel()
+	r := newRealCinder(t)
+	vol, _ := r.volume(t, "mid")
+	// The first poll comes poll_interval after the status is written:
+	// room enough to delete the volume first.
+	e := r.env(t, cinder.BackupPluginName, "[cinder_backup_protection_plugin]\npoll_interval = 3\nbackup_from_snapshot = False\n")
+	deleted := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			matches, _ := filepath.Glob(filepath.Join(e.bank, "*", "checkpoints", "*", "resource-data", vol, "status"))
+			if len(matches) == 1 {
+				if b, err := os.ReadFile(matches[0]); err == nil && string(b) == "protecting" {
+					deleted <- volumes.Delete(ctx, r.c, vol, volumes.DeleteOpts{}).ExtractErr()
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				deleted <- ctx.Err()
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	cp, err := e.protect(t, vol, nil)
+	require.NoError(t, <-deleted, "the volume is deleted while protected")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, karbor.ExcCreateResourceFailed)
+	assert.Regexp(t, `Volume is in errorneous state: (deleting|not-found)`, err.Error())
+	assert.Equal(t, bank.StatusError, cp.Status)
+	assert.Equal(t, "error", e.section(t, cp, vol, "status"))
+	assert.Empty(t, r.leftovers(t, vol))
+}
