@@ -39,6 +39,7 @@ func TestCinderProtectionOverRPC(t *testing.T) {
 	v, err := volumes.Create(context.Background(), cinder, volumes.CreateOpts{Size: 1, Name: name}, nil).Extract()
 	require.NoError(t, err)
 	t.Cleanup(func() {
+		ostest.DeleteBackups(t, cinder, v.ID) // left by a failed run
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		ostest.WaitFor(t, ctx, "volume deletable", func() (bool, error) {

@@ -3,6 +3,7 @@ package cinder_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,11 +39,32 @@ type realCinder struct {
 
 func newRealCinder(t *testing.T) *realCinder {
 	peers := ostest.RealPeers(t)
-	rc := peers.Context(t)
 	f := peers.Factory(t)
 	ctx := context.Background()
-	c, err := f.Client(ctx, &rc, clients.Cinder)
-	require.NoError(t, err)
+	// Keystone refuses tokens issued in the second of a revocation event
+	// (other tests revoke the demo user's tokens): take one Cinder accepts.
+	var (
+		rc  karbor.RequestContext
+		c   *gophercloud.ServiceClient
+		err error
+	)
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	ostest.WaitFor(t, wctx, "a token Cinder accepts", func() (bool, error) {
+		rc = peers.Context(t)
+		if c, err = f.Client(ctx, &rc, clients.Cinder); err != nil {
+			return false, err
+		}
+		_, err := volumes.Get(wctx, c, "00000000-0000-0000-0000-000000000000").Extract()
+		var te *clients.TokenError
+		if errors.As(err, &te) {
+			return false, nil
+		}
+		if gophercloud.ResponseCodeIs(err, 404) {
+			return true, nil
+		}
+		return false, err
+	})
 	tok, body := peers.Token(t, peers.AdminUser, peers.AdminPass, peers.AdminProj)
 	arc := ostest.ContextFromToken(t, tok, body)
 	adm, err := f.Client(ctx, &arc, clients.Cinder)
@@ -69,10 +91,11 @@ func (r *realCinder) wait(t *testing.T, what string, cond func(ctx context.Conte
 	ostest.WaitFor(t, ctx, what, func() (bool, error) { return cond(ctx) })
 }
 
-// deleteVolume deletes a volume (and its snapshots) and waits until it is
-// gone.
+// deleteVolume deletes a volume, its backups (a failed test may leave
+// them) and its snapshots, and waits until it is gone.
 func (r *realCinder) deleteVolume(t *testing.T, id string) {
 	t.Helper()
+	ostest.DeleteBackups(t, r.c, id)
 	r.wait(t, "volume "+id+" settled", func(ctx context.Context) (bool, error) {
 		v, err := volumes.Get(ctx, r.c, id).Extract()
 		if gophercloud.ResponseCodeIs(err, 404) {

@@ -82,14 +82,20 @@ call('volume-401', 'GET', '/volumes/' + vol, headers=dict(MV, **{'X-Auth-Token':
 # error statuses, set by the admin
 call(None, 'POST', '/volumes/%s/action' % rs['volume_id'], {'os-reset_status': {'status': 'error'}}, headers=A)
 call('volume-error', 'GET', '/volumes/' + rs['volume_id'])
-call('backup-create-volume-error', 'POST', '/backups', {'backup': {'volume_id': rs['volume_id']}})
+# Cinder accepts a backup of a volume reset to error: it is made, then
+# removed with the rest.
+eb = call('backup-create-volume-error', 'POST', '/backups', {'backup': {'volume_id': rs['volume_id']}}).json()['backup']['id']
 call('snapshot-create-volume-error', 'POST', '/snapshots', {'snapshot': {'volume_id': rs['volume_id'], 'force': True}})
 call(None, 'POST', '/backups/%s/action' % bk, {'os-reset_status': {'status': 'error'}}, headers=A)
 call('backup-error', 'GET', '/backups/' + bk)
 call(None, 'POST', '/backups/%s/action' % bk, {'os-reset_status': {'status': 'available'}}, headers=A)
 call('backup-delete', 'DELETE', '/backups/' + bk)
 poll('backup-deleting', '/backups/' + bk, 'backup', {'not-found', 'error_deleting', 'error'})
+poll('error-volume-backup', '/backups/' + eb, 'backup', {'available', 'error'})
+call(None, 'DELETE', '/backups/' + eb)
+poll('error-volume-backup-deleting', '/backups/' + eb, 'backup', {'not-found', 'error_deleting'})
 call('volume-delete', 'DELETE', '/volumes/' + rs['volume_id'])
+poll('restored-deleting', '/volumes/' + rs['volume_id'], 'volume', {'not-found', 'error_deleting'})
 call(None, 'DELETE', '/volumes/' + vol)
 poll('volume-deleting', '/volumes/' + vol, 'volume', {'not-found', 'error_deleting'})
 json.dump(seqs, open(os.path.join(out, 'sequences.json'), 'w'), indent=1, sort_keys=True)
