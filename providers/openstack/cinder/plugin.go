@@ -34,8 +34,12 @@ const (
 const defaultPollInterval = 15
 
 // cleanupTimeout bounds the removal of what a failed hook made, which runs
-// even when the hook's context has ended.
-const cleanupTimeout = 2 * time.Minute
+// even when the hook's context has ended; stoppingCleanupTimeout, when it
+// has (a stopping service waits for it).
+const (
+	cleanupTimeout         = 2 * time.Minute
+	stoppingCleanupTimeout = 30 * time.Second
+)
 
 // The plugins' schemas, as karbor's volume_plugin_cinder_schemas.py and
 // volume_snapshot_plugin_schemas.py define them (json.dumps order).
@@ -127,7 +131,11 @@ func notFound(err error) bool { return gophercloud.ResponseCodeIs(err, 404) }
 // outlives the hook's (a cancelled operation still cleans up) but is
 // bounded; a failure is only logged.
 func cleanup(ctx context.Context, what string, f func(ctx context.Context) error) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	bound := cleanupTimeout
+	if ctx.Err() != nil {
+		bound = stoppingCleanupTimeout
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
 	if err := f(cctx); err != nil {
 		logctx.From(ctx).WithError(err).Warnf("Failed cleaning up %s", what)
