@@ -54,6 +54,15 @@ func (t *hookTask) Execute(ctx context.Context, _ taskflow.Inputs) (any, error) 
 	return nil, h.OnComplete(ctx, a)
 }
 
+// Revert calls the hooks' Reverter on the revert of the resource's first
+// step, which the engine reverts after every other step of the resource.
+func (t *hookTask) Revert(ctx context.Context, _ taskflow.Inputs, _ taskflow.Outcome) error {
+	if r, ok := t.res.hooks.(Reverter); ok && t.hook == hookPrepareBegin {
+		return r.Revert(ctx, &t.res.args)
+	}
+	return nil
+}
+
 // resourceFlow builds the graph flow "ResourceGraphFlow_<op>" of an
 // operation over a resource graph, as karbor's build_resource_flow does
 // (spec §7.2): four tasks per resource, <op>_<hook>_<type>_<id>, linked

@@ -272,6 +272,12 @@ func (h *testHooks) OnComplete(ctx context.Context, a *providers.HookArgs) error
 	return h.run(ctx, "on_complete", a)
 }
 
+// Revert records that the resource's steps were reverted.
+func (h *testHooks) Revert(_ context.Context, a *providers.HookArgs) error {
+	h.p.ev.add(event{kind: "revert", op: h.op, res: a.Resource.ID})
+	return nil
+}
+
 // providerFile is the text of a provider file with a file-system bank
 // under bankDir.
 func providerFile(id, name string, plugins []string, bankDir string, extra string) string {

@@ -81,6 +81,16 @@ type Hooks interface {
 	OnComplete(ctx context.Context, a *HookArgs) error
 }
 
+// Reverter is implemented by Hooks that hold something between their steps
+// which a failed operation must release, e.g. a temporary snapshot taken in
+// OnPrepareFinish for OnMain, which does not run when another resource
+// fails first. Revert runs once for each resource any of whose steps ran,
+// after the operation failed and the resource's steps ended (TaskFlow's
+// revert of its tasks), under a context not cancelled with the operation's.
+type Reverter interface {
+	Revert(ctx context.Context, a *HookArgs) error
+}
+
 // BaseHooks does nothing in each step; embed it in a Hooks implementation
 // to write only the steps it needs.
 type BaseHooks struct{}

@@ -198,6 +198,13 @@ func (h *backupProtect) OnMain(ctx context.Context, a *providers.HookArgs) error
 	return nil
 }
 
+// Revert removes the temporary snapshot when the operation failed before
+// this volume's OnMain used it.
+func (h *backupProtect) Revert(ctx context.Context, _ *providers.HookArgs) error {
+	h.dropSnapshot(ctx)
+	return nil
+}
+
 // backupOpts are the backup request of a volume's protect parameters.
 func backupOpts(vol, snapshotID string, params map[string]string) (backups.CreateOpts, error) {
 	opts := backups.CreateOpts{VolumeID: vol, SnapshotID: snapshotID, Name: params["backup_name"],
