@@ -70,7 +70,7 @@ func loadPluginsOnly(ctx context.Context, opts Options, id string) (*Provider, e
 		if err != nil || !pc.Enabled || pc.ID != id {
 			continue
 		}
-		p, err := newPluginsOnly(ctx, path, pc, conf)
+		p, err := newPluginsOnly(ctx, path, pc, conf, opts.Service)
 		if err != nil {
 			return nil, fmt.Errorf("providers: %s: %w", path, err)
 		}

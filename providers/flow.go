@@ -51,6 +51,15 @@ func (t *hookTask) Execute(ctx context.Context) (any, error) {
 	return nil, h.OnComplete(ctx, a)
 }
 
+// Revert calls the hooks' Reverter on the revert of the resource's first
+// step, which the engine reverts after every other step of the resource.
+func (t *hookTask) Revert(ctx context.Context, _ taskflow.Outcome) error {
+	if r, ok := t.res.hooks.(Reverter); ok && t.hook == hookPrepareBegin {
+		return r.Revert(ctx, &t.res.args)
+	}
+	return nil
+}
+
 // resourceFlow builds the graph flow "ResourceGraphFlow_<op>" of an
 // operation over a resource graph, as karbor's build_resource_flow
 // (karbor/services/protection/resource_flow.py) does

@@ -202,7 +202,7 @@ var testPlugins sync.Map // name → *testPlugin
 const testPluginName = "test-protection-plugin"
 
 func init() {
-	providers.Register(testPluginName, func(_ context.Context, conf *config.Config) (providers.ProtectionPlugin, error) {
+	providers.Register(testPluginName, func(_ context.Context, conf, _ *config.Config) (providers.ProtectionPlugin, error) {
 		name, _ := conf.Get("test_plugin", "instance")
 		p, ok := testPlugins.Load(name)
 		if !ok {
@@ -270,6 +270,12 @@ func (h *testHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
 
 func (h *testHooks) OnComplete(ctx context.Context, a *providers.HookArgs) error {
 	return h.run(ctx, "on_complete", a)
+}
+
+// Revert records that the resource's steps were reverted.
+func (h *testHooks) Revert(_ context.Context, a *providers.HookArgs) error {
+	h.p.ev.add(event{kind: "revert", op: h.op, res: a.Resource.ID})
+	return nil
 }
 
 // providerFile is the text of a provider file with a file-system bank

@@ -81,6 +81,16 @@ type Hooks interface {
 	OnComplete(ctx context.Context, a *HookArgs) error
 }
 
+// Reverter is implemented by Hooks that hold something between their steps
+// which a failed operation must release, e.g. a temporary snapshot taken in
+// OnPrepareFinish for OnMain, which does not run when another resource
+// fails first. Revert runs once for each resource any of whose steps ran,
+// after the operation failed and the resource's steps ended (TaskFlow's
+// revert of its tasks), under a context not cancelled with the operation's.
+type Reverter interface {
+	Revert(ctx context.Context, a *HookArgs) error
+}
+
 // BaseHooks does nothing in each step; embed it in a Hooks implementation
 // to write only the steps it needs.
 type BaseHooks struct{}
@@ -138,17 +148,11 @@ func (a *HookArgs) ReportResult(ctx context.Context, r karbor.ResourceResult) {
 }
 
 // Factory builds a protection plugin for one provider from its provider
-// file. An error makes the provider fail to load.
-type Factory func(ctx context.Context, conf *config.Config) (ProtectionPlugin, error)
-
-type serviceConfigKey struct{}
-
-// ServiceConfig is karbor.conf as Load was given it (Options.Service), for
-// the factory of a plugin that calls OpenStack; nil when Load had none.
-func ServiceConfig(ctx context.Context) *config.Config {
-	c, _ := ctx.Value(serviceConfigKey{}).(*config.Config)
-	return c
-}
+// file (conf: the plugin's own options) and karbor.conf (service: the
+// options of the OpenStack clients it makes, [<svc>_client] and [trustee],
+// as the Python plugins read them from the global configuration; nil reads
+// as every default). An error makes the provider fail to load.
+type Factory func(ctx context.Context, conf, service *config.Config) (ProtectionPlugin, error)
 
 var factories = registry.New[Factory]("providers", "protection plugin")
 
@@ -161,12 +165,12 @@ func Register(name string, factory Factory) { factories.Register(name, factory) 
 // Plugins returns the registered protection plugin names, sorted.
 func Plugins() []string { return factories.Names() }
 
-func openPlugin(ctx context.Context, name string, conf *config.Config) (ProtectionPlugin, error) {
+func openPlugin(ctx context.Context, name string, conf, service *config.Config) (ProtectionPlugin, error) {
 	f, ok := factories.Lookup(entryPoint(name))
 	if !ok {
 		return nil, factories.Unknown(name) // as the provider file names it
 	}
-	p, err := f(ctx, conf)
+	p, err := f(ctx, conf, service)
 	if err == nil && p == nil {
 		err = errors.New("factory returned no plugin")
 	}

@@ -40,10 +40,8 @@ type Options struct {
 	// Holder is this process as every bank lease records it (the
 	// service's host and incarnation).
 	Holder bank.Holder
-	// Service is karbor.conf (nil: every default). Plugins that call
-	// OpenStack read their [trustee] and [<svc>_client] options there, as
-	// karbor's client factory reads the service's global configuration;
-	// their factories get it through ServiceConfig.
+	// Service is karbor.conf, from which plugins configure their OpenStack
+	// clients; nil reads as every default.
 	Service *config.Config
 }
 
@@ -101,7 +99,6 @@ func Load(ctx context.Context, opts Options) (*Registry, error) {
 		return nil, err
 	}
 	r := &Registry{dir: dir, providers: map[string]*Provider{}}
-	ctx = context.WithValue(ctx, serviceConfigKey{}, opts.Service)
 	log := logctx.From(ctx).WithField("provider_config_dir", dir)
 	for _, path := range paths {
 		fctx := logctx.With(ctx, log.WithField("provider_file", path))
@@ -168,7 +165,7 @@ func (r *Registry) loadFile(ctx context.Context, path string, opts Options) (*Pr
 		return nil, fmt.Errorf("provider %q (%s) has the id %q of provider %q loaded from %s; ids must be unique",
 			pc.Name, path, pc.ID, dup.name, dup.file)
 	}
-	return newProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": pc.ID}), path, pc, conf, opts.Holder, opts.Checkpoints)
+	return newProvider(logctx.WithFields(ctx, logrus.Fields{"provider_id": pc.ID}), path, pc, conf, opts)
 }
 
 // The Python service's reasons for refusing a provider, word for word.
@@ -180,30 +177,30 @@ var (
 )
 
 // newProvider builds a provider: its plugins, then its bank.
-func newProvider(ctx context.Context, path string, pc *config.Provider, conf *config.Config, holder bank.Holder, cpOpts []bank.Option) (*Provider, error) {
+func newProvider(ctx context.Context, path string, pc *config.Provider, conf *config.Config, opts Options) (*Provider, error) {
 	if pc.Bank == "" {
 		return nil, errEmptyBank
 	}
-	p, err := newPluginsOnly(ctx, path, pc, conf)
+	p, err := newPluginsOnly(ctx, path, pc, conf, opts.Service)
 	if err != nil {
 		return nil, err
 	}
-	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, holder)
+	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, opts.Holder)
 	if err != nil {
 		return nil, err
 	}
-	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(holder)}, cpOpts...)...)
+	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(opts.Holder)}, opts.Checkpoints...)...)
 	return p, nil
 }
 
 // newPluginsOnly builds a provider with its protection plugins and no bank.
-func newPluginsOnly(ctx context.Context, path string, pc *config.Provider, conf *config.Config) (*Provider, error) {
+func newPluginsOnly(ctx context.Context, path string, pc *config.Provider, conf, service *config.Config) (*Provider, error) {
 	p := &Provider{id: pc.ID, name: pc.Name, description: pc.Description, file: path, plugins: map[string]ProtectionPlugin{}}
 	for _, name := range pc.Plugins {
 		if name == "" {
 			return nil, errEmptyPlugin
 		}
-		pl, err := openPlugin(ctx, name, conf)
+		pl, err := openPlugin(ctx, name, conf, service)
 		if err != nil {
 			return nil, err
 		}

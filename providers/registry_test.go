@@ -308,7 +308,9 @@ func TestList(t *testing.T) {
 }
 
 func TestRegisterPanics(t *testing.T) {
-	f := func(context.Context, *config.Config) (providers.ProtectionPlugin, error) { return nil, nil }
+	f := func(context.Context, *config.Config, *config.Config) (providers.ProtectionPlugin, error) {
+		return nil, nil
+	}
 	assert.Panics(t, func() { providers.Register("", f) })
 	assert.Panics(t, func() { providers.Register("x", nil) })
 	assert.Panics(t, func() { providers.Register(testPluginName, f) })

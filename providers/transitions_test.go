@@ -123,6 +123,28 @@ func TestStatusTransitions(t *testing.T) {
 					}
 				}
 				assert.Equal(t, w.log, logStatuses)
+
+				// A failed operation reverts, once, every resource any
+				// of whose steps ran, after its last step.
+				lastHook, reverts := map[string]int{}, map[string][]int{}
+				for _, e := range ev.list() {
+					switch {
+					case e.kind == "hook" && e.op == kind:
+						lastHook[e.res] = e.seq
+					case e.kind == "revert" && e.op == kind:
+						reverts[e.res] = append(reverts[e.res], e.seq)
+					}
+				}
+				if fail == "" {
+					assert.Empty(t, reverts, "a successful operation reverts nothing")
+				} else {
+					assert.Len(t, reverts, len(lastHook))
+					for res, seq := range lastHook {
+						if assert.Len(t, reverts[res], 1, res) {
+							assert.Greater(t, reverts[res][0], seq, "%s reverted after its last step", res)
+						}
+					}
+				}
 				switch kind {
 				case providers.OpRestore:
 					assert.Equal(t, w.row, ev.statuses("restore"))

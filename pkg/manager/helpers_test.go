@@ -53,7 +53,7 @@ func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
 func newGate() *gate { return &gate{open: make(chan struct{}), started: make(chan string, 100)} }
 
 func init() {
-	providers.Register(gatePluginName, func(_ context.Context, conf *config.Config) (providers.ProtectionPlugin, error) {
+	providers.Register(gatePluginName, func(_ context.Context, conf, _ *config.Config) (providers.ProtectionPlugin, error) {
 		name, _ := conf.Get("gate_plugin", "name")
 		g, ok := gates.Load(name)
 		if !ok {

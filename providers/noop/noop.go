@@ -36,7 +36,7 @@ import (
 const PluginName = "karbor-noop-protection-plugin"
 
 func init() {
-	providers.Register(PluginName, func(context.Context, *config.Config) (providers.ProtectionPlugin, error) {
+	providers.Register(PluginName, func(context.Context, *config.Config, *config.Config) (providers.ProtectionPlugin, error) {
 		return Plugin{}, nil
 	})
 }

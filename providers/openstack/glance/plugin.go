@@ -50,12 +50,12 @@ const optionGroup = "image_backup_plugin"
 const glanceChunk = 65536
 
 func init() {
-	providers.Register(PluginName, func(ctx context.Context, conf *config.Config) (providers.ProtectionPlugin, error) {
+	providers.Register(PluginName, func(ctx context.Context, conf, service *config.Config) (providers.ProtectionPlugin, error) {
 		opts, err := OptionsFrom(conf)
 		if err != nil {
 			return nil, err
 		}
-		copts, err := clients.OptionsFrom(providers.ServiceConfig(ctx))
+		copts, err := clients.OptionsFrom(service)
 		if err != nil {
 			return nil, err
 		}

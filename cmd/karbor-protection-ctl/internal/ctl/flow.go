@@ -13,7 +13,8 @@ import (
 
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers"
-	_ "github.com/gokarbor/karbor-protection/providers/noop" // karbor-noop-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/noop"             // karbor-noop-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/cinder" // the Cinder protection plugins, as the service loads them
 	"github.com/gokarbor/karbor-protection/providers/protectables"
 	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack" // the OpenStack types, as the service loads them
 )
@@ -55,7 +56,7 @@ func flowCommand(ctx context.Context, s *session, args []string, c *cmdFlags) er
 	log.SetLevel(logrus.WarnLevel)
 	ctx = logctx.With(ctx, logrus.NewEntry(log))
 	prot := protectables.Load(ctx, s.conf)
-	compiled, err := providers.DescribeFlow(ctx, providers.Options{Dir: s.k.ProviderConfigDir, Environ: s.env.Environ},
+	compiled, err := providers.DescribeFlow(ctx, providers.Options{Dir: s.k.ProviderConfigDir, Environ: s.env.Environ, Service: s.conf},
 		prot, &s.rc, op, plan, c.checkpointID, c.copyID)
 	if err != nil {
 		return err
