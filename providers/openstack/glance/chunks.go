@@ -125,9 +125,13 @@ func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int, 
 		return nil
 	})
 	n := 0
+	// The bank's error is the cause, whatever the aborted read returns
+	// first (errgroup keeps the first error returned).
+	var writeErr error
 	g.Go(func() error { // write, in order
 		for p := range toWrite {
 			if err := sec.PutObject(gctx, chunkPrefix+strconv.Itoa(n+1), encodeChunk(p.buf)); err != nil {
+				writeErr = err
 				abort()
 				return err
 			}
@@ -138,6 +142,9 @@ func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int, 
 		return nil
 	})
 	if err := g.Wait(); err != nil {
+		if writeErr != nil {
+			return n, "", writeErr
+		}
 		return n, "", err
 	}
 	return n, hex.EncodeToString(sum.Sum(nil)), nil
