@@ -214,9 +214,10 @@ catalog = (('glance', 'image', 'http://127.0.0.1:9292'),
            ('placement', 'placement', 'http://127.0.0.1:8778'),
            ('neutron', 'network', 'http://127.0.0.1:9696'))
 for name in ('glance', 'cinder', 'nova', 'placement', 'neutron', env['KARBOR_TEST_OS_TRUSTEE_USER']):
-    u = one(ks.users.list, ks.users.create, name, domain='default', password='password')
-    if name == env['KARBOR_TEST_OS_TRUSTEE_USER']:
-        ks.users.update(u, password=env['KARBOR_TEST_OS_TRUSTEE_PASSWORD'])
+    # Created with its password, never updated: a password change revokes
+    # every token of the user, also those of tests running meanwhile.
+    pw = env['KARBOR_TEST_OS_TRUSTEE_PASSWORD'] if name == env['KARBOR_TEST_OS_TRUSTEE_USER'] else 'password'
+    u = one(ks.users.list, ks.users.create, name, domain='default', password=pw)
     for role in (admin, service_role):
         ks.roles.grant(role, user=u, project=service)
 for name, stype, url in catalog:
