@@ -35,7 +35,8 @@
 # data, PID files (os-*.pid) and logs (log/). When a part does not come up,
 # ensure_openstack prints the tail of its log and fails. Safe under
 # set -euo pipefail; it sets no shell options and defines only
-# ensure_openstack and _eos_* names. Runs are serialised with a lock file.
+# ensure_openstack and _eos_* names, plus scripts/lib-peers.sh's _peers_*
+# ones. Runs are serialised with a lock file.
 
 export KARBOR_TEST_PEERS_DIR=${KARBOR_TEST_PEERS_DIR:-/var/lib/karbor-test-peers}
 export KARBOR_TEST_OS_AUTH_URL=${KARBOR_TEST_OS_AUTH_URL:-${KARBOR_TEST_KEYSTONE_URL:-http://127.0.0.1:5000/v3}}
@@ -50,14 +51,10 @@ export KARBOR_TEST_OS_ADMIN_PROJECT=${KARBOR_TEST_OS_ADMIN_PROJECT:-${KARBOR_TES
 export KARBOR_TEST_OS_TRUSTEE_USER=${KARBOR_TEST_OS_TRUSTEE_USER:-karbor}
 export KARBOR_TEST_OS_TRUSTEE_PASSWORD=${KARBOR_TEST_OS_TRUSTEE_PASSWORD:-password}
 
-_eos_py=/usr/bin/python3 # Debian's, whose packages the services are
+# shellcheck source=scripts/lib-peers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-peers.sh"
+
 _eos_vhost=openstack-peers
-
-_eos_log() { printf '\n==> %s\n' "$*"; }
-
-_eos_as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
 
 _eos_apt_install() {
 	command -v apt-get >/dev/null || {
@@ -65,43 +62,17 @@ _eos_apt_install() {
 		return 1
 	}
 	local log=$KARBOR_TEST_PEERS_DIR/log/apt-openstack.log
-	{ _eos_as_root apt-get -o DPkg::Lock::Timeout=900 update -qq &&
-		_eos_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 \
+	{ _peers_as_root apt-get -o DPkg::Lock::Timeout=900 update -qq &&
+		_peers_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 \
 			install -y -qq --no-install-recommends "$@"; } >>"$log" 2>&1 ||
 		{ _eos_fail "apt-get install $*" "$log"; return 1; }
 }
 
-_eos_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# _eos_http_ok URL: the URL answers with a status below 500.
-_eos_http_ok() {
-	"$_eos_py" - "$1" >/dev/null 2>&1 <<'EOT'
-import sys, urllib.request, urllib.error
-try:
-    urllib.request.urlopen(sys.argv[1], timeout=5)
-except urllib.error.HTTPError as e:
-    sys.exit(0 if e.code < 500 else 1)
-EOT
-}
-
 # _eos_fail WHAT LOG: say what failed and show the end of its log.
-_eos_fail() {
-	echo "ensure-openstack: $1 failed; last lines of $2:" >&2
-	tail -n 40 "$2" >&2 2>/dev/null || echo "(no log)" >&2
-	return 1
-}
+_eos_fail() { _peers_fail ensure-openstack "$@"; }
 
 # _eos_wait SECONDS URL WHAT LOG: wait until URL answers, else fail showing LOG.
-_eos_wait() {
-	local deadline=$((SECONDS + $1))
-	until _eos_http_ok "$2"; do
-		if ((SECONDS >= deadline)); then
-			_eos_fail "$3 (no answer on $2 within $1 s)" "$4"
-			return 1
-		fi
-		sleep 0.5
-	done
-}
+_eos_wait() { _peers_wait ensure-openstack 0.5 "$@"; }
 
 _eos_alive() { # NAME: the process of NAME.pid runs
 	local f=$KARBOR_TEST_PEERS_DIR/os-$1.pid
@@ -110,11 +81,8 @@ _eos_alive() { # NAME: the process of NAME.pid runs
 
 # _eos_start NAME LOG COMMAND...: run COMMAND detached, PID in os-NAME.pid.
 _eos_start() {
-	local name=$1 log=$2
-	shift 2
-	_eos_log "starting $name"
-	setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
-	echo $! >"$KARBOR_TEST_PEERS_DIR/os-$name.pid"
+	_peers_log "starting $1"
+	_peers_start "$KARBOR_TEST_PEERS_DIR/os-$1.pid" "${@:2}"
 }
 
 _eos_packages() {
@@ -130,17 +98,17 @@ _eos_packages() {
 	command -v dmidecode >/dev/null || missing+=(dmidecode)
 	command -v uwsgi >/dev/null || missing+=(uwsgi)
 	[ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || missing+=(uwsgi-plugin-python3)
-	"$_eos_py" -c 'import keystoneclient' 2>/dev/null || missing+=(python3-keystoneclient)
+	"$_peers_py" -c 'import keystoneclient' 2>/dev/null || missing+=(python3-keystoneclient)
 	if ((${#missing[@]})); then
-		_eos_log "installing ${missing[*]}"
+		_peers_log "installing ${missing[*]}"
 		local t=$SECONDS
 		_eos_apt_install "${missing[@]}" || return 1
-		_eos_log "installed in $((SECONDS - t)) s"
+		_peers_log "installed in $((SECONDS - t)) s"
 	fi
 }
 
 _eos_keystone() {
-	_eos_http_ok http://127.0.0.1:5000/v3 && return 0
+	_peers_http_ok http://127.0.0.1:5000/v3 && return 0
 	if ! declare -F ensure_swift >/dev/null && [ -f "$(dirname "${BASH_SOURCE[0]}")/ensure-swift.sh" ]; then
 		# shellcheck source=/dev/null
 		source "$(dirname "${BASH_SOURCE[0]}")/ensure-swift.sh"
@@ -155,7 +123,7 @@ _eos_keystone() {
 
 _eos_rabbit_vhost() {
 	local log=$KARBOR_TEST_PEERS_DIR/log/rabbit-vhost.log
-	"$_eos_py" - "${KARBOR_TEST_RABBIT_API:-http://guest:guest@127.0.0.1:15672}" "$_eos_vhost" >>"$log" 2>&1 <<'EOT' ||
+	"$_peers_py" - "${KARBOR_TEST_RABBIT_API:-http://guest:guest@127.0.0.1:15672}" "$_eos_vhost" >>"$log" 2>&1 <<'EOT' ||
 import base64, sys, urllib.parse, urllib.request
 u = urllib.parse.urlsplit(sys.argv[1]); vhost = urllib.parse.quote(sys.argv[2], safe='')
 base = '%s://%s:%d' % (u.scheme, u.hostname, u.port or 15672)
@@ -183,7 +151,7 @@ _eos_databases() {
 # each made only when missing.
 _eos_register() {
 	local log=$KARBOR_TEST_PEERS_DIR/log/keystone-register-openstack.log
-	"$_eos_py" - >>"$log" 2>&1 <<'EOT' || { _eos_fail "registering the services in Keystone" "$log"; return 1; }
+	"$_peers_py" - >>"$log" 2>&1 <<'EOT' || { _eos_fail "registering the services in Keystone" "$log"; return 1; }
 import os
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
@@ -231,6 +199,17 @@ print('registered')
 EOT
 }
 
+# _eos_keystone_authtoken USER: the [keystone_authtoken] section of a
+# service authenticating as USER.
+_eos_keystone_authtoken() {
+	cat <<EOT
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000
+memcached_servers = 127.0.0.1:11211
+$(_eos_authtoken "$1")
+EOT
+}
+
 # _eos_authtoken USER: a [keystone_authtoken]-style password auth block.
 _eos_authtoken() {
 	cat <<EOT
@@ -261,10 +240,7 @@ connection = mysql+pymysql://root@127.0.0.1:3306/glance
 stores = file,http
 default_store = file
 filesystem_store_datadir = $G/images
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-memcached_servers = 127.0.0.1:11211
-$(_eos_authtoken glance)
+$(_eos_keystone_authtoken glance)
 [paste_deploy]
 flavor = keystone
 config_file = /etc/glance/glance-api-paste.ini
@@ -386,10 +362,7 @@ volume_driver = karbor_test_cinder_driver.FileVolumeDriver
 volume_backend_name = file
 [database]
 connection = mysql+pymysql://root@127.0.0.1:3306/cinder
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-memcached_servers = 127.0.0.1:11211
-$(_eos_authtoken cinder)
+$(_eos_keystone_authtoken cinder)
 [oslo_concurrency]
 lock_path = $C/lock
 [oslo_messaging_notifications]
@@ -423,10 +396,7 @@ notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = false
 [database]
 connection = mysql+pymysql://root@127.0.0.1:3306/neutron
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-memcached_servers = 127.0.0.1:11211
-$(_eos_authtoken neutron)
+$(_eos_keystone_authtoken neutron)
 [oslo_concurrency]
 lock_path = $Q/lock
 [oslo_messaging_notifications]
@@ -445,7 +415,7 @@ vni_ranges = 1:1000
 EOT
 	neutron-db-manage --config-file "$Q/neutron.conf" --config-file "$Q/ml2_conf.ini" upgrade head \
 		>>"$L/neutron-db-manage.log" 2>&1 || { _eos_fail "neutron-db-manage upgrade" "$L/neutron-db-manage.log"; return 1; }
-	_eos_start neutron "$L/neutron-server.out" "$_eos_py" -O /usr/bin/neutron-server \
+	_eos_start neutron "$L/neutron-server.out" "$_peers_py" -O /usr/bin/neutron-server \
 		--config-file "$Q/neutron.conf" --config-file "$Q/ml2_conf.ini"
 }
 
@@ -460,10 +430,7 @@ log_file = $L/placement.log
 connection = mysql+pymysql://root@127.0.0.1:3306/placement
 [api]
 auth_strategy = keystone
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-memcached_servers = 127.0.0.1:11211
-$(_eos_authtoken placement)
+$(_eos_keystone_authtoken placement)
 EOT
 	placement-manage --config-file "$PL/placement.conf" db sync >>"$L/placement-manage.log" 2>&1 ||
 		{ _eos_fail "placement-manage db sync" "$L/placement-manage.log"; return 1; }
@@ -505,10 +472,7 @@ workers = 1
 [scheduler]
 workers = 1
 discover_hosts_in_cells_interval = 5
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-memcached_servers = 127.0.0.1:11211
-$(_eos_authtoken nova)
+$(_eos_keystone_authtoken nova)
 [service_user]
 send_service_user_token = true
 $(_eos_authtoken nova)
@@ -541,7 +505,7 @@ EOT
 	for s in "${todo[@]}"; do
 		if [ "$s" = compute ]; then
 			# Not the nova-compute package, which pulls in qemu and libvirt.
-			_eos_start nova-compute "$L/nova-compute.out" "$_eos_py" -c \
+			_eos_start nova-compute "$L/nova-compute.out" "$_peers_py" -c \
 				'import sys; from nova.cmd.compute import main; sys.argv[0] = "nova-compute"; main()' \
 				--config-file "$N/nova.conf"
 		else
@@ -560,7 +524,7 @@ _eos_ready() {
 	_eos_wait 180 http://127.0.0.1:8778/ placement "$L/placement-uwsgi.log" || return 1
 	_eos_wait 180 http://127.0.0.1:8774/ nova-api "$L/nova-api.log" || return 1
 	local log=$L/check-openstack.log
-	"$_eos_py" - "$KARBOR_TEST_PEERS_DIR/nova/nova.conf" >>"$log" 2>&1 <<'EOT' || { _eos_fail "the OpenStack self-check" "$log"; return 1; }
+	"$_peers_py" - "$KARBOR_TEST_PEERS_DIR/nova/nova.conf" >>"$log" 2>&1 <<'EOT' || { _eos_fail "the OpenStack self-check" "$log"; return 1; }
 import os, subprocess, sys, time
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
@@ -603,7 +567,7 @@ ensure_openstack() {
 			_eos_glance && _eos_cinder && _eos_neutron && _eos_placement && _eos_nova && _eos_ready
 	) 9>"$KARBOR_TEST_PEERS_DIR/lock-openstack" || rc=$?
 	if [ "$rc" = 0 ] && ((SECONDS - start > 1)); then
-		_eos_log "OpenStack services ready in $((SECONDS - start)) s (logs in $KARBOR_TEST_PEERS_DIR/log)"
+		_peers_log "OpenStack services ready in $((SECONDS - start)) s (logs in $KARBOR_TEST_PEERS_DIR/log)"
 	fi
 	return "$rc"
 }

@@ -31,8 +31,8 @@
 # It needs MariaDB on 127.0.0.1:3306 (root, no password): it calls
 # ensure_mariadb from scripts/ensure-databases.sh. Safe under set -euo
 # pipefail; it sets no shell options of its own and defines only ensure_swift
-# and _esw_* names. Runs are serialised with a lock file, so two test runs
-# starting at once do not race.
+# and _esw_* names, plus the _peers_* ones of scripts/lib-peers.sh. Runs are
+# serialised with a lock file, so two test runs starting at once do not race.
 
 if [ -z "${KARBOR_TEST_PEERS_DIR:-}" ]; then
 	if [ "$(id -u)" = 0 ]; then
@@ -71,13 +71,8 @@ export KARBOR_TEST_S3_KEYSTONE_ENDPOINT=${KARBOR_TEST_S3_KEYSTONE_ENDPOINT:-http
 export KARBOR_TEST_S3_KEYSTONE_ACCESS_KEY=${KARBOR_TEST_S3_KEYSTONE_ACCESS_KEY:-karbor-test-demo-access}
 export KARBOR_TEST_S3_KEYSTONE_SECRET_KEY=${KARBOR_TEST_S3_KEYSTONE_SECRET_KEY:-karbor-test-demo-secret}
 
-_esw_py=/usr/bin/python3 # Debian's, whose packages the services are
-
-_esw_log() { printf '\n==> %s\n' "$*"; }
-
-_esw_as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=scripts/lib-peers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-peers.sh"
 
 _esw_apt_updated=
 _esw_apt_install() {
@@ -86,54 +81,21 @@ _esw_apt_install() {
 		return 1
 	}
 	if [ -z "$_esw_apt_updated" ]; then
-		_esw_as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+		_peers_as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
 		_esw_apt_updated=1
 	fi
-	_esw_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+	_peers_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
 		install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-_esw_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# _esw_http_ok URL: the URL answers with a status below 500 (2xx-4xx: the
-# service is up, whatever it thinks of an anonymous request).
-_esw_http_ok() {
-	"$_esw_py" - "$1" >/dev/null 2>&1 <<'EOT'
-import sys, urllib.request, urllib.error
-try:
-    urllib.request.urlopen(sys.argv[1], timeout=5)
-except urllib.error.HTTPError as e:
-    sys.exit(0 if e.code < 500 else 1)
-EOT
-}
-
 # _esw_fail WHAT LOG: say what failed and show the end of its log.
-_esw_fail() {
-	echo "ensure-swift: $1 failed; last lines of $2:" >&2
-	tail -n 40 "$2" >&2 2>/dev/null || echo "(no log)" >&2
-	return 1
-}
+_esw_fail() { _peers_fail ensure-swift "$@"; }
 
 # _esw_wait SECONDS URL WHAT LOG: wait until URL answers, else fail showing LOG.
-_esw_wait() {
-	local deadline=$((SECONDS + $1))
-	until _esw_http_ok "$2"; do
-		if ((SECONDS >= deadline)); then
-			_esw_fail "$3 (no answer on $2 within $1 s)" "$4"
-			return 1
-		fi
-		sleep 0.2
-	done
-}
+_esw_wait() { _peers_wait ensure-swift 0.2 "$@"; }
 
-# _esw_start NAME LOG COMMAND...: run COMMAND in the background, detached
-# from this shell, its PID in NAME.pid and its output in LOG.
-_esw_start() {
-	local name=$1 log=$2
-	shift 2
-	setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
-	echo $! >"$KARBOR_TEST_PEERS_DIR/$name.pid"
-}
+# _esw_start NAME LOG COMMAND...: run COMMAND detached, PID in NAME.pid.
+_esw_start() { _peers_start "$KARBOR_TEST_PEERS_DIR/$1.pid" "${@:2}"; }
 
 _esw_packages() {
 	local missing=()
@@ -145,23 +107,23 @@ _esw_packages() {
 	command -v keystone-manage >/dev/null || missing+=(keystone)
 	command -v uwsgi >/dev/null || missing+=(uwsgi)
 	[ -e /usr/lib/uwsgi/plugins/python3_plugin.so ] || missing+=(uwsgi-plugin-python3)
-	"$_esw_py" -c 'import keystonemiddleware' 2>/dev/null || missing+=(python3-keystonemiddleware)
-	"$_esw_py" -c 'import keystoneclient' 2>/dev/null || missing+=(python3-keystoneclient)
+	"$_peers_py" -c 'import keystonemiddleware' 2>/dev/null || missing+=(python3-keystonemiddleware)
+	"$_peers_py" -c 'import keystoneclient' 2>/dev/null || missing+=(python3-keystoneclient)
 	# The compatibility tests write and read objects as karbor's plugin does.
-	"$_esw_py" -c 'import swiftclient' 2>/dev/null || missing+=(python3-swiftclient)
-	"$_esw_py" -c 'import pymysql' 2>/dev/null || missing+=(python3-pymysql)
+	"$_peers_py" -c 'import swiftclient' 2>/dev/null || missing+=(python3-swiftclient)
+	"$_peers_py" -c 'import pymysql' 2>/dev/null || missing+=(python3-pymysql)
 	if ((${#missing[@]})); then
-		_esw_log "installing ${missing[*]}"
+		_peers_log "installing ${missing[*]}"
 		_esw_apt_install "${missing[@]}"
 	fi
 }
 
 _esw_keystone() {
 	local P=$KARBOR_TEST_PEERS_DIR K=$KARBOR_TEST_PEERS_DIR/keystone L=$KARBOR_TEST_PEERS_DIR/log
-	if _esw_http_ok http://127.0.0.1:5000/v3; then
+	if _peers_http_ok http://127.0.0.1:5000/v3; then
 		return 0
 	fi
-	_esw_log "starting Keystone on 127.0.0.1:5000 (state in $K)"
+	_peers_log "starting Keystone on 127.0.0.1:5000 (state in $K)"
 	mkdir -p "$K/fernet-keys" "$K/credential-keys" "$L"
 	cat >"$K/keystone.conf" <<EOT
 [DEFAULT]
@@ -221,7 +183,7 @@ EOT
 # demo user's EC2 credential; each made only when missing.
 _esw_register() {
 	local log=$KARBOR_TEST_PEERS_DIR/log/keystone-register.log
-	"$_esw_py" - >>"$log" 2>&1 <<'EOT' || { _esw_fail "registering the test users in Keystone" "$log"; return 1; }
+	"$_peers_py" - >>"$log" 2>&1 <<'EOT' || { _esw_fail "registering the test users in Keystone" "$log"; return 1; }
 import json, os
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
@@ -283,7 +245,7 @@ default = yes
 EOT
 	if [ ! -e "$S/object.ring.gz" ]; then
 		# One Python call: the swift-ring-builder CLI costs seconds a call.
-		(cd "$S" && "$_esw_py" - <<'EOT') || { echo "ensure-swift: building the swift rings failed" >&2; return 1; }
+		(cd "$S" && "$_peers_py" - <<'EOT') || { echo "ensure-swift: building the swift rings failed" >&2; return 1; }
 from swift.common.ring import RingBuilder
 for name, port in (('object', 6200), ('container', 6201), ('account', 6202)):
     b = RingBuilder(8, 1, 1)
@@ -397,13 +359,13 @@ EOT
 
 _esw_swift() {
 	local P=$KARBOR_TEST_PEERS_DIR S=$KARBOR_TEST_PEERS_DIR/swift L=$KARBOR_TEST_PEERS_DIR/log
-	if _esw_http_ok http://127.0.0.1:8080/healthcheck && _esw_http_ok http://127.0.0.1:8081/healthcheck &&
-		_esw_port_open 6200 && _esw_port_open 6201 && _esw_port_open 6202; then
+	if _peers_http_ok http://127.0.0.1:8080/healthcheck && _peers_http_ok http://127.0.0.1:8081/healthcheck &&
+		_peers_port_open 6200 && _peers_port_open 6201 && _peers_port_open 6202; then
 		return 0
 	fi
 	_esw_swift_conf
-	if ! _esw_port_open 11211; then
-		_esw_log "starting memcached on 127.0.0.1:11211"
+	if ! _peers_port_open 11211; then
+		_peers_log "starting memcached on 127.0.0.1:11211"
 		local mu=()
 		[ "$(id -u)" = 0 ] && mu=(-u "$(id -un)")
 		_esw_start memcached "$L/memcached.log" memcached "${mu[@]}" -l 127.0.0.1 -p 11211 -m 64
@@ -412,16 +374,16 @@ _esw_swift() {
 	for n in object:6200 container:6201 account:6202; do
 		port=${n#*:}
 		n=${n%%:*}
-		if ! _esw_port_open "$port"; then
-			_esw_log "starting swift-$n-server on 127.0.0.1:$port"
+		if ! _peers_port_open "$port"; then
+			_peers_log "starting swift-$n-server on 127.0.0.1:$port"
 			_esw_start "swift-$n" "$L/swift-$n.log" "swift-$n-server" "$S/$n-server.conf" -v
 		fi
 	done
 	for n in tempauth:8080 keystone:8081; do
 		port=${n#*:}
 		n=${n%%:*}
-		if ! _esw_port_open "$port"; then
-			_esw_log "starting swift-proxy-server ($n) on 127.0.0.1:$port"
+		if ! _peers_port_open "$port"; then
+			_peers_log "starting swift-proxy-server ($n) on 127.0.0.1:$port"
 			_esw_start "swift-proxy-$n" "$L/swift-proxy-$n.log" swift-proxy-server "$S/proxy-$n.conf" -v
 		fi
 	done
@@ -436,7 +398,7 @@ _esw_swift() {
 # proxies, and an S3 listing with the EC2 credential; what the tests need.
 _esw_check() {
 	local log=$KARBOR_TEST_PEERS_DIR/log/check.log
-	"$_esw_py" - >>"$log" 2>&1 <<'EOT' || { _esw_fail "the Swift/Keystone self-check" "$log"; return 1; }
+	"$_peers_py" - >>"$log" 2>&1 <<'EOT' || { _esw_fail "the Swift/Keystone self-check" "$log"; return 1; }
 import os, swiftclient
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
@@ -467,7 +429,7 @@ ensure_swift() {
 		_esw_packages && ensure_mariadb && _esw_keystone && _esw_register && _esw_swift && _esw_check
 	) 9>"$KARBOR_TEST_PEERS_DIR/lock" || rc=$?
 	if [ "$rc" = 0 ] && ((SECONDS - start > 1)); then
-		_esw_log "Keystone and Swift ready in $((SECONDS - start)) s (logs in $KARBOR_TEST_PEERS_DIR/log)"
+		_peers_log "Keystone and Swift ready in $((SECONDS - start)) s (logs in $KARBOR_TEST_PEERS_DIR/log)"
 	fi
 	return "$rc"
 }

@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# What scripts/ensure-swift.sh and scripts/ensure-openstack.sh share to start
+# the test peers: logging, root, probing a port or URL, waiting for a service
+# with its log's tail on failure, and starting a daemon with a PID file.
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib-peers.sh"
+#
+# Safe under set -euo pipefail; it sets no shell options and defines only
+# _peers_* names. Sourcing it again redefines the same functions.
+
+_peers_py=/usr/bin/python3 # Debian's, whose packages the services are
+
+_peers_log() { printf '\n==> %s\n' "$*"; }
+
+_peers_as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+_peers_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# _peers_http_ok URL: the URL answers with a status below 500 (2xx-4xx: the
+# service is up, whatever it thinks of an anonymous request).
+_peers_http_ok() {
+	"$_peers_py" - "$1" >/dev/null 2>&1 <<'EOT'
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=5)
+except urllib.error.HTTPError as e:
+    sys.exit(0 if e.code < 500 else 1)
+EOT
+}
+
+# _peers_fail SCRIPT WHAT LOG: say (as SCRIPT) what failed and show the end
+# of its log.
+_peers_fail() {
+	echo "$1: $2 failed; last lines of $3:" >&2
+	tail -n 40 "$3" >&2 2>/dev/null || echo "(no log)" >&2
+	return 1
+}
+
+# _peers_wait SCRIPT INTERVAL SECONDS URL WHAT LOG: poll URL every INTERVAL
+# until it answers; after SECONDS, fail showing LOG.
+_peers_wait() {
+	local script=$1 interval=$2 deadline=$((SECONDS + $3))
+	until _peers_http_ok "$4"; do
+		if ((SECONDS >= deadline)); then
+			_peers_fail "$script" "$5 (no answer on $4 within $3 s)" "$6"
+			return 1
+		fi
+		sleep "$interval"
+	done
+}
+
+# _peers_start PIDFILE LOG COMMAND...: run COMMAND in the background,
+# detached from this shell and from the callers' lock (fd 9), its PID in
+# PIDFILE and its output appended to LOG.
+_peers_start() {
+	local pidfile=$1 log=$2
+	shift 2
+	setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
+	echo $! >"$pidfile"
+}
