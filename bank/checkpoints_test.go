@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
-	"github.com/gokarbor/karbor-protection/bank/fs"
 	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
@@ -321,7 +320,7 @@ func TestCrashBetweenCreateWrites(t *testing.T) {
 	_, err := crashing.Create(ctx, specPlan())
 	require.ErrorIs(t, err, banktest.ErrCrash)
 
-	clock.Advance(fs.DefaultLeaseExpireWindow + time.Second)
+	clock.Advance(bank.DefaultLeaseExpireWindow + time.Second)
 	survivor := bank.NewCheckpoints(bank.New(openFS(t, dir, withClock(clock))), bank.WithClock(clock.Now))
 	cp, err := survivor.Get(ctx, specID)
 	require.NoError(t, err)
@@ -451,7 +450,7 @@ func TestTwoWriters(t *testing.T) {
 		assert.Empty(t, mine, "an instance's own checkpoints are not unfinished business")
 
 		// a stops renewing (hung or dead); b keeps renewing.
-		clock.Advance(fs.DefaultLeaseExpireWindow + time.Second)
+		clock.Advance(bank.DefaultLeaseExpireWindow + time.Second)
 		require.NoError(t, pb.RenewLease(ctx))
 
 		_, err = a.SetStatus(ctx, cp.ID, bank.StatusAvailable)

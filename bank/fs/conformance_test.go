@@ -29,8 +29,7 @@ func TestConformance(t *testing.T) {
 		var once sync.Once
 		return banktest.Instance{Plugin: p, Crash: func() {
 			once.Do(func() {
-				p.stop()
-				p.wg.Wait()
+				p.renewal.Stop()
 			})
 		}}
 	})

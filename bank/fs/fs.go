@@ -26,7 +26,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokarbor/karbor-protection/bank"
-	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
 // PluginName is the entry-point name provider files use.
@@ -41,22 +40,12 @@ const (
 	tmpDir    = ".karbor-tmp"
 )
 
-// Defaults of the lease windows, the swift plugin's.
-const (
-	DefaultContainer           = "karbor"
-	DefaultLeaseExpireWindow   = 600 * time.Second
-	DefaultLeaseRenewWindow    = 120 * time.Second
-	DefaultLeaseValidityWindow = 100 * time.Second
-)
+// DefaultContainer is bank_object_container's default.
+const DefaultContainer = "karbor"
 
 func init() {
-	bank.Register(PluginName, func(ctx context.Context, conf bank.Config, holder bank.Holder) (bank.Plugin, error) {
-		opts, err := OptionsFromConfig(conf)
-		if err != nil {
-			return nil, err
-		}
-		opts.Holder = holder
-		opts.Log = logctx.From(ctx)
+	bank.RegisterConfigured(PluginName, OptionsFromConfig, func(ctx context.Context, opts Options, holder bank.Holder, log *logrus.Entry) (*Plugin, error) {
+		opts.Holder, opts.Log = holder, log
 		return New(ctx, opts)
 	})
 }
@@ -126,21 +115,11 @@ func (o *Options) setDefaults() error {
 	if o.OwnerID == "" {
 		o.OwnerID = uuid.NewString()
 	}
-	if !bank.ValidKeyChars(o.OwnerID) || strings.Contains(o.OwnerID, "/") || strings.Trim(o.OwnerID, ".") == "" {
+	if !bank.ValidOwnerID(o.OwnerID) {
 		return fmt.Errorf("fs bank: invalid owner id %q", o.OwnerID)
 	}
-	if o.LeaseExpireWindow == 0 {
-		o.LeaseExpireWindow = DefaultLeaseExpireWindow
-	}
-	if o.LeaseRenewWindow == 0 {
-		o.LeaseRenewWindow = DefaultLeaseRenewWindow
-	}
-	if o.LeaseValidityWindow == 0 {
-		o.LeaseValidityWindow = DefaultLeaseValidityWindow
-	}
-	if o.LeaseRenewWindow >= o.LeaseExpireWindow {
-		return &bank.ConfigError{Plugin: PluginName, Section: ConfigSection, Key: "lease_renew_window",
-			Reason: fmt.Sprintf("%v must be shorter than lease_expire_window %v, or the lease lapses between renewals", o.LeaseRenewWindow, o.LeaseExpireWindow)}
+	if err := bank.SetLeaseWindows(PluginName, ConfigSection, &o.LeaseExpireWindow, &o.LeaseRenewWindow, &o.LeaseValidityWindow); err != nil {
+		return err
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -179,11 +158,9 @@ type Plugin struct {
 	opts      Options
 	log       *logrus.Entry
 
-	leaseMu  sync.Mutex
-	expireAt time.Time
+	expiry  bank.LeaseExpiry
+	renewal bank.LeaseLoop
 
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 
@@ -229,10 +206,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 		return nil, err
 	}
 	p.sweepTemporaries(ctx)
-	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	p.stop = stop
-	p.wg.Add(1)
-	go p.renewLoop(loopCtx)
+	p.renewal.Start(ctx, p.renewLoop)
 	return p, nil
 }
 
@@ -246,14 +220,11 @@ func (p *Plugin) OwnerID() string { return p.opts.OwnerID }
 // removes the lease.
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
-		p.stop()
-		p.wg.Wait()
+		p.renewal.Stop()
 		if err := p.writeLease(p.opts.Clock()); err != nil {
 			p.closeErr = fmt.Errorf("fs bank: release lease: %w", err)
 		}
-		p.leaseMu.Lock()
-		p.expireAt = time.Time{}
-		p.leaseMu.Unlock()
+		p.expiry.Set(time.Time{})
 		_ = p.root.RemoveAll(p.tmp)
 		if err := p.root.Close(); err != nil && p.closeErr == nil {
 			p.closeErr = err

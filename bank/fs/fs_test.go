@@ -259,7 +259,7 @@ func TestCrashBetweenWriteAndRenameLeavesOldObject(t *testing.T) {
 
 	// The crashed instance never closes; another one opens the bank after
 	// the crashed owner's lease ran out.
-	clock.Advance(DefaultLeaseExpireWindow + time.Second)
+	clock.Advance(bank.DefaultLeaseExpireWindow + time.Second)
 	p := newPlugin(t, dir, func(o *Options) { o.Clock = clock.Now })
 	got, err := p.GetObject(ctx, key)
 	require.NoError(t, err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/gokarbor/karbor-protection/bank"
@@ -36,9 +35,7 @@ func (p *Plugin) AcquireLease(ctx context.Context) error {
 	if err := p.writeLease(expires); err != nil {
 		return &bank.LeaseError{OwnerID: p.opts.OwnerID, Err: err}
 	}
-	p.leaseMu.Lock()
-	p.expireAt = expires
-	p.leaseMu.Unlock()
+	p.expiry.Set(expires)
 	return nil
 }
 
@@ -57,26 +54,19 @@ func (p *Plugin) RenewLease(ctx context.Context) error { return p.AcquireLease(c
 // LeaseValid is check_lease_validity: at least lease_validity_window of
 // the lease is left.
 func (p *Plugin) LeaseValid() bool {
-	p.leaseMu.Lock()
-	defer p.leaseMu.Unlock()
-	return p.expireAt.Sub(p.opts.Clock()) >= p.opts.LeaseValidityWindow
+	return p.expiry.Valid(p.opts.Clock(), p.opts.LeaseValidityWindow)
 }
 
 // WritersHoldLeases is false: the Python file-system plugin takes no
 // lease, so an owner without one may be a live Python instance.
 func (p *Plugin) WritersHoldLeases() bool { return false }
 
-// validOwner reports whether ownerID can name a lease file.
-func validOwner(ownerID string) bool {
-	return ownerID != "" && bank.ValidKeyChars(ownerID) && !strings.Contains(ownerID, "/") && strings.Trim(ownerID, ".") != ""
-}
-
 // Lease reads leases/<ownerID>.
 func (p *Plugin) Lease(ctx context.Context, ownerID string) (bank.Lease, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return bank.Lease{}, false, err
 	}
-	if !validOwner(ownerID) {
+	if !bank.ValidOwnerID(ownerID) {
 		return bank.Lease{}, false, nil // cannot name a lease file, so holds none
 	}
 	data, err := p.readFile(p.leaseName(ownerID))
@@ -134,7 +124,7 @@ func (p *Plugin) RemoveLease(ctx context.Context, ownerID string) error {
 	if ownerID == p.opts.OwnerID {
 		return fmt.Errorf("fs bank: refusing to remove the own lease of %s", ownerID)
 	}
-	if !validOwner(ownerID) {
+	if !bank.ValidOwnerID(ownerID) {
 		return nil
 	}
 	if err := p.root.Remove(p.leaseName(ownerID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -144,22 +134,8 @@ func (p *Plugin) RemoveLease(ctx context.Context, ownerID string) error {
 }
 
 // renewLoop renews the lease every lease_renew_window until ctx ends.
-// Failures are logged and retried at the next tick; writes check
-// LeaseValid, so a lease that could not be renewed for too long stops them.
 func (p *Plugin) renewLoop(ctx context.Context) {
-	defer p.wg.Done()
-	t := time.NewTicker(p.opts.LeaseRenewWindow)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := p.RenewLease(ctx); err != nil && ctx.Err() == nil {
-				p.log.WithError(err).Warn("bank lease renewal failed")
-			}
-		}
-	}
+	bank.RenewEvery(ctx, p.opts.LeaseRenewWindow, p.RenewLease, p.log)
 }
 
 // ownerGone reports whether an owner's temporary files can be removed: it

@@ -40,7 +40,7 @@ func TestLeaseLifecycle(t *testing.T) {
 	assert.Equal(t, "node-a", lf.Host)
 	assert.Equal(t, "run-1", lf.Incarnation)
 	assert.Equal(t, os.Getpid(), lf.PID)
-	assert.True(t, lf.ExpiresAt.Equal(clock.Now().Add(DefaultLeaseExpireWindow)))
+	assert.True(t, lf.ExpiresAt.Equal(clock.Now().Add(bank.DefaultLeaseExpireWindow)))
 
 	l, ok, err := b.Lease(ctx, a.OwnerID())
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func TestLeaseLifecycle(t *testing.T) {
 
 	// An owner that stops renewing has an expired lease once its expiry
 	// passes; the lease stays stored until someone removes it.
-	clock.Advance(DefaultLeaseExpireWindow)
+	clock.Advance(bank.DefaultLeaseExpireWindow)
 	l, ok, err = b.Lease(ctx, a.OwnerID())
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -137,8 +137,7 @@ func TestSweepKeepsLiveOwnersTemporaries(t *testing.T) {
 	// A previous run of node-a, killed: its lease has not expired.
 	killed, err := New(ctx, Options{Path: dir, Holder: holder})
 	require.NoError(t, err)
-	killed.stop()
-	killed.wg.Wait()
+	killed.renewal.Stop()
 	for _, owner := range []string{live.OwnerID(), killed.OwnerID(), "released-long-ago"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, tmpDir, owner), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, tmpDir, owner, "half-written"), []byte("x"), 0o644))

@@ -34,9 +34,7 @@ func (p *Plugin) AcquireLease(ctx context.Context) error {
 	if err := p.writeLease(ctx, expires); err != nil {
 		return &bank.LeaseError{OwnerID: p.opts.OwnerID, Err: err}
 	}
-	p.leaseMu.Lock()
-	p.expireAt = expires
-	p.leaseMu.Unlock()
+	p.expiry.Set(expires)
 	return nil
 }
 
@@ -61,19 +59,12 @@ func (p *Plugin) RenewLease(ctx context.Context) error { return p.AcquireLease(c
 // LeaseValid is check_lease_validity: at least lease_validity_window of
 // the lease is left.
 func (p *Plugin) LeaseValid() bool {
-	p.leaseMu.Lock()
-	defer p.leaseMu.Unlock()
-	return p.expireAt.Sub(p.opts.Clock()) >= p.opts.LeaseValidityWindow
+	return p.expiry.Valid(p.opts.Clock(), p.opts.LeaseValidityWindow)
 }
 
 // WritersHoldLeases is true: the Python S3 plugin writes its lease object
 // before its first write, so an owner without one is dead.
 func (p *Plugin) WritersHoldLeases() bool { return true }
-
-// validOwner reports whether ownerID can name a lease object.
-func validOwner(ownerID string) bool {
-	return ownerID != "" && bank.ValidKeyChars(ownerID) && !strings.Contains(ownerID, "/") && strings.Trim(ownerID, ".") != ""
-}
 
 // Lease reads the lease object of ownerID (a HEAD: everything is in the
 // metadata). An object without a readable lease-expire-time is not a lease.
@@ -81,7 +72,7 @@ func (p *Plugin) Lease(ctx context.Context, ownerID string) (bank.Lease, bool, e
 	if err := ctx.Err(); err != nil {
 		return bank.Lease{}, false, err
 	}
-	if !validOwner(ownerID) {
+	if !bank.ValidOwnerID(ownerID) {
 		return bank.Lease{}, false, nil
 	}
 	out, err := p.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(p.opts.LeaseBucket), Key: aws.String(ownerID)})
@@ -144,7 +135,7 @@ func (p *Plugin) RemoveLease(ctx context.Context, ownerID string) error {
 	if ownerID == p.opts.OwnerID {
 		return fmt.Errorf("s3 bank: refusing to remove the own lease of %s", ownerID)
 	}
-	if !validOwner(ownerID) {
+	if !bank.ValidOwnerID(ownerID) {
 		return nil
 	}
 	_, err := p.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.opts.LeaseBucket), Key: aws.String(ownerID)})
@@ -158,20 +149,6 @@ func (p *Plugin) releaseLease(ctx context.Context) error {
 }
 
 // renewLoop renews the lease every lease_renew_window until ctx ends.
-// Failures are logged and retried at the next tick; writes check
-// LeaseValid, so a lease that could not be renewed for too long stops them.
 func (p *Plugin) renewLoop(ctx context.Context) {
-	defer p.wg.Done()
-	t := time.NewTicker(p.opts.LeaseRenewWindow)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := p.RenewLease(ctx); err != nil && ctx.Err() == nil {
-				p.log.WithError(err).Warn("bank lease renewal failed")
-			}
-		}
-	}
+	bank.RenewEvery(ctx, p.opts.LeaseRenewWindow, p.RenewLease, p.log)
 }

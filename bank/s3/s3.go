@@ -38,7 +38,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokarbor/karbor-protection/bank"
-	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
 // PluginName is the entry-point name provider files use.
@@ -52,24 +51,16 @@ const (
 
 // Defaults, those of the Python plugin and client.
 const (
-	DefaultObjectBucket        = "karbor"
-	DefaultLeaseBucket         = "lease"
-	DefaultRegion              = "us-east-1"
-	DefaultRetryAttempts       = 3
-	DefaultRetryBackoff        = 2 * time.Second
-	DefaultLeaseExpireWindow   = 600 * time.Second
-	DefaultLeaseRenewWindow    = 120 * time.Second
-	DefaultLeaseValidityWindow = 100 * time.Second
+	DefaultObjectBucket  = "karbor"
+	DefaultLeaseBucket   = "lease"
+	DefaultRegion        = "us-east-1"
+	DefaultRetryAttempts = 3
+	DefaultRetryBackoff  = 2 * time.Second
 )
 
 func init() {
-	bank.Register(PluginName, func(ctx context.Context, conf bank.Config, holder bank.Holder) (bank.Plugin, error) {
-		opts, err := OptionsFromConfig(conf)
-		if err != nil {
-			return nil, err
-		}
-		opts.Holder = holder
-		opts.Log = logctx.From(ctx)
+	bank.RegisterConfigured(PluginName, OptionsFromConfig, func(ctx context.Context, opts Options, holder bank.Holder, log *logrus.Entry) (*Plugin, error) {
+		opts.Holder, opts.Log = holder, log
 		return New(ctx, opts)
 	})
 }
@@ -193,18 +184,8 @@ func (o *Options) setDefaults() error {
 	if !bank.ValidKeyChars(o.OwnerID) || strings.Contains(o.OwnerID, "/") {
 		return fmt.Errorf("s3 bank: invalid owner id %q", o.OwnerID)
 	}
-	if o.LeaseExpireWindow == 0 {
-		o.LeaseExpireWindow = DefaultLeaseExpireWindow
-	}
-	if o.LeaseRenewWindow == 0 {
-		o.LeaseRenewWindow = DefaultLeaseRenewWindow
-	}
-	if o.LeaseValidityWindow == 0 {
-		o.LeaseValidityWindow = DefaultLeaseValidityWindow
-	}
-	if o.LeaseRenewWindow >= o.LeaseExpireWindow {
-		return cfgErr(PluginSection, "lease_renew_window",
-			fmt.Sprintf("%v must be shorter than lease_expire_window %v, or the lease lapses between renewals", o.LeaseRenewWindow, o.LeaseExpireWindow))
+	if err := bank.SetLeaseWindows(PluginName, PluginSection, &o.LeaseExpireWindow, &o.LeaseRenewWindow, &o.LeaseValidityWindow); err != nil {
+		return err
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -237,11 +218,9 @@ type Plugin struct {
 	log    *logrus.Entry
 	fences *fenceCache
 
-	leaseMu  sync.Mutex
-	expireAt time.Time
+	expiry  bank.LeaseExpiry
+	renewal bank.LeaseLoop
 
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -268,10 +247,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 	if err := p.AcquireLease(ctx); err != nil {
 		return nil, err
 	}
-	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	p.stop = stop
-	p.wg.Add(1)
-	go p.renewLoop(loopCtx)
+	p.renewal.Start(ctx, p.renewLoop)
 	return p, nil
 }
 
@@ -319,16 +295,13 @@ func (p *Plugin) OwnerID() string { return p.opts.OwnerID }
 // unfinished checkpoints are recognised as orphaned at once.
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
-		p.stop()
-		p.wg.Wait()
+		p.renewal.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := p.releaseLease(ctx); err != nil {
 			p.closeErr = &bank.LeaseError{OwnerID: p.opts.OwnerID, Err: fmt.Errorf("release lease: %w", err)}
 		}
-		p.leaseMu.Lock()
-		p.expireAt = time.Time{}
-		p.leaseMu.Unlock()
+		p.expiry.Set(time.Time{})
 	})
 	return p.closeErr
 }

@@ -135,7 +135,7 @@ func TestLeasesAcrossPythonAndGo(t *testing.T) {
 	assert.Equal(t, p.OwnerID(), res["body"])
 	at, err := strconv.ParseInt(res["delete_at"].(string), 10, 64)
 	require.NoError(t, err)
-	assert.WithinRange(t, time.Unix(at, 0), opened.Add(DefaultLeaseExpireWindow-2*time.Second), leased.Add(DefaultLeaseExpireWindow+2*time.Second))
+	assert.WithinRange(t, time.Unix(at, 0), opened.Add(bank.DefaultLeaseExpireWindow-2*time.Second), leased.Add(bank.DefaultLeaseExpireWindow+2*time.Second))
 }
 
 func errorsAs(err error, target any) bool { return err != nil && errors.As(err, target) }

@@ -65,7 +65,7 @@ func TestOptionsFromConfig(t *testing.T) {
 	assert.Equal(t, 3, o.RetryAttempts)
 	assert.Equal(t, 2*time.Second, o.RetryBackoff)
 	assert.Equal(t, "karbor", o.Container)
-	assert.Equal(t, DefaultLeaseExpireWindow, o.LeaseExpireWindow)
+	assert.Equal(t, bank.DefaultLeaseExpireWindow, o.LeaseExpireWindow)
 
 	bad := []struct {
 		name string

@@ -60,9 +60,7 @@ func (p *Plugin) putLease(ctx context.Context, c *conn) error {
 }
 
 func (p *Plugin) setExpiry(start time.Time) {
-	p.leaseMu.Lock()
-	p.expireAt = start.Add(p.opts.LeaseExpireWindow)
-	p.leaseMu.Unlock()
+	p.expiry.Set(start.Add(p.opts.LeaseExpireWindow))
 }
 
 // AcquireLease takes (or takes again) this owner's lease.
@@ -103,9 +101,7 @@ func (p *Plugin) RenewLease(ctx context.Context) error {
 // LeaseValid is check_lease_validity: at least lease_validity_window of
 // the lease is left.
 func (p *Plugin) LeaseValid() bool {
-	p.leaseMu.Lock()
-	defer p.leaseMu.Unlock()
-	return time.Until(p.expireAt) >= p.opts.LeaseValidityWindow
+	return p.expiry.Valid(time.Now(), p.opts.LeaseValidityWindow)
 }
 
 // WritersHoldLeases is true: the Python plugin takes its lease before its
@@ -118,7 +114,7 @@ func (p *Plugin) Lease(ctx context.Context, ownerID string) (bank.Lease, bool, e
 	if err := ctx.Err(); err != nil {
 		return bank.Lease{}, false, err
 	}
-	if !validOwner(ownerID) {
+	if !bank.ValidOwnerID(ownerID) {
 		return bank.Lease{}, false, nil
 	}
 	c, err := p.conn(ctx)
@@ -178,7 +174,7 @@ func (p *Plugin) Leases(ctx context.Context) ([]bank.Lease, error) {
 		}
 		for _, e := range entries {
 			marker = e.Name
-			if !validOwner(e.Name) {
+			if !bank.ValidOwnerID(e.Name) {
 				continue
 			}
 			l, ok, err := p.Lease(ctx, e.Name)
@@ -201,7 +197,7 @@ func (p *Plugin) RemoveLease(ctx context.Context, ownerID string) error {
 	if ownerID == p.opts.OwnerID {
 		return fmt.Errorf("swift bank: refusing to remove the own lease of %s", ownerID)
 	}
-	if !validOwner(ownerID) {
+	if !bank.ValidOwnerID(ownerID) {
 		return nil
 	}
 	c, err := p.conn(ctx)

@@ -21,11 +21,9 @@ type Plugin struct {
 	connMu sync.Mutex
 	c      *conn
 
-	leaseMu  sync.Mutex
-	expireAt time.Time
+	expiry  bank.LeaseExpiry
+	renewal bank.LeaseLoop
 
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -53,10 +51,7 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 	if err != nil {
 		p.log.WithError(err).Error("swift bank: cannot connect; retrying in the background")
 	}
-	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	p.stop = stop
-	p.wg.Add(1)
-	go p.leaseLoop(loopCtx)
+	p.renewal.Start(ctx, p.leaseLoop)
 	return p, nil
 }
 
@@ -103,7 +98,6 @@ func (p *Plugin) conn(ctx context.Context) (*conn, error) {
 // after one window, as in Python) and, while the plugin is not connected,
 // tries to connect with a growing delay capped at that window.
 func (p *Plugin) leaseLoop(ctx context.Context) {
-	defer p.wg.Done()
 	wait := p.opts.RetryBackoff
 	for {
 		p.connMu.Lock()
@@ -139,11 +133,8 @@ func (p *Plugin) leaseLoop(ctx context.Context) {
 // unfinished checkpoints are recognised as orphaned at once.
 func (p *Plugin) Close() error {
 	p.closeOnce.Do(func() {
-		p.stop()
-		p.wg.Wait()
-		p.leaseMu.Lock()
-		p.expireAt = time.Time{}
-		p.leaseMu.Unlock()
+		p.renewal.Stop()
+		p.expiry.Set(time.Time{})
 		p.connMu.Lock()
 		c := p.c
 		p.connMu.Unlock()

@@ -32,7 +32,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokarbor/karbor-protection/bank"
-	"github.com/gokarbor/karbor-protection/pkg/logctx"
 )
 
 // PluginName is the entry-point name provider files use.
@@ -46,13 +45,10 @@ const (
 
 // Defaults, the Python plugin's.
 const (
-	DefaultContainer           = "karbor"
-	DefaultDomain              = "default"
-	DefaultRetryAttempts       = 3
-	DefaultRetryBackoff        = 2 * time.Second
-	DefaultLeaseExpireWindow   = 600 * time.Second
-	DefaultLeaseRenewWindow    = 120 * time.Second
-	DefaultLeaseValidityWindow = 100 * time.Second
+	DefaultContainer     = "karbor"
+	DefaultDomain        = "default"
+	DefaultRetryAttempts = 3
+	DefaultRetryBackoff  = 2 * time.Second
 )
 
 // leasesContainer is the Python plugin's fixed lease container.
@@ -62,13 +58,8 @@ const leasesContainer = "leases"
 const maxBackoff = 64 * time.Second
 
 func init() {
-	bank.Register(PluginName, func(ctx context.Context, conf bank.Config, holder bank.Holder) (bank.Plugin, error) {
-		opts, err := OptionsFromConfig(conf)
-		if err != nil {
-			return nil, err
-		}
-		opts.Holder = holder
-		opts.Log = logctx.From(ctx)
+	bank.RegisterConfigured(PluginName, OptionsFromConfig, func(ctx context.Context, opts Options, holder bank.Holder, log *logrus.Entry) (*Plugin, error) {
+		opts.Holder, opts.Log = holder, log
 		return New(ctx, opts)
 	})
 }
@@ -216,15 +207,6 @@ func (o *Options) setDefaults() error {
 	if !validContainer(o.Container) {
 		return configError(ConfigSection, "bank_swift_object_container", fmt.Sprintf("%q is not a container name (1-256 characters, no \"/\")", o.Container))
 	}
-	if o.LeaseExpireWindow == 0 {
-		o.LeaseExpireWindow = DefaultLeaseExpireWindow
-	}
-	if o.LeaseRenewWindow == 0 {
-		o.LeaseRenewWindow = DefaultLeaseRenewWindow
-	}
-	if o.LeaseValidityWindow == 0 {
-		o.LeaseValidityWindow = DefaultLeaseValidityWindow
-	}
 	for _, w := range []struct {
 		key string
 		d   time.Duration
@@ -233,11 +215,10 @@ func (o *Options) setDefaults() error {
 			return configError(ConfigSection, w.key, fmt.Sprintf("%v is not a whole number of seconds (X-Delete-After counts seconds)", w.d))
 		}
 	}
-	if o.LeaseRenewWindow >= o.LeaseExpireWindow {
-		return configError(ConfigSection, "lease_renew_window",
-			fmt.Sprintf("%v must be shorter than lease_expire_window %v, or the lease lapses between renewals", o.LeaseRenewWindow, o.LeaseExpireWindow))
+	if err := bank.SetLeaseWindows(PluginName, ConfigSection, &o.LeaseExpireWindow, &o.LeaseRenewWindow, &o.LeaseValidityWindow); err != nil {
+		return err
 	}
-	if o.OwnerID != "" && !validOwner(o.OwnerID) {
+	if o.OwnerID != "" && !bank.ValidOwnerID(o.OwnerID) {
 		return fmt.Errorf("swift bank: invalid owner id %q", o.OwnerID)
 	}
 	if o.HTTPClient == nil {
@@ -256,11 +237,6 @@ func (o *Options) setDefaults() error {
 // validContainer is Swift's rule for a container name.
 func validContainer(c string) bool {
 	return c != "" && len(c) <= 256 && !strings.Contains(c, "/") && c != "." && c != ".."
-}
-
-// validOwner reports whether an owner id can name a lease object.
-func validOwner(id string) bool {
-	return id != "" && bank.ValidKeyChars(id) && !strings.Contains(id, "/") && strings.Trim(id, ".") != ""
 }
 
 // httpClient is the client for Keystone and Swift: the system's CAs plus
