@@ -151,21 +151,9 @@ _eos_databases() {
 # each made only when missing.
 _eos_register() {
 	local log=$KARBOR_TEST_PEERS_DIR/log/keystone-register-openstack.log
-	"$_peers_py" - >>"$log" 2>&1 <<'EOT' || { _eos_fail "registering the services in Keystone" "$log"; return 1; }
-import os
-from keystoneauth1 import session
-from keystoneauth1.identity import v3
-from keystoneclient.v3 import client
-
-env = os.environ
-ks = client.Client(session=session.Session(auth=v3.Password(
-    auth_url=env['KARBOR_TEST_OS_AUTH_URL'], username=env['KARBOR_TEST_OS_ADMIN_USER'],
-    password=env['KARBOR_TEST_OS_ADMIN_PASSWORD'], project_name=env['KARBOR_TEST_OS_ADMIN_PROJECT'],
-    user_domain_id='default', project_domain_id='default')))
-
-def one(lst, create, name, **kw):
-    found = lst(name=name, **{k: v for k, v in kw.items() if k == 'domain'})
-    return found[0] if found else create(name=name, **kw)
+	{ _peers_keystone_py; cat <<'EOT'; } | "$_peers_py" - >>"$log" 2>&1 || { _eos_fail "registering the services in Keystone" "$log"; return 1; }
+ks = admin_client(env['KARBOR_TEST_OS_AUTH_URL'], env['KARBOR_TEST_OS_ADMIN_USER'],
+                  env['KARBOR_TEST_OS_ADMIN_PASSWORD'], env['KARBOR_TEST_OS_ADMIN_PROJECT'])
 
 admin = ks.roles.list(name='admin')[0]
 member = one(ks.roles.list, ks.roles.create, 'member')
@@ -524,15 +512,11 @@ _eos_ready() {
 	_eos_wait 180 http://127.0.0.1:8778/ placement "$L/placement-uwsgi.log" || return 1
 	_eos_wait 180 http://127.0.0.1:8774/ nova-api "$L/nova-api.log" || return 1
 	local log=$L/check-openstack.log
-	"$_peers_py" - "$KARBOR_TEST_PEERS_DIR/nova/nova.conf" >>"$log" 2>&1 <<'EOT' || { _eos_fail "the OpenStack self-check" "$log"; return 1; }
-import os, subprocess, sys, time
-from keystoneauth1 import session
-from keystoneauth1.identity import v3
-env = os.environ
-s = session.Session(auth=v3.Password(
-    auth_url=env['KARBOR_TEST_OS_AUTH_URL'], username=env['KARBOR_TEST_OS_ADMIN_USER'],
-    password=env['KARBOR_TEST_OS_ADMIN_PASSWORD'], project_name=env['KARBOR_TEST_OS_ADMIN_PROJECT'],
-    user_domain_id='default', project_domain_id='default'))
+	{ _peers_keystone_py; cat <<'EOT'; } | "$_peers_py" - "$KARBOR_TEST_PEERS_DIR/nova/nova.conf" >>"$log" 2>&1 || { _eos_fail "the OpenStack self-check" "$log"; return 1; }
+import subprocess, sys, time
+s = password_session(env['KARBOR_TEST_OS_AUTH_URL'], env['KARBOR_TEST_OS_ADMIN_USER'],
+                     env['KARBOR_TEST_OS_ADMIN_PASSWORD'], env['KARBOR_TEST_OS_ADMIN_PROJECT'],
+                     user_domain_id='default', project_domain_id='default')
 cinder = s.get_endpoint(service_type='volumev3', interface='public')
 nova = s.get_endpoint(service_type='compute', interface='public')
 want_cinder = {'cinder-scheduler', 'cinder-volume', 'cinder-backup'}

@@ -183,21 +183,10 @@ EOT
 # demo user's EC2 credential; each made only when missing.
 _esw_register() {
 	local log=$KARBOR_TEST_PEERS_DIR/log/keystone-register.log
-	"$_peers_py" - >>"$log" 2>&1 <<'EOT' || { _esw_fail "registering the test users in Keystone" "$log"; return 1; }
-import json, os
-from keystoneauth1 import session
-from keystoneauth1.identity import v3
-from keystoneclient.v3 import client
-
-env = os.environ
-ks = client.Client(session=session.Session(auth=v3.Password(
-    auth_url=env['KARBOR_TEST_KEYSTONE_URL'], username=env['KARBOR_TEST_KEYSTONE_ADMIN_USER'],
-    password=env['KARBOR_TEST_KEYSTONE_ADMIN_PASSWORD'], project_name=env['KARBOR_TEST_KEYSTONE_ADMIN_PROJECT'],
-    user_domain_id='default', project_domain_id='default')))
-
-def one(lst, create, name, **kw):
-    found = lst(name=name, **{k: v for k, v in kw.items() if k == 'domain'})
-    return found[0] if found else create(name=name, **kw)
+	{ _peers_keystone_py; cat <<'EOT'; } | "$_peers_py" - >>"$log" 2>&1 || { _esw_fail "registering the test users in Keystone" "$log"; return 1; }
+import json
+ks = admin_client(env['KARBOR_TEST_KEYSTONE_URL'], env['KARBOR_TEST_KEYSTONE_ADMIN_USER'],
+                  env['KARBOR_TEST_KEYSTONE_ADMIN_PASSWORD'], env['KARBOR_TEST_KEYSTONE_ADMIN_PROJECT'])
 
 alt_domain = one(ks.domains.list, ks.domains.create, env['KARBOR_TEST_KEYSTONE_ALT_DOMAIN'])
 admin_role = ks.roles.list(name='admin')[0]
@@ -398,15 +387,11 @@ _esw_swift() {
 # proxies, and an S3 listing with the EC2 credential; what the tests need.
 _esw_check() {
 	local log=$KARBOR_TEST_PEERS_DIR/log/check.log
-	"$_peers_py" - >>"$log" 2>&1 <<'EOT' || { _esw_fail "the Swift/Keystone self-check" "$log"; return 1; }
-import os, swiftclient
-from keystoneauth1 import session
-from keystoneauth1.identity import v3
-env = os.environ
-s = session.Session(auth=v3.Password(
-    auth_url=env['KARBOR_TEST_KEYSTONE_URL'], username=env['KARBOR_TEST_KEYSTONE_USER'],
-    password=env['KARBOR_TEST_KEYSTONE_PASSWORD'], project_name=env['KARBOR_TEST_KEYSTONE_PROJECT'],
-    user_domain_name='default', project_domain_name='default'))
+	{ _peers_keystone_py; cat <<'EOT'; } | "$_peers_py" - >>"$log" 2>&1 || { _esw_fail "the Swift/Keystone self-check" "$log"; return 1; }
+import swiftclient
+s = password_session(env['KARBOR_TEST_KEYSTONE_URL'], env['KARBOR_TEST_KEYSTONE_USER'],
+                     env['KARBOR_TEST_KEYSTONE_PASSWORD'], env['KARBOR_TEST_KEYSTONE_PROJECT'],
+                     user_domain_name='default', project_domain_name='default')
 for conn in (swiftclient.Connection(session=s, retries=0),
              swiftclient.Connection(authurl=env['KARBOR_TEST_SWIFT_TEMPAUTH_URL'], retries=0,
                                     user=env['KARBOR_TEST_SWIFT_TEMPAUTH_USER'], key=env['KARBOR_TEST_SWIFT_TEMPAUTH_KEY'])):

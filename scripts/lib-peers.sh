@@ -60,3 +60,37 @@ _peers_start() {
 	setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
 	echo $! >"$pidfile"
 }
+
+# _peers_keystone_py: Python the scripts' Keystone code starts with, piped
+# in front of it:
+#   { _peers_keystone_py; cat <<'EOT'; } | "$_peers_py" - ARGS...
+# It defines env (os.environ); password_session(auth_url, user, password,
+# project, **domains); admin_client(auth_url, user, password, project), a
+# keystoneclient v3 client for a user and project of the default domain;
+# and one(list, create, name, **kw), which finds a resource by name (and
+# domain) or creates it.
+_peers_keystone_py() {
+	cat <<'EOT'
+import os
+from keystoneauth1 import session
+from keystoneauth1.identity import v3
+from keystoneclient.v3 import client
+
+env = os.environ
+
+
+def password_session(auth_url, user, password, project, **domains):
+    return session.Session(auth=v3.Password(
+        auth_url=auth_url, username=user, password=password, project_name=project, **domains))
+
+
+def admin_client(auth_url, user, password, project):
+    return client.Client(session=password_session(
+        auth_url, user, password, project, user_domain_id='default', project_domain_id='default'))
+
+
+def one(lst, create, name, **kw):
+    found = lst(name=name, **{k: v for k, v in kw.items() if k == 'domain'})
+    return found[0] if found else create(name=name, **kw)
+EOT
+}
