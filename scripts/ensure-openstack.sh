@@ -540,20 +540,14 @@ EOT
 }
 
 ensure_openstack() {
-	local start=$SECONDS rc=0
+	local start=$SECONDS
 	mkdir -p "$KARBOR_TEST_PEERS_DIR/log"
 	declare -F ensure_mariadb >/dev/null ||
 		source "$(dirname "${BASH_SOURCE[0]}")/ensure-databases.sh"
 	_eos_keystone || return 1
-	(
-		flock -w 900 9 || { echo "ensure-openstack: $KARBOR_TEST_PEERS_DIR/lock-openstack stays taken" >&2; exit 1; }
-		_eos_packages && ensure_mariadb && _eos_databases && _eos_rabbit_vhost && _eos_register &&
-			_eos_glance && _eos_cinder && _eos_neutron && _eos_placement && _eos_nova && _eos_ready
-	) 9>"$KARBOR_TEST_PEERS_DIR/lock-openstack" || rc=$?
-	if [ "$rc" = 0 ] && ((SECONDS - start > 1)); then
-		_peers_log "OpenStack services ready in $((SECONDS - start)) s (logs in $KARBOR_TEST_PEERS_DIR/log)"
-	fi
-	return "$rc"
+	_peers_ensure ensure-openstack "$start" "$KARBOR_TEST_PEERS_DIR/lock-openstack" "OpenStack services" \
+		_eos_packages ensure_mariadb _eos_databases _eos_rabbit_vhost _eos_register \
+		_eos_glance _eos_cinder _eos_neutron _eos_placement _eos_nova _eos_ready
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

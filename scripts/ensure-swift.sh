@@ -404,19 +404,12 @@ EOT
 }
 
 ensure_swift() {
-	local start=$SECONDS rc=0
+	local start=$SECONDS
 	mkdir -p "$KARBOR_TEST_PEERS_DIR/log"
 	declare -F ensure_mariadb >/dev/null ||
 		source "$(dirname "${BASH_SOURCE[0]}")/ensure-databases.sh"
-	(
-		# One run at a time (another test run may be starting the same peers).
-		flock -w 900 9 || { echo "ensure-swift: $KARBOR_TEST_PEERS_DIR/lock stays taken" >&2; exit 1; }
-		_esw_packages && ensure_mariadb && _esw_keystone && _esw_register && _esw_swift && _esw_check
-	) 9>"$KARBOR_TEST_PEERS_DIR/lock" || rc=$?
-	if [ "$rc" = 0 ] && ((SECONDS - start > 1)); then
-		_peers_log "Keystone and Swift ready in $((SECONDS - start)) s (logs in $KARBOR_TEST_PEERS_DIR/log)"
-	fi
-	return "$rc"
+	_peers_ensure ensure-swift "$start" "$KARBOR_TEST_PEERS_DIR/lock" "Keystone and Swift" \
+		_esw_packages ensure_mariadb _esw_keystone _esw_register _esw_swift _esw_check
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

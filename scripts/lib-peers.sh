@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # What scripts/ensure-swift.sh and scripts/ensure-openstack.sh share to start
 # the test peers: logging, root, probing a port or URL, waiting for a service
-# with its log's tail on failure, and starting a daemon with a PID file.
+# with its log's tail on failure, starting a daemon with a PID file, the
+# Python preamble of their Keystone steps, and running their steps under a
+# lock.
 #
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib-peers.sh"
 #
@@ -93,4 +95,22 @@ def one(lst, create, name, **kw):
     found = lst(name=name, **{k: v for k, v in kw.items() if k == 'domain'})
     return found[0] if found else create(name=name, **kw)
 EOT
+}
+
+# _peers_ensure SCRIPT START LOCK WHAT STEP...: run the STEPs in order until
+# one fails, one run at a time (another test run may be starting the same
+# peers: a flock on LOCK, waited for up to 900 s); when all succeed and the
+# run since START (a $SECONDS) took more than a second, say WHAT is ready.
+# Its status is the failed step's.
+_peers_ensure() {
+	local script=$1 start=$2 lock=$3 what=$4 rc=0
+	shift 4
+	(
+		flock -w 900 9 || { echo "$script: $lock stays taken" >&2; exit 1; }
+		for step in "$@"; do "$step" || exit; done
+	) 9>"$lock" || rc=$?
+	if [ "$rc" = 0 ] && ((SECONDS - start > 1)); then
+		_peers_log "$what ready in $((SECONDS - start)) s (logs in $KARBOR_TEST_PEERS_DIR/log)"
+	fi
+	return "$rc"
 }
