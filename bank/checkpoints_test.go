@@ -47,10 +47,10 @@ func specPlan() bank.NewCheckpoint {
 }
 
 // specBank is a bank whose owner, clock and ids reproduce that example.
-func specBank(t *testing.T) (*bank.Checkpoints, string, *fakeClock) {
+func specBank(t *testing.T) (*bank.Checkpoints, string, *banktest.Clock) {
 	t.Helper()
 	dir := t.TempDir()
-	clock := newFakeClock(specCreated)
+	clock := banktest.NewClock(specCreated)
 	b := bank.New(openFS(t, dir, withOwner(specOwner), withClock(clock)))
 	return bank.NewCheckpoints(b, bank.WithClock(clock.Now), bank.WithIDGenerator(fixedIDs(specID))), dir, clock
 }
@@ -270,7 +270,7 @@ func TestStatusMachine(t *testing.T) {
 // index keys can be finished.
 func TestDeleteKeepsIndexJSON(t *testing.T) {
 	dir := t.TempDir()
-	clock := newFakeClock(specCreated)
+	clock := banktest.NewClock(specCreated)
 	wrapped := &banktest.Plugin{Plugin: openFS(t, dir, withClock(clock))}
 	cps := bank.NewCheckpoints(bank.New(wrapped), bank.WithClock(clock.Now))
 	ctx := context.Background()
@@ -311,7 +311,7 @@ func TestDeleteKeepsIndexJSON(t *testing.T) {
 // recovery finds as an orphan once its owner is gone.
 func TestCrashBetweenCreateWrites(t *testing.T) {
 	dir := t.TempDir()
-	clock := newFakeClock(specCreated)
+	clock := banktest.NewClock(specCreated)
 	wrapped := &banktest.Plugin{Plugin: openFS(t, dir, withClock(clock))}
 	crashing := bank.NewCheckpoints(bank.New(wrapped), bank.WithClock(clock.Now), bank.WithIDGenerator(fixedIDs(specID)))
 	wrapped.FailPutsAfter.Store(2) // index.json and by-provider, then the crash
@@ -365,7 +365,7 @@ func TestResourceSection(t *testing.T) {
 // TestTwoWriters runs two service instances on one bank folder.
 func TestTwoWriters(t *testing.T) {
 	dir := t.TempDir()
-	clock := newFakeClock(specCreated)
+	clock := banktest.NewClock(specCreated)
 	ctx := context.Background()
 	pa := openFS(t, dir, withClock(clock))
 	pb := openFS(t, dir, withClock(clock))
@@ -516,7 +516,7 @@ func TestCancelledGetIsNotNotFound(t *testing.T) {
 // its index-key removals a listing must not show the checkpoint, and a
 // limited page is refilled past it.
 func TestListSkipsCheckpointMidDelete(t *testing.T) {
-	clock := newFakeClock(specCreated)
+	clock := banktest.NewClock(specCreated)
 	wrapped := &banktest.Plugin{Plugin: openFS(t, t.TempDir(), withClock(clock))}
 	cps := bank.NewCheckpoints(bank.New(wrapped), bank.WithClock(clock.Now))
 	ctx := context.Background()

@@ -200,7 +200,7 @@ func TestWritesMatchPythonBank(t *testing.T) {
 	ctx := context.Background()
 
 	dir := t.TempDir()
-	clock := newFakeClock(time.Unix(0, 0))
+	clock := banktest.NewClock(time.Unix(0, 0))
 	var ids []string
 	for _, c := range sample.Checkpoints {
 		ids = append(ids, c.ID)

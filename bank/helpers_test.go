@@ -6,42 +6,16 @@ import (
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/bank/fs"
+	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-// fakeClock is a settable clock shared by a test's banks and collections.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // scratchDir is a temporary directory for banks of thousands of files:
 // in /dev/shm when the machine has it (creating files there is ~30x faster
@@ -79,7 +53,7 @@ func newBank(t testing.TB) (*bank.Bank, string) {
 	return bank.New(openFS(t, dir)), dir
 }
 
-func withClock(c *fakeClock) func(*fs.Options) {
+func withClock(c *banktest.Clock) func(*fs.Options) {
 	return func(o *fs.Options) { o.Clock = c.Now }
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
 // genCheckpoint is a checkpoint written straight in the Python layout.
@@ -153,7 +154,7 @@ func TestListingSemantics(t *testing.T) {
 	gen := generateBank(2500)
 	dir := scratchDir(t)
 	writePythonBank(t, dir, gen)
-	clock := newFakeClock(time.Date(2020, 5, 20, 12, 0, 0, 0, time.UTC))
+	clock := banktest.NewClock(time.Date(2020, 5, 20, 12, 0, 0, 0, time.UTC))
 	cps := bank.NewCheckpoints(bank.New(openFS(t, dir)), bank.WithClock(clock.Now))
 	today := "2020-05-20"
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/bank/fs"
+	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
 // leasingWriters is a plugin of a bank whose Python writers take a lease
@@ -84,7 +85,7 @@ func TestOwnerVerdicts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			clock := newFakeClock(now)
+			clock := banktest.NewClock(now)
 			var p bank.Plugin = openFS(t, dir, withClock(clock), func(o *fs.Options) { o.Holder = self })
 			if tc.writers {
 				p = leasingWriters{p}
@@ -156,7 +157,7 @@ func TestUnfinishedAsksTheEvidenceOnce(t *testing.T) {
 func TestRemoveDeadLeases(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
-	clock := newFakeClock(now)
+	clock := banktest.NewClock(now)
 	self := bank.Holder{Host: "node-1", Incarnation: "run-2"}
 	p := openFS(t, dir, withClock(clock), func(o *fs.Options) { o.Holder = self })
 	cps := bank.NewCheckpoints(bank.New(p), bank.WithClock(clock.Now), bank.WithHolder(self))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,28 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
 
-// fakeClock is a settable clock for lease tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 22, 2, 29, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newFakeClock is a clock for lease tests, stopped at a fixed time.
+func newFakeClock() *banktest.Clock {
+	return banktest.NewClock(time.Date(2026, 11, 22, 2, 29, 0, 0, time.UTC))
 }
 
 // newPlugin opens a plugin on dir, closed at the end of the test.
@@ -273,7 +256,7 @@ func TestCrashBetweenWriteAndRenameLeavesOldObject(t *testing.T) {
 	require.NoError(t, crashed.Close())
 }
 
-func newPluginNoCleanup(t *testing.T, dir string, clock *fakeClock) *Plugin {
+func newPluginNoCleanup(t *testing.T, dir string, clock *banktest.Clock) *Plugin {
 	t.Helper()
 	p, err := New(context.Background(), Options{Path: dir, Clock: clock.Now})
 	require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,29 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/bank/internal/banktest"
 )
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func TestLeaseLayout(t *testing.T) {
 	f := newFakeS3(t)
-	clock := &fakeClock{now: time.Unix(1_800_000_000, 700_000_000)}
+	clock := banktest.NewClock(time.Unix(1_800_000_000, 700_000_000))
 	p := newTestPlugin(t, f, func(o *Options) { o.Clock = clock.Now })
 	o, ok := f.object("lease", p.OwnerID())
 	require.True(t, ok, "lease object <owner_id> in bucket lease")
@@ -46,9 +28,9 @@ func TestLeaseLayout(t *testing.T) {
 	}, o.meta)
 
 	assert.True(t, p.LeaseValid())
-	clock.Add(499 * time.Second)
+	clock.Advance(499 * time.Second)
 	assert.True(t, p.LeaseValid(), "100 s of the lease left")
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	assert.False(t, p.LeaseValid())
 	require.NoError(t, p.RenewLease(context.Background()))
 	assert.True(t, p.LeaseValid())
@@ -58,7 +40,7 @@ func TestLeaseLayout(t *testing.T) {
 
 func TestLeaseRead(t *testing.T) {
 	f := newFakeS3(t)
-	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	clock := banktest.NewClock(time.Unix(1_800_000_000, 0))
 	p := newTestPlugin(t, f, func(o *Options) { o.Clock = clock.Now })
 	ctx := context.Background()
 	assert.True(t, p.WritersHoldLeases())
@@ -112,7 +94,7 @@ func TestLeaseReadFailure(t *testing.T) {
 
 func TestCloseReleasesLease(t *testing.T) {
 	f := newFakeS3(t)
-	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	clock := banktest.NewClock(time.Unix(1_800_000_000, 0))
 	p, err := New(context.Background(), testOptions(f, func(o *Options) { o.Clock = clock.Now }))
 	require.NoError(t, err)
 	require.NoError(t, p.Close())
