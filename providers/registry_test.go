@@ -15,29 +15,19 @@ import (
 
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 	"github.com/gokarbor/karbor-protection/providers"
 )
 
-const noopID = "b766f37c-d011-4026-8228-28730d734a3f"
+const noopID = karbortest.NoopProviderID
 
 // sessionResult returns the raw result of the first recorded exchange of a
-// method in testdata/api-session-noop-fs.json (the real Python service).
+// method in pkg/karbortest's session (the real Python service).
 func sessionResult(t *testing.T, method string) json.RawMessage {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "api-session-noop-fs.json"))
-	require.NoError(t, err)
-	var s struct {
-		Exchanges []struct {
-			Method string `json:"method"`
-			Reply  struct {
-				Result json.RawMessage `json:"result"`
-			} `json:"reply"`
-		} `json:"exchanges"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &s))
-	for _, e := range s.Exchanges {
+	for _, e := range karbortest.Session(t) {
 		if e.Method == method {
-			return e.Reply.Result
+			return e.Result
 		}
 	}
 	t.Fatalf("no %s in the session", method)

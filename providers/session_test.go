@@ -2,8 +2,6 @@ package providers_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,54 +9,11 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/protectables"
 	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack"
 )
-
-type sessionExchange struct {
-	Method  string
-	Args    map[string]json.RawMessage
-	Context map[string]any
-	Result  json.RawMessage
-}
-
-// session returns the recorded exchanges of testdata/api-session-noop-fs.json.
-func session(t *testing.T) []sessionExchange {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "api-session-noop-fs.json"))
-	require.NoError(t, err)
-	var s struct {
-		Exchanges []struct {
-			Method  string                     `json:"method"`
-			Request map[string]json.RawMessage `json:"request"`
-			Reply   struct {
-				Result json.RawMessage `json:"result"`
-			} `json:"reply"`
-		} `json:"exchanges"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &s))
-	out := make([]sessionExchange, len(s.Exchanges))
-	for i, e := range s.Exchanges {
-		out[i] = sessionExchange{Method: e.Method, Result: e.Reply.Result, Context: map[string]any{}}
-		require.NoError(t, json.Unmarshal(e.Request["args"], &out[i].Args))
-		for k, v := range e.Request {
-			if name, ok := cutPrefix(k, "_context_"); ok {
-				var val any
-				require.NoError(t, json.Unmarshal(v, &val))
-				out[i].Context[name] = val
-			}
-		}
-	}
-	return out
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
-}
 
 // sameCheckpoint compares a checkpoint dict with a recorded one, but for
 // the id and creation date, which are the recorded run's.
@@ -88,8 +43,8 @@ func TestRecordedSession(t *testing.T) {
 	_, p := loadOne(t, ctx, noopFile(t.TempDir()))
 	ev := &events{}
 	b := providers.NewBuilder(protectables.Load(ctx, nil), newRecorder(ev))
-	ex := session(t)
-	byMethod := func(m string, n int) sessionExchange {
+	ex := karbortest.Session(t)
+	byMethod := func(m string, n int) karbortest.Exchange {
 		for _, e := range ex {
 			if e.Method == m {
 				if n == 0 {
@@ -99,9 +54,12 @@ func TestRecordedSession(t *testing.T) {
 			}
 		}
 		t.Fatalf("no %s", m)
-		return sessionExchange{}
+		return karbortest.Exchange{}
 	}
-	reqCtx, err := karbor.FromMap(byMethod("protect", 0).Context)
+	protect0 := byMethod("protect", 0)
+	protectCtx, err := protect0.ContextValues()
+	require.NoError(t, err)
+	reqCtx, err := karbor.FromMap(protectCtx)
 	require.NoError(t, err)
 	get := func(id string) *bank.Checkpoint {
 		cp, err := p.Checkpoints().Get(ctx, id)

@@ -358,9 +358,11 @@ func appendJSONString(dst []byte, s []byte) []byte {
 	return append(dst, '"')
 }
 
-// marshalJSON encodes v as JSON without HTML escaping and without the
-// trailing newline json.Encoder adds.
-func marshalJSON(v any) ([]byte, error) {
+// EncodeJSON encodes v as JSON as the server encodes results and failures:
+// without HTML escaping and without the trailing newline json.Encoder adds.
+// A handler that encodes a result ahead of time with it and returns the
+// json.RawMessage gets the very bytes the server would have sent.
+func EncodeJSON(v any) ([]byte, error) {
 	if raw, ok := v.(json.RawMessage); ok {
 		if raw == nil {
 			return []byte("null"), nil

@@ -137,11 +137,11 @@ func failureFor(err error, where string) failure {
 		kwargs = map[string]any{}
 	}
 	var errArgs, errKwargs error
-	f.Args, errArgs = marshalJSON(args)
-	f.Kwargs, errKwargs = marshalJSON(kwargs)
+	f.Args, errArgs = EncodeJSON(args)
+	f.Kwargs, errKwargs = EncodeJSON(kwargs)
 	if errArgs != nil || errKwargs != nil {
 		// Keep the failure deliverable; the client still gets class and text.
-		f.Args, _ = marshalJSON([]any{f.Message})
+		f.Args, _ = EncodeJSON([]any{f.Message})
 		f.Kwargs = json.RawMessage("{}")
 	}
 	f.Traceback = syntheticTraceback(f, where)
@@ -169,7 +169,7 @@ func programName() string { return filepath.Base(os.Args[0]) + " (Go)" }
 
 // encodeFailure is the failure as the JSON string a reply carries.
 func encodeFailure(f failure) ([]byte, error) {
-	return marshalJSON(f)
+	return EncodeJSON(f)
 }
 
 // RemoteError is a failure received from a remote server: the Python

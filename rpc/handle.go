@@ -53,7 +53,7 @@ func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) [
 	}
 	if err == nil {
 		var merr error
-		if raw, merr = marshalJSON(result); merr != nil {
+		if raw, merr = EncodeJSON(result); merr != nil {
 			log.WithError(merr).Error("Cannot encode the result")
 			err = NewTypeError(fmt.Sprintf("Object of type %T is not JSON serializable", result))
 		}

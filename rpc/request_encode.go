@@ -74,7 +74,7 @@ func objectJSON(v any) (json.RawMessage, error) {
 	if v == nil {
 		return json.RawMessage("{}"), nil
 	}
-	raw, err := marshalJSON(v)
+	raw, err := EncodeJSON(v)
 	if err != nil {
 		return nil, err
 	}

@@ -2,34 +2,22 @@ package db
 
 import (
 	"context"
-	"encoding/json"
-	"github.com/gokarbor/karbor-protection/pkg/karbor"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 )
 
-// pythonRows are the rows the Python service wrote during a recorded session
-// (testdata/db-rows-after-session.json, SQLite).
-func pythonRows(t *testing.T) map[string][]map[string]any {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "db-rows-after-session.json"))
-	require.NoError(t, err)
-	var f struct {
-		Rows map[string][]map[string]any `json:"rows"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &f))
-	return f.Rows
-}
-
+// pythonRow is a row the Python service wrote during the recorded session
+// (pkg/karbortest, SQLite).
 func pythonRow(t *testing.T, table, id string) map[string]any {
 	t.Helper()
-	for _, r := range pythonRows(t)[table] {
+	for _, r := range karbortest.DBRows(t)[table] {
 		if r["id"] == id {
 			return r
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 	"github.com/gokarbor/karbor-protection/rpc"
 )
 
@@ -133,7 +134,7 @@ func TestConstructors(t *testing.T) {
 	assert.Equal(t, "An unknown exception occurred.", KarborException("").Error())
 }
 
-// sessionFailure is a failure recorded in the api-session fixture, with its
+// sessionFailure is a failure recorded in pkg/karbortest's session, with its
 // kwargs in wire order.
 type sessionFailure struct {
 	Method    string
@@ -145,23 +146,12 @@ type sessionFailure struct {
 	KwargKeys []string
 }
 
-func sessionFailures(t *testing.T, path string) []sessionFailure {
+func sessionFailures(t *testing.T) []sessionFailure {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var session struct {
-		Exchanges []struct {
-			Method string `json:"method"`
-			Reply  struct {
-				Failure *string `json:"failure"`
-			} `json:"reply"`
-		} `json:"exchanges"`
-	}
-	require.NoError(t, json.Unmarshal(data, &session))
 	var out []sessionFailure
-	for _, e := range session.Exchanges {
-		if e.Reply.Failure != nil {
-			out = append(out, decodeFailure(t, e.Method, *e.Reply.Failure))
+	for _, e := range karbortest.Session(t) {
+		if e.Failure != nil {
+			out = append(out, decodeFailure(t, e.Method, e.Failure.Text))
 		}
 	}
 	return out
@@ -209,7 +199,7 @@ func TestSessionFailures(t *testing.T) {
 			return ProtectableResourceNotFound(str(kw, "id"), str(kw, "type"), str(kw, "reason"))
 		},
 	}
-	failures := sessionFailures(t, filepath.Join("testdata", "api-session-noop-fs.json"))
+	failures := sessionFailures(t)
 	require.Len(t, failures, 5)
 	for _, f := range failures {
 		t.Run(f.Method+"/"+f.Class, func(t *testing.T) {

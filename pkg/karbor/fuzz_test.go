@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 )
 
 // FuzzFromDict: any JSON object either gives a context or a clear error;
@@ -55,8 +57,16 @@ func containsFold(list []string, s string) bool {
 }
 
 // FuzzDecodeObject: any bytes decode as a Plan, Restore or Verification or
-// give an *ObjectError; decoded plans re-encode their resources.
+// give an *ObjectError; decoded plans re-encode their resources. The
+// recorded session's objects are seeds too.
 func FuzzDecodeObject(f *testing.F) {
+	for _, x := range karbortest.Session(f) {
+		for which, name := range []string{"plan", "restore", "verification"} {
+			if raw, ok := x.Args[name]; ok {
+				f.Add(uint8(which), []byte(raw))
+			}
+		}
+	}
 	f.Add(uint8(0), []byte(primitive("Plan", `{"id": "i", "name": "n", "resources": [{"id": "a", "type": "t", "name": "n", "extra_info": null}], "parameters": {"t": {"k": true}}}`)))
 	f.Add(uint8(1), []byte(primitive("Restore", `{"id": "r", "parameters": {}, "resources_status": {}, "created_at": "2026-11-22T01:57:50Z"}`)))
 	f.Add(uint8(2), []byte(primitive("Verification", `{"id": "v", "parameters": null, "deleted": 1}`)))

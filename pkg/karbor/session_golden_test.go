@@ -5,60 +5,15 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// sessionRequest is one request of the recorded API session.
-type sessionRequest struct {
-	Method  string
-	Context map[string]json.RawMessage
-	Args    map[string]json.RawMessage
-}
-
-// recordedExchange is one exchange of the recorded API session as stored:
-// the request karbor's API sent and the Python service's reply.
-type recordedExchange struct {
-	Method  string                     `json:"method"`
-	Request map[string]json.RawMessage `json:"request"`
-	Reply   struct {
-		Result  json.RawMessage `json:"result"`
-		Failure *string         `json:"failure"`
-	} `json:"reply"`
-}
-
-func readSession(t *testing.T) []recordedExchange {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "api-session-noop-fs.json"))
-	require.NoError(t, err)
-	var session struct {
-		Exchanges []recordedExchange `json:"exchanges"`
-	}
-	require.NoError(t, json.Unmarshal(data, &session))
-	require.Len(t, session.Exchanges, 24)
-	return session.Exchanges
-}
-
-func sessionRequests(t *testing.T) []sessionRequest {
-	t.Helper()
-	var out []sessionRequest
-	for _, e := range readSession(t) {
-		r := sessionRequest{Method: e.Method, Context: map[string]json.RawMessage{}}
-		for k, v := range e.Request {
-			if name, ok := strings.CutPrefix(k, "_context_"); ok {
-				r.Context[name] = v
-			}
-		}
-		require.NoError(t, json.Unmarshal(e.Request["args"], &r.Args))
-		out = append(out, r)
-	}
-	return out
-}
 
 // decodedExchange is what this package makes of one request.
 type decodedExchange struct {
@@ -75,7 +30,7 @@ type decodedExchange struct {
 // (go test -run TestSessionGolden -update rewrites it).
 func TestSessionGolden(t *testing.T) {
 	var got []decodedExchange
-	for _, r := range sessionRequests(t) {
+	for _, r := range karbortest.Session(t) {
 		ctx, err := FromDict(r.Context)
 		require.NoError(t, err, r.Method)
 		d := decodedExchange{Method: r.Method, Context: ctx}
@@ -110,7 +65,7 @@ func TestSessionGolden(t *testing.T) {
 // back into a dict, is exactly what the karbor API sent (every key, every
 // value).
 func TestSessionContextRoundTrip(t *testing.T) {
-	for _, r := range sessionRequests(t) {
+	for _, r := range karbortest.Session(t) {
 		ctx, err := FromDict(r.Context)
 		require.NoError(t, err)
 		dict := ctx.ToDict()
@@ -135,7 +90,7 @@ func keys(m map[string]any) []string {
 // TestSessionPlanResourcesAsSent: a plan's resources re-encode to the very
 // JSON the API sent (and the Python service stores in index.json).
 func TestSessionPlanResourcesAsSent(t *testing.T) {
-	for _, r := range sessionRequests(t) {
+	for _, r := range karbortest.Session(t) {
 		raw, ok := r.Args["plan"]
 		if !ok {
 			continue
@@ -160,9 +115,9 @@ func TestSessionPlanResourcesAsSent(t *testing.T) {
 func readSessionReplies(t *testing.T) map[string]json.RawMessage {
 	t.Helper()
 	out := map[string]json.RawMessage{}
-	for _, e := range readSession(t) {
-		if _, seen := out[e.Method]; !seen && e.Reply.Failure == nil {
-			out[e.Method] = e.Reply.Result
+	for _, e := range karbortest.Session(t) {
+		if _, seen := out[e.Method]; !seen && e.Failure == nil {
+			out[e.Method] = e.Result
 		}
 	}
 	return out

@@ -58,7 +58,7 @@ func BenchmarkReads(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := encodeJSON(res); err != nil {
+				if _, err := rpc.EncodeJSON(res); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -178,12 +178,10 @@ func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestCo
 		if err != nil {
 			return nil, err
 		}
-		var args T
-		if err := call.Bind(&args); err != nil {
-			return nil, err
-		}
 		ctx = logctx.With(ctx, m.log.WithFields(requestFields(call, &rc)))
-		res, err := fn(ctx, &rc, args)
+		res, err := rpc.Handle(func(ctx context.Context, _ *rpc.Call, args T) (any, error) {
+			return fn(ctx, &rc, args)
+		})(ctx, call)
 		if err != nil {
 			if callerText(err) != err.Error() {
 				// The reply leaves out the server's paths; the log keeps them.

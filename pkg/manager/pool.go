@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/gokarbor/karbor-protection/pkg/grace"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers"
 )
@@ -88,9 +89,9 @@ func (p *pool) fail(log *logrus.Entry, op *providers.Operation, why string) {
 }
 
 // drain stops the pool: no operation starts any more, the running ones get
-// grace to finish, then their context is cancelled (they revert to their
+// period to finish, then their context is cancelled (they revert to their
 // failure status) and drain waits until every one has returned.
-func (p *pool) drain(grace time.Duration) {
+func (p *pool) drain(period time.Duration) {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
@@ -98,19 +99,8 @@ func (p *pool) drain(grace time.Duration) {
 	}
 	p.mu.Unlock()
 	defer p.cancel()
-	done := make(chan struct{})
-	go func() {
-		p.running.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
-	}
-	p.log.Warnf("Operations still running after %s; cancelling them (they revert to their failure status)", grace)
-	p.cancel()
-	<-done
+	grace.Wait(&p.running, period, func() {
+		p.log.Warnf("Operations still running after %s; cancelling them (they revert to their failure status)", period)
+		p.cancel()
+	})
 }

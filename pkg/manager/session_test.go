@@ -2,60 +2,15 @@ package manager
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 	"github.com/gokarbor/karbor-protection/rpc"
 )
-
-// recorded is one exchange of testdata/api-session-noop-fs.json: a request
-// of karbor's API client and the real Python service's reply.
-type recorded struct {
-	Method  string
-	Args    map[string]any
-	Context map[string]any
-	Result  json.RawMessage
-	Failure map[string]any // decoded failure, nil on success
-}
-
-func loadSession(t *testing.T) []recorded {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "api-session-noop-fs.json"))
-	require.NoError(t, err)
-	var s struct {
-		Exchanges []struct {
-			Method  string                     `json:"method"`
-			Request map[string]json.RawMessage `json:"request"`
-			Reply   struct {
-				Result  json.RawMessage `json:"result"`
-				Failure *string         `json:"failure"`
-			} `json:"reply"`
-		} `json:"exchanges"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &s))
-	out := make([]recorded, len(s.Exchanges))
-	for i, e := range s.Exchanges {
-		r := recorded{Method: e.Method, Result: e.Reply.Result, Context: map[string]any{}}
-		require.NoError(t, json.Unmarshal(e.Request["args"], &r.Args))
-		for k, v := range e.Request {
-			if name, ok := strings.CutPrefix(k, "_context_"); ok {
-				var val any
-				require.NoError(t, json.Unmarshal(v, &val))
-				r.Context[name] = val
-			}
-		}
-		if e.Reply.Failure != nil {
-			require.NoError(t, json.Unmarshal([]byte(*e.Reply.Failure), &r.Failure))
-		}
-		out[i] = r
-	}
-	return out
-}
 
 // TestRecordedSession replays, in process, every request karbor's API sent
 // to the Python service in the recorded session (same methods, arguments and
@@ -70,9 +25,13 @@ func loadSession(t *testing.T) []recorded {
 func TestRecordedSession(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	var checkpointID, recordedID string
-	for i, x := range loadSession(t) {
-		args := substitute(x.Args, recordedID, checkpointID)
-		got := e.call(t, x.Method, x.Context, args)
+	for i, x := range karbortest.Session(t) {
+		recordedArgs, err := x.ArgValues()
+		require.NoError(t, err)
+		reqCtx, err := x.ContextValues()
+		require.NoError(t, err)
+		args := substitute(recordedArgs, recordedID, checkpointID)
+		got := e.call(t, x.Method, reqCtx, args)
 		name := x.Method
 		switch {
 		case x.Method == "verification":
@@ -91,7 +50,7 @@ func TestRecordedSession(t *testing.T) {
 		}
 		if status := recordedStatus(x); status == "available" || status == "deleted" {
 			e.waitStatus(t, noopID, checkpointID, status) // the recording waited too
-			got = e.call(t, x.Method, x.Context, args)
+			got = e.call(t, x.Method, reqCtx, args)
 		}
 		sameShape(t, x.Result, got.Result, recordedID, checkpointID, name)
 	}
@@ -100,7 +59,7 @@ func TestRecordedSession(t *testing.T) {
 }
 
 // recordedStatus is the status of a recorded show_checkpoint reply.
-func recordedStatus(x recorded) string {
+func recordedStatus(x karbortest.Exchange) string {
 	var cp struct{ Status string }
 	if x.Method != "show_checkpoint" || json.Unmarshal(x.Result, &cp) != nil {
 		return ""
@@ -161,16 +120,16 @@ func normalise(v any) {
 
 // sameFailure compares a failure with the recorded one: module, class,
 // message and kwargs (code included) as the client rebuilds them.
-func sameFailure(t *testing.T, want map[string]any, got error, recordedID, ourID string) {
+func sameFailure(t *testing.T, want *karbortest.Failure, got error, recordedID, ourID string) {
 	t.Helper()
 	require.Error(t, got)
 	re, ok := got.(rpc.RemoteException)
 	require.True(t, ok, "%T %v has no Python face", got, got)
 	fix := func(s string) string { return strings.ReplaceAll(s, recordedID, ourID) }
-	assert.Equal(t, want["module"], re.PythonModule())
-	assert.Equal(t, want["class"], re.PythonClass())
-	assert.Equal(t, fix(want["message"].(string)), re.Error())
-	wantKw, _ := json.Marshal(want["kwargs"])
+	assert.Equal(t, want.Module, re.PythonModule())
+	assert.Equal(t, want.Class, re.PythonClass())
+	assert.Equal(t, fix(want.Message), re.Error())
+	wantKw, _ := json.Marshal(want.Kwargs)
 	gotKw, _ := json.Marshal(re.PythonKwargs())
 	assert.JSONEq(t, fix(string(wantKw)), string(gotKw))
 }

@@ -1,11 +1,11 @@
 package manager
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
 	"github.com/gokarbor/karbor-protection/providers"
+	"github.com/gokarbor/karbor-protection/rpc"
 )
 
 // providerViews are the providers' dicts as show_provider and
@@ -18,7 +18,7 @@ type providerViews map[string]json.RawMessage
 func encodeProviderViews(reg *providers.Registry) (providerViews, error) {
 	views := providerViews{}
 	for _, p := range reg.Providers() {
-		raw, err := encodeJSON(p.Dict())
+		raw, err := rpc.EncodeJSON(p.Dict())
 		if err != nil {
 			return nil, fmt.Errorf("manager: encode provider %s: %w", p.ID(), err)
 		}
@@ -43,16 +43,4 @@ func (v providerViews) list(dicts []providers.Dict) json.RawMessage {
 		out = append(out, v[d.ID]...)
 	}
 	return append(out, ']')
-}
-
-// encodeJSON encodes v as the RPC layer encodes a result: without HTML
-// escaping and without the newline json.Encoder adds.
-func encodeJSON(v any) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }

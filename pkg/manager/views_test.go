@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/providers"
+	"github.com/gokarbor/karbor-protection/rpc"
 )
 
 // The encoded-once provider views must be, byte for byte, what encoding
@@ -13,7 +14,7 @@ import (
 func TestProviderViewsAreTheEncodedDicts(t *testing.T) {
 	e := newEnv(t, envOptions{gate: true})
 	for _, p := range e.reg.Providers() {
-		want, err := encodeJSON(p.Dict())
+		want, err := rpc.EncodeJSON(p.Dict())
 		require.NoError(t, err)
 		got := requireOK(t, e.call(t, "show_provider", memberOf(projectA), map[string]any{"provider_id": p.ID()}))
 		require.Equal(t, string(want), string(got))
@@ -28,7 +29,7 @@ func TestProviderViewsAreTheEncodedDicts(t *testing.T) {
 	} {
 		dicts, err := e.reg.List(q)
 		require.NoError(t, err, name)
-		want, err := encodeJSON(dicts)
+		want, err := rpc.EncodeJSON(dicts)
 		require.NoError(t, err, name)
 		require.Equal(t, string(want), string(e.m.views.list(dicts)), name)
 	}

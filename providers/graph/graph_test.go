@@ -20,7 +20,7 @@ import (
 // service's own graph.py (karbor/services/protection/graph.py at the commit
 // before the retirement, run with /usr/bin/python3) from the matching
 // *.input.json; fixture-protect.golden is the resource_graph the real
-// service stored in the recorded session (api-session-noop-fs.json).
+// service stored in the recorded session (pkg/karbortest).
 
 type graphInput struct {
 	Start    []resourceJSON `json:"start"`

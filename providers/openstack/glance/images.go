@@ -25,23 +25,38 @@ const notFound = "not-found"
 // (killed, deleted, pending_delete, deactivated, not found) or when ctx
 // ends.
 func waitActive(ctx context.Context, glance *gophercloud.ServiceClient, id string, interval time.Duration) (*images.Image, error) {
+	var img *images.Image
+	err := poll(ctx, interval, func() (string, bool, error) {
+		var err error
+		img, err = images.Get(ctx, glance, id).Extract()
+		status, err := statusOf(err, "image "+id, func() string { return string(img.Status) })
+		switch {
+		case err != nil:
+			return "", false, err
+		case status == string(images.ImageStatusActive):
+			return status, true, nil
+		case !slices.Contains(waitingStatuses, images.ImageStatus(status)):
+			return "", false, &statusError{id: id, status: status}
+		}
+		return status, false, nil
+	}, func(status string) string {
+		return fmt.Sprintf("waiting for image %s (%s) to become active", id, status)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// poll calls look at once and then every interval until it reports done or
+// fails, and returns its error. When ctx ends first, the error wraps the
+// cause with waiting's description of the status look saw last.
+func poll(ctx context.Context, interval time.Duration, look func() (status string, done bool, err error), waiting func(status string) string) error {
 	var timer *time.Timer
 	for {
-		img, err := images.Get(ctx, glance, id).Extract()
-		status := ""
-		switch {
-		case gophercloud.ResponseCodeIs(err, http.StatusNotFound):
-			status = notFound
-		case err != nil:
-			return nil, fmt.Errorf("get image %s: %w", id, err)
-		default:
-			status = string(img.Status)
-		}
-		if status == string(images.ImageStatusActive) {
-			return img, nil
-		}
-		if !slices.Contains(waitingStatuses, images.ImageStatus(status)) {
-			return nil, &statusError{id: id, status: status}
+		status, done, err := look()
+		if done || err != nil {
+			return err
 		}
 		if timer == nil {
 			timer = time.NewTimer(interval)
@@ -51,10 +66,23 @@ func waitActive(ctx context.Context, glance *gophercloud.ServiceClient, id strin
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for image %s (%s) to become active: %w", id, status, context.Cause(ctx))
+			return fmt.Errorf("%s: %w", waiting(status), context.Cause(ctx))
 		case <-timer.C:
 		}
 	}
+}
+
+// statusOf is the status a wait sees after a GET of what: notFound when
+// the service answers 404, the status the GET returned (status, called only
+// then) when it succeeded.
+func statusOf(err error, what string, status func() string) (string, error) {
+	switch {
+	case gophercloud.ResponseCodeIs(err, http.StatusNotFound):
+		return notFound, nil
+	case err != nil:
+		return "", fmt.Errorf("get %s: %w", what, err)
+	}
+	return status(), nil
 }
 
 // statusError is an image in a status a wait cannot get past.

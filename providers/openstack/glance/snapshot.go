@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -76,35 +75,18 @@ func (h protectHooks) serverSnapshot(ctx context.Context, a *providers.HookArgs,
 
 // waitServer waits until the server can be snapshotted.
 func waitServer(ctx context.Context, nova *gophercloud.ServiceClient, id string, interval time.Duration) error {
-	var timer *time.Timer
-	for {
+	return poll(ctx, interval, func() (string, bool, error) {
 		srv, err := servers.Get(ctx, nova, id).Extract()
-		status := ""
+		status, err := statusOf(err, "server "+id, func() string { return srv.Status })
 		switch {
-		case gophercloud.ResponseCodeIs(err, http.StatusNotFound):
-			status = notFound
 		case err != nil:
-			return fmt.Errorf("get server %s: %w", id, err)
-		default:
-			status = srv.Status
-		}
-		if slices.Contains(snapshotStatuses, status) {
-			return nil
-		}
-		if !slices.Contains(buildingStatuses, status) {
+			return "", false, err
+		case slices.Contains(snapshotStatuses, status):
+			return status, true, nil
+		case !slices.Contains(buildingStatuses, status):
 			//lint:ignore ST1005 Python's text
-			return fmt.Errorf("The parent server %s of the image is not in valid status: %s", id, status)
+			return "", false, fmt.Errorf("The parent server %s of the image is not in valid status: %s", id, status)
 		}
-		if timer == nil {
-			timer = time.NewTimer(interval)
-			defer timer.Stop()
-		} else {
-			timer.Reset(interval)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for server %s (%s): %w", id, status, context.Cause(ctx))
-		case <-timer.C:
-		}
-	}
+		return status, false, nil
+	}, func(status string) string { return fmt.Sprintf("waiting for server %s (%s)", id, status) })
 }
