@@ -481,11 +481,15 @@ use_ipv6 = false
 EOT
 	local nm=(nova-manage --config-file "$N/nova.conf") mlog=$L/nova-manage.log
 	"${nm[@]}" api_db sync >>"$mlog" 2>&1 || { _eos_fail "nova-manage api_db sync" "$mlog"; return 1; }
-	if ! "${nm[@]}" cell_v2 list_cells 2>>"$mlog" | grep -q ' cell0 '; then
+	# Read the whole listing first: grep -q closing the pipe early makes
+	# nova-manage die of a broken pipe, and pipefail then reads "absent".
+	local cells
+	cells=$("${nm[@]}" cell_v2 list_cells 2>>"$mlog") || cells=
+	if ! grep -q ' cell0 ' <<<"$cells"; then
 		"${nm[@]}" cell_v2 map_cell0 --database_connection mysql+pymysql://root@127.0.0.1:3306/nova_cell0 \
 			>>"$mlog" 2>&1 || { _eos_fail "nova-manage cell_v2 map_cell0" "$mlog"; return 1; }
 	fi
-	if ! "${nm[@]}" cell_v2 list_cells 2>>"$mlog" | grep -q ' cell1 '; then
+	if ! grep -q ' cell1 ' <<<"$cells"; then
 		"${nm[@]}" cell_v2 create_cell --name cell1 >>"$mlog" 2>&1 ||
 			{ _eos_fail "nova-manage cell_v2 create_cell" "$mlog"; return 1; }
 	fi
