@@ -345,6 +345,14 @@ backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
 backup_posix_path = $C/backups
 backup_compression_algorithm = none
 rootwrap_config = /etc/cinder/rootwrap.conf
+# The tests of several packages create volumes, snapshots and backups in
+# project demo at the same time: Cinder's default quotas (10 each) would
+# fail them with 413.
+quota_volumes = -1
+quota_snapshots = -1
+quota_backups = -1
+quota_gigabytes = -1
+quota_backup_gigabytes = -1
 [file]
 volume_driver = karbor_test_cinder_driver.FileVolumeDriver
 volume_backend_name = file
