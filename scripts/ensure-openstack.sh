@@ -347,7 +347,9 @@ backup_compression_algorithm = none
 rootwrap_config = /etc/cinder/rootwrap.conf
 # The tests of several packages create volumes, snapshots and backups in
 # project demo at the same time: Cinder's default quotas (10 each) would
-# fail them with 413.
+# fail them with 413. The default quota class in the database would
+# override these, hence use_default_quota_class.
+use_default_quota_class = false
 quota_volumes = -1
 quota_snapshots = -1
 quota_backups = -1
