@@ -2,6 +2,7 @@ package cinder
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -44,11 +45,15 @@ func status[T any](v *T, err error, f func(*T) string) (string, error) {
 }
 
 // deleteAndWait deletes a snapshot or backup (a 404 counts as deleted) and
-// polls until it is gone; false (and no error) when it ended in a failure
-// status, returned.
-func deleteAndWait(ctx context.Context, interval time.Duration, del error, s statuses, get func(context.Context) (string, error)) (string, bool, error) {
+// polls until it is gone; ending in a failure status is an error that
+// names what ("snapshot <id>") and the status.
+func deleteAndWait(ctx context.Context, interval time.Duration, what string, del error, s statuses, get func(context.Context) (string, error)) error {
 	if del != nil && !notFound(del) {
-		return "", false, del
+		return del
 	}
-	return poll(ctx, interval, s, get)
+	st, ok, err := poll(ctx, interval, s, get)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s is %s", what, st)
+	}
+	return err
 }

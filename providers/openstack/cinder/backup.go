@@ -80,9 +80,7 @@ type backupProtect struct {
 }
 
 func (h *backupProtect) fail(ctx context.Context, sec *bank.Section, volumeID, why string) error {
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusError); err != nil {
-		logctx.From(ctx).WithError(err).Warn("Failed recording the error status")
-	}
+	markError(ctx, sec)
 	h.dropSnapshot(ctx)
 	return karbor.CreateResourceFailed(backupName, why, volumeID, karbor.VolumeResourceType)
 }
@@ -104,11 +102,7 @@ func (h *backupProtect) dropSnapshot(ctx context.Context) {
 }
 
 func (p *BackupPlugin) deleteSnapshot(ctx context.Context, c *gophercloud.ServiceClient, id string) error {
-	st, ok, err := deleteAndWait(ctx, p.interval, snapshots.Delete(ctx, c, id).ExtractErr(), temporarySnapshotDeleted, snapshotStatus(c, id))
-	if err == nil && !ok {
-		err = fmt.Errorf("snapshot %s is %s", id, st)
-	}
-	return err
+	return deleteAndWait(ctx, p.interval, "snapshot "+id, snapshots.Delete(ctx, c, id).ExtractErr(), temporarySnapshotDeleted, snapshotStatus(c, id))
 }
 
 // OnPrepareFinish takes the temporary snapshot the backup is made from.
@@ -249,20 +243,7 @@ func (p *BackupPlugin) deleteBackup(ctx context.Context, c *gophercloud.ServiceC
 	if _, _, err := poll(ctx, p.interval, statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating"}, ignoreUnexpected: true}, backupStatus(c, id)); err != nil {
 		return err
 	}
-	st, ok, err := deleteAndWait(ctx, p.interval, backups.Delete(ctx, c, id).ExtractErr(), backupDeleted, backupStatus(c, id))
-	if err == nil && !ok {
-		err = fmt.Errorf("backup %s is %s", id, st)
-	}
-	return err
-}
-
-// readMetadata reads a resource section's metadata object.
-func readMetadata(ctx context.Context, cp *providers.CheckpointRef, id string, v any) error {
-	sec, err := cp.ResourceSection(id)
-	if err != nil {
-		return err
-	}
-	return sec.GetJSON(ctx, "metadata", v)
+	return deleteAndWait(ctx, p.interval, "backup "+id, backups.Delete(ctx, c, id).ExtractErr(), backupDeleted, backupStatus(c, id))
 }
 
 type backupRestoreHooks struct {
@@ -344,28 +325,15 @@ type backupVerify struct {
 
 // OnMain finds the backup available.
 func (h backupVerify) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	vol := a.Resource.ID
-	failed := func(status, why string) error {
-		a.ReportResult(ctx, result(vol, status, why))
-		return karbor.VerifyResourceFailed(backupName, why, vol, a.Resource.Type)
-	}
-	var md backupMetadata
-	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
-		return failed(karbor.ResourceStatusError, "Error getting volume backup: "+reason(err))
-	}
-	c, err := h.p.client(ctx, a.Request)
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Error getting volume backup: "+reason(err))
-	}
-	b, err := backups.Get(ctx, c, md.BackupID).Extract()
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Error getting volume backup: "+reason(err))
-	}
-	if b.Status != "available" {
-		return failed(b.Status, fmt.Sprintf("The status of volume backup status is %s.", b.Status))
-	}
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
-	return nil
+	return verifyProtected(ctx, a, backupName, "Error getting volume backup: ", "backup", h.p.client,
+		func(md *backupMetadata) string { return md.BackupID },
+		func(ctx context.Context, c *gophercloud.ServiceClient, id string) (string, error) {
+			b, err := backups.Get(ctx, c, id).Extract()
+			if err != nil {
+				return "", err
+			}
+			return b.Status, nil
+		})
 }
 
 type backupDelete struct {
@@ -375,50 +343,5 @@ type backupDelete struct {
 
 // OnMain deletes the backup, then the metadata.
 func (h backupDelete) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	return deleteProtected(ctx, a, backupName, func(ctx context.Context, c *gophercloud.ServiceClient, sec *bank.Section) error {
-		var md backupMetadata
-		if err := sec.GetJSON(ctx, "metadata", &md); err != nil || md.BackupID == "" {
-			return err
-		}
-		return h.p.deleteBackup(ctx, c, md.BackupID)
-	}, h.p.client)
-}
-
-// deleteProtected is both plugins' delete: status deleting, del, the
-// metadata removed, status deleted; on failure status error and
-// DeleteResourceFailed.
-func deleteProtected(ctx context.Context, a *providers.HookArgs, name string,
-	del func(context.Context, *gophercloud.ServiceClient, *bank.Section) error, client clientFunc) error {
-	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
-	if err != nil {
-		return karbor.DeleteResourceFailed(name, reason(err), vol, karbor.VolumeResourceType)
-	}
-	err = sec.PutString(ctx, "status", karbor.ResourceStatusDeleting)
-	var c *gophercloud.ServiceClient
-	if err == nil {
-		c, err = client(ctx, a.Request)
-	}
-	if err == nil {
-		// Without metadata the protection made nothing that lasts
-		// (it failed and cleaned up): nothing to delete in Cinder.
-		if err = del(ctx, c, sec); errors.Is(err, bank.ErrNotFound) {
-			err = nil
-		}
-	}
-	if err == nil {
-		if err = sec.DeleteObject(ctx, "metadata"); errors.Is(err, bank.ErrNotFound) {
-			err = nil
-		}
-	}
-	if err == nil {
-		err = sec.PutString(ctx, "status", karbor.ResourceStatusDeleted)
-	}
-	if err != nil {
-		if perr := sec.PutString(ctx, "status", karbor.ResourceStatusError); perr != nil {
-			logctx.From(ctx).WithError(perr).Warn("Failed recording the error status")
-		}
-		return karbor.DeleteResourceFailed(name, reason(err), vol, karbor.VolumeResourceType)
-	}
-	return nil
+	return deleteProtected(ctx, a, backupName, h.p.client, func(md *backupMetadata) string { return md.BackupID }, h.p.deleteBackup)
 }

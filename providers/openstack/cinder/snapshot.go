@@ -2,16 +2,13 @@ package cinder
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 
-	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
-	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 )
@@ -80,9 +77,7 @@ func (h snapshotProtect) OnMain(ctx context.Context, a *providers.HookArgs) erro
 		return err
 	}
 	fail := func(why string) error {
-		if err := sec.PutString(ctx, "status", karbor.ResourceStatusError); err != nil {
-			logctx.From(ctx).WithError(err).Warn("Failed recording the error status")
-		}
+		markError(ctx, sec)
 		return karbor.CreateResourceFailed(snapshotName, why, vol, karbor.VolumeResourceType)
 	}
 	force, err := parseBool(a.Parameters, "force")
@@ -138,11 +133,7 @@ func (p *SnapshotPlugin) deleteSnapshot(ctx context.Context, c *gophercloud.Serv
 	if _, _, err := poll(ctx, p.interval, settled, snapshotStatus(c, id)); err != nil {
 		return err
 	}
-	st, ok, err := deleteAndWait(ctx, p.interval, snapshots.Delete(ctx, c, id).ExtractErr(), snapshotDeleted, snapshotStatus(c, id))
-	if err == nil && !ok {
-		err = fmt.Errorf("snapshot %s is %s", id, st)
-	}
-	return err
+	return deleteAndWait(ctx, p.interval, "snapshot "+id, snapshots.Delete(ctx, c, id).ExtractErr(), snapshotDeleted, snapshotStatus(c, id))
 }
 
 type snapshotRestoreHooks struct {
@@ -200,28 +191,15 @@ type snapshotVerify struct {
 
 // OnMain finds the snapshot available.
 func (h snapshotVerify) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	vol := a.Resource.ID
-	failed := func(status, why string) error {
-		a.ReportResult(ctx, result(vol, status, why))
-		return karbor.VerifyResourceFailed(snapshotVerifyName, why, vol, a.Resource.Type)
-	}
-	var md snapshotMetadata
-	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
-		return failed(karbor.ResourceStatusError, "Getting volume snapshot fails: "+reason(err))
-	}
-	c, err := h.p.client(ctx, a.Request)
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Getting volume snapshot fails: "+reason(err))
-	}
-	s, err := snapshots.Get(ctx, c, md.SnapshotID).Extract()
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Getting volume snapshot fails: "+reason(err))
-	}
-	if s.Status != "available" {
-		return failed(s.Status, fmt.Sprintf("The status of volume snapshot status is %s.", s.Status))
-	}
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
-	return nil
+	return verifyProtected(ctx, a, snapshotVerifyName, "Getting volume snapshot fails: ", "snapshot", h.p.client,
+		func(md *snapshotMetadata) string { return md.SnapshotID },
+		func(ctx context.Context, c *gophercloud.ServiceClient, id string) (string, error) {
+			s, err := snapshots.Get(ctx, c, id).Extract()
+			if err != nil {
+				return "", err
+			}
+			return s.Status, nil
+		})
 }
 
 type snapshotDelete struct {
@@ -231,11 +209,5 @@ type snapshotDelete struct {
 
 // OnMain deletes the snapshot, then the metadata.
 func (h snapshotDelete) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	return deleteProtected(ctx, a, snapshotName, func(ctx context.Context, c *gophercloud.ServiceClient, sec *bank.Section) error {
-		var md snapshotMetadata
-		if err := sec.GetJSON(ctx, "metadata", &md); err != nil || md.SnapshotID == "" {
-			return err
-		}
-		return h.p.deleteSnapshot(ctx, c, md.SnapshotID)
-	}, h.p.client)
+	return deleteProtected(ctx, a, snapshotName, h.p.client, func(md *snapshotMetadata) string { return md.SnapshotID }, h.p.deleteSnapshot)
 }

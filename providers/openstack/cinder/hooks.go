@@ -1,0 +1,105 @@
+package cinder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/gokarbor/karbor-protection/providers"
+)
+
+// What both plugins' hooks share. A plugin's protection is one Cinder
+// object (a backup or a snapshot) that its metadata M names by id; the
+// plugins differ in M, the Cinder calls and karbor's message texts, which
+// differ per plugin and are kept as they are.
+
+// readMetadata reads a resource section's metadata object.
+func readMetadata(ctx context.Context, cp *providers.CheckpointRef, id string, v any) error {
+	sec, err := cp.ResourceSection(id)
+	if err != nil {
+		return err
+	}
+	return sec.GetJSON(ctx, "metadata", v)
+}
+
+// markError records the error status of a resource whose operation failed;
+// the failure itself is what the caller returns, so this one is only logged.
+func markError(ctx context.Context, sec *bank.Section) {
+	if err := sec.PutString(ctx, "status", karbor.ResourceStatusError); err != nil {
+		logctx.From(ctx).WithError(err).Warn("Failed recording the error status")
+	}
+}
+
+// verifyProtected is both plugins' verify: the object the metadata names
+// must be available. getFails starts the reason of a failure to read it;
+// kind names it in the reason of a status other than available.
+func verifyProtected[M any](ctx context.Context, a *providers.HookArgs, name, getFails, kind string, client clientFunc,
+	id func(*M) string, get func(ctx context.Context, c *gophercloud.ServiceClient, id string) (string, error)) error {
+	vol := a.Resource.ID
+	failed := func(status, why string) error {
+		a.ReportResult(ctx, result(vol, status, why))
+		return karbor.VerifyResourceFailed(name, why, vol, a.Resource.Type)
+	}
+	var md M
+	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
+		return failed(karbor.ResourceStatusError, getFails+reason(err))
+	}
+	c, err := client(ctx, a.Request)
+	if err != nil {
+		return failed(karbor.ResourceStatusError, getFails+reason(err))
+	}
+	st, err := get(ctx, c, id(&md))
+	if err != nil {
+		return failed(karbor.ResourceStatusError, getFails+reason(err))
+	}
+	if st != "available" {
+		return failed(st, fmt.Sprintf("The status of volume %s status is %s.", kind, st))
+	}
+	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
+	return nil
+}
+
+// deleteProtected is both plugins' delete: status deleting, the object the
+// metadata names deleted by del, the metadata removed, status deleted; on
+// failure status error and DeleteResourceFailed.
+func deleteProtected[M any](ctx context.Context, a *providers.HookArgs, name string, client clientFunc,
+	id func(*M) string, del func(ctx context.Context, c *gophercloud.ServiceClient, id string) error) error {
+	vol := a.Resource.ID
+	sec, err := a.Checkpoint.ResourceSection(vol)
+	if err != nil {
+		return karbor.DeleteResourceFailed(name, reason(err), vol, karbor.VolumeResourceType)
+	}
+	err = sec.PutString(ctx, "status", karbor.ResourceStatusDeleting)
+	var c *gophercloud.ServiceClient
+	if err == nil {
+		c, err = client(ctx, a.Request)
+	}
+	if err == nil {
+		// Without metadata the protection made nothing that lasts
+		// (it failed and cleaned up): nothing to delete in Cinder.
+		var md M
+		if err = sec.GetJSON(ctx, "metadata", &md); errors.Is(err, bank.ErrNotFound) {
+			err = nil
+		} else if err == nil && id(&md) != "" {
+			err = del(ctx, c, id(&md))
+		}
+	}
+	if err == nil {
+		if err = sec.DeleteObject(ctx, "metadata"); errors.Is(err, bank.ErrNotFound) {
+			err = nil
+		}
+	}
+	if err == nil {
+		err = sec.PutString(ctx, "status", karbor.ResourceStatusDeleted)
+	}
+	if err != nil {
+		markError(ctx, sec)
+		return karbor.DeleteResourceFailed(name, reason(err), vol, karbor.VolumeResourceType)
+	}
+	return nil
+}
