@@ -48,20 +48,9 @@ func (*BackupPlugin) Schemas(string) providers.Schemas {
 	return providers.Schemas{Options: backupOptions, Restore: backupRestore, SavedInfo: backupSavedInfo}
 }
 
-// Hooks returns the operation's hooks; copy is not implemented, as in
-// Python.
+// Hooks returns the operation's hooks.
 func (p *BackupPlugin) Hooks(op providers.Op, _ graph.Resource) (providers.Hooks, error) {
-	switch op {
-	case providers.OpProtect:
-		return &backupProtect{p: p}, nil
-	case providers.OpRestore:
-		return backupRestoreHooks{p: p}, nil
-	case providers.OpVerify:
-		return backupVerify{p: p}, nil
-	case providers.OpDelete:
-		return backupDelete{p: p}, nil
-	}
-	return nil, providers.NotImplemented(BackupPluginName, op)
+	return hooksFor(BackupPluginName, op, &backupProtect{p: p}, p.restore, p.verify, p.delete)
 }
 
 // backupMetadata is the resource section's "metadata" object.
@@ -246,63 +235,38 @@ func (p *BackupPlugin) deleteBackup(ctx context.Context, c *gophercloud.ServiceC
 	return deleteAndWait(ctx, p.interval, "backup "+id, backups.Delete(ctx, c, id).ExtractErr(), backupDeleted, backupStatus(c, id))
 }
 
-type backupRestoreHooks struct {
-	providers.BaseHooks
-	p *BackupPlugin
-}
-
-// OnMain restores the backup into a new volume, named restore_name or
+// restore restores the backup into a new volume, named restore_name or
 // "<checkpoint id>@<volume id>".
-func (h backupRestoreHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	vol := a.Resource.ID
-	failed := func(why string) error {
-		a.ReportResult(ctx, result(vol, karbor.ResourceStatusError, why))
-		return karbor.RestoreResourceFailed(backupName, why, vol, a.Resource.Type)
-	}
-	var md backupMetadata
-	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
-		return failed("Error reading the backup's metadata: " + reason(err))
-	}
-	if md.BackupID == "" {
-		return failed("The checkpoint records no backup of the volume")
-	}
-	c, err := h.p.client(ctx, a.Request)
-	if err != nil {
-		return failed(reason(err))
-	}
-	r, err := backups.RestoreFromBackup(creating(ctx), c, md.BackupID, backups.RestoreOpts{}).Extract()
-	if err != nil {
-		return failed("Error creating volume: " + reason(err))
-	}
-	newID := r.VolumeID
-	name := a.Parameters["restore_name"]
-	if name == "" {
-		name = a.Checkpoint.ID() + "@" + vol
-	}
-	upd := volumes.UpdateOpts{Name: &name}
-	if d, ok := a.Parameters["restore_description"]; ok {
-		upd.Description = &d
-	}
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusRestoring, ""))
-	err = volumes.Update(ctx, c, newID, upd).Err
-	var st string
-	ok := false
-	if err == nil {
-		st, ok, err = poll(ctx, h.p.interval, volumeRestored, volumeStatus(c, newID))
-	}
-	if err != nil || !ok {
-		why := "Error creating volume"
-		if err != nil {
-			why += ": " + reason(err)
-		} else {
-			why += ": " + st
-		}
-		cleanup(ctx, "volume "+newID, func(ctx context.Context) error { return h.p.deleteVolume(ctx, c, newID) })
-		return failed(why)
-	}
-	a.NewResources.Set(vol, newID)
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
-	return nil
+func (p *BackupPlugin) restore(ctx context.Context, a *providers.HookArgs) error {
+	return restoreProtected(ctx, a, backupName, "backup", p.base, func(md *backupMetadata) string { return md.BackupID },
+		func(ctx context.Context, c *gophercloud.ServiceClient, md *backupMetadata) (string, string) {
+			r, err := backups.RestoreFromBackup(creating(ctx), c, md.BackupID, backups.RestoreOpts{}).Extract()
+			if err != nil {
+				return "", "Error creating volume: " + reason(err)
+			}
+			name := a.Parameters["restore_name"]
+			if name == "" {
+				name = a.Checkpoint.ID() + "@" + a.Resource.ID
+			}
+			upd := volumes.UpdateOpts{Name: &name}
+			if d, ok := a.Parameters["restore_description"]; ok {
+				upd.Description = &d
+			}
+			a.ReportResult(ctx, result(a.Resource.ID, karbor.ResourceStatusRestoring, ""))
+			err = volumes.Update(ctx, c, r.VolumeID, upd).Err
+			var st string
+			ok := false
+			if err == nil {
+				st, ok, err = poll(ctx, p.interval, volumeRestored, volumeStatus(c, r.VolumeID))
+			}
+			if err != nil {
+				return r.VolumeID, "Error creating volume: " + reason(err)
+			}
+			if !ok {
+				return r.VolumeID, "Error creating volume: " + st
+			}
+			return r.VolumeID, ""
+		})
 }
 
 // deleteVolume removes a volume a failed restore made, once Cinder lets it
@@ -318,30 +282,13 @@ func (b base) deleteVolume(ctx context.Context, c *gophercloud.ServiceClient, id
 	return nil
 }
 
-type backupVerify struct {
-	providers.BaseHooks
-	p *BackupPlugin
+// verify finds the backup available.
+func (p *BackupPlugin) verify(ctx context.Context, a *providers.HookArgs) error {
+	return verifyProtected(ctx, a, backupName, "Error getting volume backup: ", "backup", p.client,
+		func(md *backupMetadata) string { return md.BackupID }, getBackupStatus)
 }
 
-// OnMain finds the backup available.
-func (h backupVerify) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	return verifyProtected(ctx, a, backupName, "Error getting volume backup: ", "backup", h.p.client,
-		func(md *backupMetadata) string { return md.BackupID },
-		func(ctx context.Context, c *gophercloud.ServiceClient, id string) (string, error) {
-			b, err := backups.Get(ctx, c, id).Extract()
-			if err != nil {
-				return "", err
-			}
-			return b.Status, nil
-		})
-}
-
-type backupDelete struct {
-	providers.BaseHooks
-	p *BackupPlugin
-}
-
-// OnMain deletes the backup, then the metadata.
-func (h backupDelete) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	return deleteProtected(ctx, a, backupName, h.p.client, func(md *backupMetadata) string { return md.BackupID }, h.p.deleteBackup)
+// delete deletes the backup, then the metadata.
+func (p *BackupPlugin) delete(ctx context.Context, a *providers.HookArgs) error {
+	return deleteProtected(ctx, a, backupName, p.client, func(md *backupMetadata) string { return md.BackupID }, p.deleteBackup)
 }

@@ -18,6 +18,31 @@ import (
 // plugins differ in M, the Cinder calls and karbor's message texts, which
 // differ per plugin and are kept as they are.
 
+// hooksFor is both plugins' Hooks: protect's hooks, or the main step of
+// restore, verify or delete; copy is not implemented, as in Python.
+func hooksFor(plugin string, op providers.Op, protect providers.Hooks, restore, verify, del func(context.Context, *providers.HookArgs) error) (providers.Hooks, error) {
+	switch op {
+	case providers.OpProtect:
+		return protect, nil
+	case providers.OpRestore:
+		return mainHook{main: restore}, nil
+	case providers.OpVerify:
+		return mainHook{main: verify}, nil
+	case providers.OpDelete:
+		return mainHook{main: del}, nil
+	}
+	return nil, providers.NotImplemented(plugin, op)
+}
+
+// mainHook is the hooks of an operation that has only a main step.
+type mainHook struct {
+	providers.BaseHooks
+	main func(ctx context.Context, a *providers.HookArgs) error
+}
+
+// OnMain runs the step.
+func (h mainHook) OnMain(ctx context.Context, a *providers.HookArgs) error { return h.main(ctx, a) }
+
 // readMetadata reads a resource section's metadata object.
 func readMetadata(ctx context.Context, cp *providers.CheckpointRef, id string, v any) error {
 	sec, err := cp.ResourceSection(id)
@@ -60,6 +85,41 @@ func verifyProtected[M any](ctx context.Context, a *providers.HookArgs, name, ge
 	if st != "available" {
 		return failed(st, fmt.Sprintf("The status of volume %s status is %s.", kind, st))
 	}
+	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
+	return nil
+}
+
+// restoreProtected is both plugins' restore: restore makes a new volume of
+// the object the metadata names and returns its id (empty when none was
+// made) and karbor's reason of a failure (empty on success). A volume
+// made by a failed restore is removed. kind names the object in the
+// reasons of a checkpoint that records none.
+func restoreProtected[M any](ctx context.Context, a *providers.HookArgs, name, kind string, b base, id func(*M) string,
+	restore func(ctx context.Context, c *gophercloud.ServiceClient, md *M) (newID, why string)) error {
+	vol := a.Resource.ID
+	failed := func(why string) error {
+		a.ReportResult(ctx, result(vol, karbor.ResourceStatusError, why))
+		return karbor.RestoreResourceFailed(name, why, vol, a.Resource.Type)
+	}
+	var md M
+	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
+		return failed("Error reading the " + kind + "'s metadata: " + reason(err))
+	}
+	if id(&md) == "" {
+		return failed("The checkpoint records no " + kind + " of the volume")
+	}
+	c, err := b.client(ctx, a.Request)
+	if err != nil {
+		return failed(reason(err))
+	}
+	newID, why := restore(ctx, c, &md)
+	if why != "" {
+		if newID != "" {
+			cleanup(ctx, "volume "+newID, func(ctx context.Context) error { return b.deleteVolume(ctx, c, newID) })
+		}
+		return failed(why)
+	}
+	a.NewResources.Set(vol, newID)
 	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
 	return nil
 }
