@@ -59,6 +59,16 @@ func polled(c *gophercloud.ServiceClient, id string, get func(context.Context, *
 	}
 }
 
+// deleteSettled deletes a snapshot or backup with deleteAndWait once it is
+// no longer being made: Cinder refuses to delete it before.
+func deleteSettled(ctx context.Context, interval time.Duration, what string, del func() error, s statuses, get func(context.Context) (string, error)) error {
+	settled := statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating"}, ignoreUnexpected: true}
+	if _, _, err := poll(ctx, interval, settled, get); err != nil {
+		return err
+	}
+	return deleteAndWait(ctx, interval, what, del(), s, get)
+}
+
 // deleteAndWait deletes a snapshot or backup (a 404 counts as deleted) and
 // polls until it is gone; ending in a failure status is an error that
 // names what ("snapshot <id>") and the status.

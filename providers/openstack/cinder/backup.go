@@ -101,11 +101,8 @@ func (h *backupProtect) OnPrepareFinish(ctx context.Context, a *providers.HookAr
 	}
 	h.rc = a.Request
 	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
+	sec, err := protecting(ctx, a)
 	if err != nil {
-		return err
-	}
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
 		return err
 	}
 	fail := func(err error) error {
@@ -135,12 +132,8 @@ func (h *backupProtect) OnPrepareFinish(ctx context.Context, a *providers.HookAr
 func (h *backupProtect) OnMain(ctx context.Context, a *providers.HookArgs) error {
 	h.rc = a.Request
 	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
+	sec, err := protecting(ctx, a)
 	if err != nil {
-		h.dropSnapshot(ctx)
-		return err
-	}
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
 		h.dropSnapshot(ctx)
 		return err
 	}
@@ -227,12 +220,9 @@ func (p *BackupPlugin) createBackup(ctx context.Context, c *gophercloud.ServiceC
 }
 
 // deleteBackup deletes a backup and waits until it is gone. A backup still
-// being made cannot be deleted: it is waited for first.
+// being made is waited for first.
 func (p *BackupPlugin) deleteBackup(ctx context.Context, c *gophercloud.ServiceClient, id string) error {
-	if _, _, err := poll(ctx, p.interval, statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating"}, ignoreUnexpected: true}, backupStatus(c, id)); err != nil {
-		return err
-	}
-	return deleteAndWait(ctx, p.interval, "backup "+id, backups.Delete(ctx, c, id).ExtractErr(), backupDeleted, backupStatus(c, id))
+	return deleteSettled(ctx, p.interval, "backup "+id, func() error { return backups.Delete(ctx, c, id).ExtractErr() }, backupDeleted, backupStatus(c, id))
 }
 
 // restore restores the backup into a new volume, named restore_name or

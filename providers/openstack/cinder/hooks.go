@@ -52,6 +52,19 @@ func readMetadata(ctx context.Context, cp *providers.CheckpointRef, id string, v
 	return sec.GetJSON(ctx, "metadata", v)
 }
 
+// protecting opens a resource's section and records that it is being
+// protected.
+func protecting(ctx context.Context, a *providers.HookArgs) (*bank.Section, error) {
+	sec, err := a.Checkpoint.ResourceSection(a.Resource.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
+		return nil, err
+	}
+	return sec, nil
+}
+
 // markError records the error status of a resource whose operation failed;
 // the failure itself is what the caller returns, so this one is only logged.
 func markError(ctx context.Context, sec *bank.Section) {

@@ -53,11 +53,8 @@ type snapshotMetadata struct {
 // protect snapshots the volume once it is ready.
 func (p *SnapshotPlugin) protect(ctx context.Context, a *providers.HookArgs) error {
 	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
+	sec, err := protecting(ctx, a)
 	if err != nil {
-		return err
-	}
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
 		return err
 	}
 	fail := func(why string) error {
@@ -113,11 +110,7 @@ func (p *SnapshotPlugin) protect(ctx context.Context, a *providers.HookArgs) err
 // deleteSnapshot deletes a snapshot once Cinder lets it (not while it is
 // being made) and waits until it is gone.
 func (p *SnapshotPlugin) deleteSnapshot(ctx context.Context, c *gophercloud.ServiceClient, id string) error {
-	settled := statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating"}, ignoreUnexpected: true}
-	if _, _, err := poll(ctx, p.interval, settled, snapshotStatus(c, id)); err != nil {
-		return err
-	}
-	return deleteAndWait(ctx, p.interval, "snapshot "+id, snapshots.Delete(ctx, c, id).ExtractErr(), snapshotDeleted, snapshotStatus(c, id))
+	return deleteSettled(ctx, p.interval, "snapshot "+id, func() error { return snapshots.Delete(ctx, c, id).ExtractErr() }, snapshotDeleted, snapshotStatus(c, id))
 }
 
 // restore makes a new volume from the snapshot, named restore_name or
