@@ -48,20 +48,9 @@ func (*BackupPlugin) Schemas(string) providers.Schemas {
 	return providers.Schemas{Options: backupOptions, Restore: backupRestore, SavedInfo: backupSavedInfo}
 }
 
-// Hooks returns the operation's hooks; copy is not implemented, as in
-// Python.
+// Hooks returns the operation's hooks.
 func (p *BackupPlugin) Hooks(op providers.Op, _ graph.Resource) (providers.Hooks, error) {
-	switch op {
-	case providers.OpProtect:
-		return &backupProtect{p: p}, nil
-	case providers.OpRestore:
-		return backupRestoreHooks{p: p}, nil
-	case providers.OpVerify:
-		return backupVerify{p: p}, nil
-	case providers.OpDelete:
-		return backupDelete{p: p}, nil
-	}
-	return nil, providers.NotImplemented(BackupPluginName, op)
+	return hooksFor(BackupPluginName, op, &backupProtect{p: p}, p.restore, p.verify, p.delete)
 }
 
 // backupMetadata is the resource section's "metadata" object.
@@ -80,9 +69,7 @@ type backupProtect struct {
 }
 
 func (h *backupProtect) fail(ctx context.Context, sec *bank.Section, volumeID, why string) error {
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusError); err != nil {
-		logctx.From(ctx).WithError(err).Warn("Failed recording the error status")
-	}
+	markError(ctx, sec)
 	h.dropSnapshot(ctx)
 	return karbor.CreateResourceFailed(backupName, why, volumeID, karbor.VolumeResourceType)
 }
@@ -104,11 +91,7 @@ func (h *backupProtect) dropSnapshot(ctx context.Context) {
 }
 
 func (p *BackupPlugin) deleteSnapshot(ctx context.Context, c *gophercloud.ServiceClient, id string) error {
-	st, ok, err := deleteAndWait(ctx, p.interval, snapshots.Delete(ctx, c, id).ExtractErr(), temporarySnapshotDeleted, snapshotStatus(c, id))
-	if err == nil && !ok {
-		err = fmt.Errorf("snapshot %s is %s", id, st)
-	}
-	return err
+	return deleteAndWait(ctx, p.interval, "snapshot "+id, snapshots.Delete(ctx, c, id).ExtractErr(), temporarySnapshotDeleted, snapshotStatus(c, id))
 }
 
 // OnPrepareFinish takes the temporary snapshot the backup is made from.
@@ -118,11 +101,8 @@ func (h *backupProtect) OnPrepareFinish(ctx context.Context, a *providers.HookAr
 	}
 	h.rc = a.Request
 	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
+	sec, err := protecting(ctx, a)
 	if err != nil {
-		return err
-	}
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
 		return err
 	}
 	fail := func(err error) error {
@@ -152,12 +132,8 @@ func (h *backupProtect) OnPrepareFinish(ctx context.Context, a *providers.HookAr
 func (h *backupProtect) OnMain(ctx context.Context, a *providers.HookArgs) error {
 	h.rc = a.Request
 	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
+	sec, err := protecting(ctx, a)
 	if err != nil {
-		h.dropSnapshot(ctx)
-		return err
-	}
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
 		h.dropSnapshot(ctx)
 		return err
 	}
@@ -244,84 +220,43 @@ func (p *BackupPlugin) createBackup(ctx context.Context, c *gophercloud.ServiceC
 }
 
 // deleteBackup deletes a backup and waits until it is gone. A backup still
-// being made cannot be deleted: it is waited for first.
+// being made is waited for first.
 func (p *BackupPlugin) deleteBackup(ctx context.Context, c *gophercloud.ServiceClient, id string) error {
-	if _, _, err := poll(ctx, p.interval, statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating"}, ignoreUnexpected: true}, backupStatus(c, id)); err != nil {
-		return err
-	}
-	st, ok, err := deleteAndWait(ctx, p.interval, backups.Delete(ctx, c, id).ExtractErr(), backupDeleted, backupStatus(c, id))
-	if err == nil && !ok {
-		err = fmt.Errorf("backup %s is %s", id, st)
-	}
-	return err
+	return deleteSettled(ctx, p.interval, "backup "+id, func() error { return backups.Delete(ctx, c, id).ExtractErr() }, backupDeleted, backupStatus(c, id))
 }
 
-// readMetadata reads a resource section's metadata object.
-func readMetadata(ctx context.Context, cp *providers.CheckpointRef, id string, v any) error {
-	sec, err := cp.ResourceSection(id)
-	if err != nil {
-		return err
-	}
-	return sec.GetJSON(ctx, "metadata", v)
-}
-
-type backupRestoreHooks struct {
-	providers.BaseHooks
-	p *BackupPlugin
-}
-
-// OnMain restores the backup into a new volume, named restore_name or
+// restore restores the backup into a new volume, named restore_name or
 // "<checkpoint id>@<volume id>".
-func (h backupRestoreHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	vol := a.Resource.ID
-	failed := func(why string) error {
-		a.ReportResult(ctx, result(vol, karbor.ResourceStatusError, why))
-		return karbor.RestoreResourceFailed(backupName, why, vol, a.Resource.Type)
-	}
-	var md backupMetadata
-	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
-		return failed("Error reading the backup's metadata: " + reason(err))
-	}
-	if md.BackupID == "" {
-		return failed("The checkpoint records no backup of the volume")
-	}
-	c, err := h.p.client(ctx, a.Request)
-	if err != nil {
-		return failed(reason(err))
-	}
-	r, err := backups.RestoreFromBackup(creating(ctx), c, md.BackupID, backups.RestoreOpts{}).Extract()
-	if err != nil {
-		return failed("Error creating volume: " + reason(err))
-	}
-	newID := r.VolumeID
-	name := a.Parameters["restore_name"]
-	if name == "" {
-		name = a.Checkpoint.ID() + "@" + vol
-	}
-	upd := volumes.UpdateOpts{Name: &name}
-	if d, ok := a.Parameters["restore_description"]; ok {
-		upd.Description = &d
-	}
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusRestoring, ""))
-	err = volumes.Update(ctx, c, newID, upd).Err
-	var st string
-	ok := false
-	if err == nil {
-		st, ok, err = poll(ctx, h.p.interval, volumeRestored, volumeStatus(c, newID))
-	}
-	if err != nil || !ok {
-		why := "Error creating volume"
-		if err != nil {
-			why += ": " + reason(err)
-		} else {
-			why += ": " + st
-		}
-		cleanup(ctx, "volume "+newID, func(ctx context.Context) error { return h.p.deleteVolume(ctx, c, newID) })
-		return failed(why)
-	}
-	a.NewResources.Set(vol, newID)
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
-	return nil
+func (p *BackupPlugin) restore(ctx context.Context, a *providers.HookArgs) error {
+	return restoreProtected(ctx, a, backupName, "backup", p.base, func(md *backupMetadata) string { return md.BackupID },
+		func(ctx context.Context, c *gophercloud.ServiceClient, md *backupMetadata) (string, string) {
+			r, err := backups.RestoreFromBackup(creating(ctx), c, md.BackupID, backups.RestoreOpts{}).Extract()
+			if err != nil {
+				return "", "Error creating volume: " + reason(err)
+			}
+			name := a.Parameters["restore_name"]
+			if name == "" {
+				name = a.Checkpoint.ID() + "@" + a.Resource.ID
+			}
+			upd := volumes.UpdateOpts{Name: &name}
+			if d, ok := a.Parameters["restore_description"]; ok {
+				upd.Description = &d
+			}
+			a.ReportResult(ctx, result(a.Resource.ID, karbor.ResourceStatusRestoring, ""))
+			err = volumes.Update(ctx, c, r.VolumeID, upd).Err
+			var st string
+			ok := false
+			if err == nil {
+				st, ok, err = poll(ctx, p.interval, volumeRestored, volumeStatus(c, r.VolumeID))
+			}
+			if err != nil {
+				return r.VolumeID, "Error creating volume: " + reason(err)
+			}
+			if !ok {
+				return r.VolumeID, "Error creating volume: " + st
+			}
+			return r.VolumeID, ""
+		})
 }
 
 // deleteVolume removes a volume a failed restore made, once Cinder lets it
@@ -337,88 +272,13 @@ func (b base) deleteVolume(ctx context.Context, c *gophercloud.ServiceClient, id
 	return nil
 }
 
-type backupVerify struct {
-	providers.BaseHooks
-	p *BackupPlugin
+// verify finds the backup available.
+func (p *BackupPlugin) verify(ctx context.Context, a *providers.HookArgs) error {
+	return verifyProtected(ctx, a, backupName, "Error getting volume backup: ", "backup", p.client,
+		func(md *backupMetadata) string { return md.BackupID }, getBackupStatus)
 }
 
-// OnMain finds the backup available.
-func (h backupVerify) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	vol := a.Resource.ID
-	failed := func(status, why string) error {
-		a.ReportResult(ctx, result(vol, status, why))
-		return karbor.VerifyResourceFailed(backupName, why, vol, a.Resource.Type)
-	}
-	var md backupMetadata
-	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
-		return failed(karbor.ResourceStatusError, "Error getting volume backup: "+reason(err))
-	}
-	c, err := h.p.client(ctx, a.Request)
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Error getting volume backup: "+reason(err))
-	}
-	b, err := backups.Get(ctx, c, md.BackupID).Extract()
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Error getting volume backup: "+reason(err))
-	}
-	if b.Status != "available" {
-		return failed(b.Status, fmt.Sprintf("The status of volume backup status is %s.", b.Status))
-	}
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
-	return nil
-}
-
-type backupDelete struct {
-	providers.BaseHooks
-	p *BackupPlugin
-}
-
-// OnMain deletes the backup, then the metadata.
-func (h backupDelete) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	return deleteProtected(ctx, a, backupName, func(ctx context.Context, c *gophercloud.ServiceClient, sec *bank.Section) error {
-		var md backupMetadata
-		if err := sec.GetJSON(ctx, "metadata", &md); err != nil || md.BackupID == "" {
-			return err
-		}
-		return h.p.deleteBackup(ctx, c, md.BackupID)
-	}, h.p.client)
-}
-
-// deleteProtected is both plugins' delete: status deleting, del, the
-// metadata removed, status deleted; on failure status error and
-// DeleteResourceFailed.
-func deleteProtected(ctx context.Context, a *providers.HookArgs, name string,
-	del func(context.Context, *gophercloud.ServiceClient, *bank.Section) error, client clientFunc) error {
-	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
-	if err != nil {
-		return karbor.DeleteResourceFailed(name, reason(err), vol, karbor.VolumeResourceType)
-	}
-	err = sec.PutString(ctx, "status", karbor.ResourceStatusDeleting)
-	var c *gophercloud.ServiceClient
-	if err == nil {
-		c, err = client(ctx, a.Request)
-	}
-	if err == nil {
-		// Without metadata the protection made nothing that lasts
-		// (it failed and cleaned up): nothing to delete in Cinder.
-		if err = del(ctx, c, sec); errors.Is(err, bank.ErrNotFound) {
-			err = nil
-		}
-	}
-	if err == nil {
-		if err = sec.DeleteObject(ctx, "metadata"); errors.Is(err, bank.ErrNotFound) {
-			err = nil
-		}
-	}
-	if err == nil {
-		err = sec.PutString(ctx, "status", karbor.ResourceStatusDeleted)
-	}
-	if err != nil {
-		if perr := sec.PutString(ctx, "status", karbor.ResourceStatusError); perr != nil {
-			logctx.From(ctx).WithError(perr).Warn("Failed recording the error status")
-		}
-		return karbor.DeleteResourceFailed(name, reason(err), vol, karbor.VolumeResourceType)
-	}
-	return nil
+// delete deletes the backup, then the metadata.
+func (p *BackupPlugin) delete(ctx context.Context, a *providers.HookArgs) error {
+	return deleteProtected(ctx, a, backupName, p.client, func(md *backupMetadata) string { return md.BackupID }, p.deleteBackup)
 }

@@ -220,14 +220,18 @@ func TestBackupProtectCancelled(t *testing.T) {
 	assert.Empty(t, f.live("snapshots"), f.requests())
 }
 
-// protected is a checkpoint the backup plugin protected on the fake.
-func protected(t *testing.T, f *fakeCinder, e *env) (*bank.Checkpoint, string, string) {
+// protected is a checkpoint the backup plugin protected on the fake, its
+// volume and backup; setup, if any, then changes the fake.
+func protected(t *testing.T, f *fakeCinder, e *env, setup func(*fakeCinder, string)) (*bank.Checkpoint, string, string) {
 	t.Helper()
 	vol := f.add("volumes", map[string]any{"size": 1}, "available")
 	cp, err := e.protect(t, vol, nil)
 	require.NoError(t, err)
 	backups := f.live("backups")
 	require.Len(t, backups, 1)
+	if setup != nil {
+		setup(f, backups[0])
+	}
 	return cp, vol, backups[0]
 }
 
@@ -254,12 +258,9 @@ func TestBackupRestore(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeCinder(t)
 			e := backupEnv(t, f, "True")
-			cp, vol, backup := protected(t, f, e)
+			cp, vol, _ := protected(t, f, e, tc.setup)
 			if tc.restored != nil {
 				f.created["restored"] = tc.restored
-			}
-			if tc.setup != nil {
-				tc.setup(f, backup)
 			}
 			before := f.live("volumes")
 			rec, row, err := e.restore(t, cp, vol, tc.params)
@@ -318,10 +319,7 @@ func TestBackupVerify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeCinder(t)
 			e := backupEnv(t, f, "False")
-			cp, vol, backup := protected(t, f, e)
-			if tc.setup != nil {
-				tc.setup(f, backup)
-			}
+			cp, vol, _ := protected(t, f, e, tc.setup)
 			rec, row, err := e.verify(t, cp, vol)
 			key := karbor.VolumeResourceType + "#" + vol
 			assert.Equal(t, []string{tc.status}, rec.statuses())
@@ -354,12 +352,9 @@ func TestBackupDelete(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeCinder(t)
 			e := backupEnv(t, f, "True")
-			cp, vol, backup := protected(t, f, e)
+			cp, vol, backup := protected(t, f, e, tc.setup)
 			if tc.deleting != nil {
 				f.deleting["backups"] = tc.deleting
-			}
-			if tc.setup != nil {
-				tc.setup(f, backup)
 			}
 			err := e.delete(t, cp, vol)
 			if tc.reason == "" {

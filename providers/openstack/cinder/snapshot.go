@@ -2,16 +2,13 @@ package cinder
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 
-	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/config"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
-	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 )
@@ -41,20 +38,9 @@ func (*SnapshotPlugin) Schemas(string) providers.Schemas {
 	return providers.Schemas{Options: snapshotOptions, Restore: snapshotRestore, SavedInfo: snapshotSavedInfo}
 }
 
-// Hooks returns the operation's hooks; copy is not implemented, as in
-// Python.
+// Hooks returns the operation's hooks.
 func (p *SnapshotPlugin) Hooks(op providers.Op, _ graph.Resource) (providers.Hooks, error) {
-	switch op {
-	case providers.OpProtect:
-		return snapshotProtect{p: p}, nil
-	case providers.OpRestore:
-		return snapshotRestoreHooks{p: p}, nil
-	case providers.OpVerify:
-		return snapshotVerify{p: p}, nil
-	case providers.OpDelete:
-		return snapshotDelete{p: p}, nil
-	}
-	return nil, providers.NotImplemented(SnapshotPluginName, op)
+	return hooksFor(SnapshotPluginName, op, mainHook{main: p.protect}, p.restore, p.verify, p.delete)
 }
 
 // snapshotMetadata is the resource section's "metadata" object.
@@ -64,32 +50,22 @@ type snapshotMetadata struct {
 	SnapshotID string `json:"snapshot_id"`
 }
 
-type snapshotProtect struct {
-	providers.BaseHooks
-	p *SnapshotPlugin
-}
-
-// OnMain snapshots the volume once it is ready.
-func (h snapshotProtect) OnMain(ctx context.Context, a *providers.HookArgs) error {
+// protect snapshots the volume once it is ready.
+func (p *SnapshotPlugin) protect(ctx context.Context, a *providers.HookArgs) error {
 	vol := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(vol)
+	sec, err := protecting(ctx, a)
 	if err != nil {
 		return err
 	}
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
-		return err
-	}
 	fail := func(why string) error {
-		if err := sec.PutString(ctx, "status", karbor.ResourceStatusError); err != nil {
-			logctx.From(ctx).WithError(err).Warn("Failed recording the error status")
-		}
+		markError(ctx, sec)
 		return karbor.CreateResourceFailed(snapshotName, why, vol, karbor.VolumeResourceType)
 	}
 	force, err := parseBool(a.Parameters, "force")
 	if err != nil {
 		return fail(err.Error())
 	}
-	c, err := h.p.client(ctx, a.Request)
+	c, err := p.client(ctx, a.Request)
 	if err != nil {
 		return fail(reason(err))
 	}
@@ -97,7 +73,7 @@ func (h snapshotProtect) OnMain(ctx context.Context, a *providers.HookArgs) erro
 	if err != nil {
 		return fail("Volume is in a error status: " + reason(err))
 	}
-	st, ok, err := poll(ctx, h.p.interval, volumeReady, volumeStatus(c, vol))
+	st, ok, err := poll(ctx, p.interval, volumeReady, volumeStatus(c, vol))
 	if err != nil {
 		return fail("Volume is in a error status: " + reason(err))
 	}
@@ -110,9 +86,9 @@ func (h snapshotProtect) OnMain(ctx context.Context, a *providers.HookArgs) erro
 		return fail(reason(err))
 	}
 	drop := func() {
-		cleanup(ctx, "snapshot "+s.ID, func(ctx context.Context) error { return h.p.deleteSnapshot(ctx, c, s.ID) })
+		cleanup(ctx, "snapshot "+s.ID, func(ctx context.Context) error { return p.deleteSnapshot(ctx, c, s.ID) })
 	}
-	st, ok, err = poll(ctx, h.p.interval, snapshotCreated, snapshotStatus(c, s.ID))
+	st, ok, err = poll(ctx, p.interval, snapshotCreated, snapshotStatus(c, s.ID))
 	if err != nil || !ok {
 		drop()
 		if err != nil {
@@ -134,108 +110,42 @@ func (h snapshotProtect) OnMain(ctx context.Context, a *providers.HookArgs) erro
 // deleteSnapshot deletes a snapshot once Cinder lets it (not while it is
 // being made) and waits until it is gone.
 func (p *SnapshotPlugin) deleteSnapshot(ctx context.Context, c *gophercloud.ServiceClient, id string) error {
-	settled := statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating"}, ignoreUnexpected: true}
-	if _, _, err := poll(ctx, p.interval, settled, snapshotStatus(c, id)); err != nil {
-		return err
-	}
-	st, ok, err := deleteAndWait(ctx, p.interval, snapshots.Delete(ctx, c, id).ExtractErr(), snapshotDeleted, snapshotStatus(c, id))
-	if err == nil && !ok {
-		err = fmt.Errorf("snapshot %s is %s", id, st)
-	}
-	return err
+	return deleteSettled(ctx, p.interval, "snapshot "+id, func() error { return snapshots.Delete(ctx, c, id).ExtractErr() }, snapshotDeleted, snapshotStatus(c, id))
 }
 
-type snapshotRestoreHooks struct {
-	providers.BaseHooks
-	p *SnapshotPlugin
-}
-
-// OnMain makes a new volume from the snapshot, named restore_name or
+// restore makes a new volume from the snapshot, named restore_name or
 // "volume-<checkpoint id>@<volume id>".
-func (h snapshotRestoreHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	vol := a.Resource.ID
-	failed := func(why string) error {
-		a.ReportResult(ctx, result(vol, karbor.ResourceStatusError, why))
-		return karbor.RestoreResourceFailed(snapshotName, why, vol, a.Resource.Type)
-	}
-	var md snapshotMetadata
-	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
-		return failed("Error reading the snapshot's metadata: " + reason(err))
-	}
-	if md.SnapshotID == "" {
-		return failed("The checkpoint records no snapshot of the volume")
-	}
-	c, err := h.p.client(ctx, a.Request)
-	if err != nil {
-		return failed(reason(err))
-	}
-	name := a.Parameters["restore_name"]
-	if name == "" {
-		name = "volume-" + a.Checkpoint.ID() + "@" + vol
-	}
-	v, err := volumes.Create(creating(ctx), c, volumes.CreateOpts{Size: md.Size, SnapshotID: md.SnapshotID, Name: name,
-		Description: a.Parameters["restore_description"]}, nil).Extract()
-	if err != nil {
-		return failed(reason(err))
-	}
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusRestoring, ""))
-	st, ok, err := poll(ctx, h.p.interval, volumeReady, volumeStatus(c, v.ID))
-	if err != nil || !ok {
-		why := "Invalid status: " + st
-		if err != nil {
-			why = reason(err)
-		}
-		cleanup(ctx, "volume "+v.ID, func(ctx context.Context) error { return h.p.deleteVolume(ctx, c, v.ID) })
-		return failed(why)
-	}
-	a.NewResources.Set(vol, v.ID)
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
-	return nil
+func (p *SnapshotPlugin) restore(ctx context.Context, a *providers.HookArgs) error {
+	return restoreProtected(ctx, a, snapshotName, "snapshot", p.base, func(md *snapshotMetadata) string { return md.SnapshotID },
+		func(ctx context.Context, c *gophercloud.ServiceClient, md *snapshotMetadata) (string, string) {
+			name := a.Parameters["restore_name"]
+			if name == "" {
+				name = "volume-" + a.Checkpoint.ID() + "@" + a.Resource.ID
+			}
+			v, err := volumes.Create(creating(ctx), c, volumes.CreateOpts{Size: md.Size, SnapshotID: md.SnapshotID, Name: name,
+				Description: a.Parameters["restore_description"]}, nil).Extract()
+			if err != nil {
+				return "", reason(err)
+			}
+			a.ReportResult(ctx, result(a.Resource.ID, karbor.ResourceStatusRestoring, ""))
+			st, ok, err := poll(ctx, p.interval, volumeReady, volumeStatus(c, v.ID))
+			if err != nil {
+				return v.ID, reason(err)
+			}
+			if !ok {
+				return v.ID, "Invalid status: " + st
+			}
+			return v.ID, ""
+		})
 }
 
-type snapshotVerify struct {
-	providers.BaseHooks
-	p *SnapshotPlugin
+// verify finds the snapshot available.
+func (p *SnapshotPlugin) verify(ctx context.Context, a *providers.HookArgs) error {
+	return verifyProtected(ctx, a, snapshotVerifyName, "Getting volume snapshot fails: ", "snapshot", p.client,
+		func(md *snapshotMetadata) string { return md.SnapshotID }, getSnapshotStatus)
 }
 
-// OnMain finds the snapshot available.
-func (h snapshotVerify) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	vol := a.Resource.ID
-	failed := func(status, why string) error {
-		a.ReportResult(ctx, result(vol, status, why))
-		return karbor.VerifyResourceFailed(snapshotVerifyName, why, vol, a.Resource.Type)
-	}
-	var md snapshotMetadata
-	if err := readMetadata(ctx, a.Checkpoint, vol, &md); err != nil {
-		return failed(karbor.ResourceStatusError, "Getting volume snapshot fails: "+reason(err))
-	}
-	c, err := h.p.client(ctx, a.Request)
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Getting volume snapshot fails: "+reason(err))
-	}
-	s, err := snapshots.Get(ctx, c, md.SnapshotID).Extract()
-	if err != nil {
-		return failed(karbor.ResourceStatusError, "Getting volume snapshot fails: "+reason(err))
-	}
-	if s.Status != "available" {
-		return failed(s.Status, fmt.Sprintf("The status of volume snapshot status is %s.", s.Status))
-	}
-	a.ReportResult(ctx, result(vol, karbor.ResourceStatusAvailable, ""))
-	return nil
-}
-
-type snapshotDelete struct {
-	providers.BaseHooks
-	p *SnapshotPlugin
-}
-
-// OnMain deletes the snapshot, then the metadata.
-func (h snapshotDelete) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	return deleteProtected(ctx, a, snapshotName, func(ctx context.Context, c *gophercloud.ServiceClient, sec *bank.Section) error {
-		var md snapshotMetadata
-		if err := sec.GetJSON(ctx, "metadata", &md); err != nil || md.SnapshotID == "" {
-			return err
-		}
-		return h.p.deleteSnapshot(ctx, c, md.SnapshotID)
-	}, h.p.client)
+// delete deletes the snapshot, then the metadata.
+func (p *SnapshotPlugin) delete(ctx context.Context, a *providers.HookArgs) error {
+	return deleteProtected(ctx, a, snapshotName, p.client, func(md *snapshotMetadata) string { return md.SnapshotID }, p.deleteSnapshot)
 }
