@@ -14,6 +14,8 @@
 #   FUZZTIME=30s ./tox-like-test.sh
 #   SKIP_FUZZ=1 ./tox-like-test.sh
 set -euo pipefail
+# A step that fails under set -e says which, so CI's log shows it.
+trap 'echo "tox-like-test.sh: line $LINENO failed (status $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")"
 
 export CI=${CI:-true}
@@ -73,9 +75,9 @@ static_checks() {
 # package's testdata/fuzz/<target>/ first, so that is what decides.
 fuzz_one() {
 	local pkg=$1 fn=$2 corpus="$1/testdata/fuzz/$2" before after out rc=0
-	before=$(ls "$corpus" 2>/dev/null | sort)
+	before=$(ls "$corpus" 2>/dev/null | sort || true)
 	out=$(go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1) || rc=$?
-	after=$(ls "$corpus" 2>/dev/null | sort)
+	after=$(ls "$corpus" 2>/dev/null | sort || true)
 	[ "$rc" = 0 ] && return 0
 	if [ "$before" = "$after" ] && grep -q 'context deadline exceeded' <<<"$out" &&
 		! grep -q 'Failing input written' <<<"$out"; then
