@@ -2,13 +2,16 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gokarbor/karbor-protection/bank/swift/swifttest"
 	"github.com/gokarbor/karbor-protection/pkg/karbortest"
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
@@ -50,8 +53,20 @@ func recordedSession(t testing.TB) []exchange {
 // already be "available" here; where the recording shows it "available" or
 // "deleted", the replay waits for that status as the recording did.
 func TestRecordedSession(t *testing.T) {
+	t.Run("fs bank", func(t *testing.T) { replaySession(t, serviceConfig{}) })
+	// The same provider in karbor's own noop.conf shape, its bank in the
+	// real Swift: the replies must not depend on the bank.
+	t.Run("swift bank", func(t *testing.T) {
+		acct := swifttest.Keystone(t)
+		container := "karbor-session-" + uuid.NewString()[:8]
+		t.Cleanup(func() { acct.RemoveContainer(t, container) })
+		replaySession(t, serviceConfig{provider: fmt.Sprintf(pythonSwiftNoop, acct.AuthURL, acct.User, acct.Password, acct.Project, container)})
+	})
+}
+
+func replaySession(t *testing.T, conf serviceConfig) {
 	url := rpctest.Vhost(t)
-	newService(t, url, serviceConfig{})
+	newService(t, url, conf)
 	c := pyClient(t, url)
 	var recordedID, ourID string
 	for i, x := range recordedSession(t) {
