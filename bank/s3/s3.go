@@ -181,7 +181,7 @@ func (o *Options) setDefaults() error {
 	if o.OwnerID == "" {
 		o.OwnerID = uuid.NewString()
 	}
-	if !bank.ValidKeyChars(o.OwnerID) || strings.Contains(o.OwnerID, "/") {
+	if !bank.ValidOwnerID(o.OwnerID) {
 		return fmt.Errorf("s3 bank: invalid owner id %q", o.OwnerID)
 	}
 	if err := bank.SetLeaseWindows(PluginName, PluginSection, &o.LeaseExpireWindow, &o.LeaseRenewWindow, &o.LeaseValidityWindow); err != nil {
