@@ -46,7 +46,9 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-func envOr(name, def string) string {
+// EnvOr is the environment variable name, or def when it is unset or empty:
+// how every test peer finds its address and credentials.
+func EnvOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
 	}
@@ -66,7 +68,7 @@ type api struct {
 
 func managementAPI(t testing.TB) *api {
 	t.Helper()
-	raw := envOr("KARBOR_TEST_RABBIT_API", defaultAPIURL)
+	raw := EnvOr("KARBOR_TEST_RABBIT_API", defaultAPIURL)
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatalf("KARBOR_TEST_RABBIT_API %q: %v", raw, err)
@@ -125,7 +127,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 // (rabbit://user:pass@host:port/<vhost>).
 func Vhost(t testing.TB) string {
 	t.Helper()
-	amqpURL, err := url.Parse(envOr("KARBOR_TEST_AMQP_URL", defaultAMQPURL))
+	amqpURL, err := url.Parse(EnvOr("KARBOR_TEST_AMQP_URL", defaultAMQPURL))
 	if err != nil {
 		t.Fatalf("KARBOR_TEST_AMQP_URL: %v", err)
 	}

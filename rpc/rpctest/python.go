@@ -24,7 +24,7 @@ const startupTimeout = 60 * time.Second
 
 // PythonPath is the interpreter with oslo.messaging: KARBOR_TEST_PYTHON, by
 // default /usr/bin/python3 (never the python3 on PATH).
-func PythonPath() string { return envOr("KARBOR_TEST_PYTHON", "/usr/bin/python3") }
+func PythonPath() string { return EnvOr("KARBOR_TEST_PYTHON", "/usr/bin/python3") }
 
 var (
 	pythonOnce sync.Once

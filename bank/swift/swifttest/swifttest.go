@@ -12,7 +12,6 @@ package swifttest
 import (
 	"context"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -32,22 +31,15 @@ type Account struct {
 	Domain string
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // Keystone returns the test account, after checking that Keystone answers;
 // without it the test is skipped, or fails under CI=true.
 func Keystone(t testing.TB) Account {
 	t.Helper()
 	a := Account{
-		AuthURL:  env("KARBOR_TEST_KEYSTONE_URL", "http://127.0.0.1:5000/v3"),
-		User:     env("KARBOR_TEST_KEYSTONE_USER", "demo"),
-		Password: env("KARBOR_TEST_KEYSTONE_PASSWORD", "password"),
-		Project:  env("KARBOR_TEST_KEYSTONE_PROJECT", "demo"),
+		AuthURL:  rpctest.EnvOr("KARBOR_TEST_KEYSTONE_URL", "http://127.0.0.1:5000/v3"),
+		User:     rpctest.EnvOr("KARBOR_TEST_KEYSTONE_USER", "demo"),
+		Password: rpctest.EnvOr("KARBOR_TEST_KEYSTONE_PASSWORD", "password"),
+		Project:  rpctest.EnvOr("KARBOR_TEST_KEYSTONE_PROJECT", "demo"),
 		Domain:   "default",
 	}
 	check(t, a.AuthURL)
@@ -58,11 +50,11 @@ func Keystone(t testing.TB) Account {
 func AltDomain(t testing.TB) Account {
 	t.Helper()
 	a := Account{
-		AuthURL:  env("KARBOR_TEST_KEYSTONE_URL", "http://127.0.0.1:5000/v3"),
-		User:     env("KARBOR_TEST_KEYSTONE_ALT_USER", "alt"),
-		Password: env("KARBOR_TEST_KEYSTONE_ALT_PASSWORD", "password"),
-		Project:  env("KARBOR_TEST_KEYSTONE_ALT_PROJECT", "alt"),
-		Domain:   env("KARBOR_TEST_KEYSTONE_ALT_DOMAIN", "karbor-test"),
+		AuthURL:  rpctest.EnvOr("KARBOR_TEST_KEYSTONE_URL", "http://127.0.0.1:5000/v3"),
+		User:     rpctest.EnvOr("KARBOR_TEST_KEYSTONE_ALT_USER", "alt"),
+		Password: rpctest.EnvOr("KARBOR_TEST_KEYSTONE_ALT_PASSWORD", "password"),
+		Project:  rpctest.EnvOr("KARBOR_TEST_KEYSTONE_ALT_PROJECT", "alt"),
+		Domain:   rpctest.EnvOr("KARBOR_TEST_KEYSTONE_ALT_DOMAIN", "karbor-test"),
 	}
 	check(t, a.AuthURL)
 	return a

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -22,27 +21,20 @@ type Peers struct {
 	AdminUser, AdminPass, AdminProj string
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 // RealPeers returns the peers' coordinates, skipping the test (failing it
 // under CI=true) when Keystone or one of the services does not answer.
 func RealPeers(t testing.TB) Peers {
 	t.Helper()
 	p := Peers{
-		AuthURL:         env("KARBOR_TEST_OS_AUTH_URL", "http://127.0.0.1:5000/v3"),
-		User:            env("KARBOR_TEST_OS_USER", "demo"),
-		Password:        env("KARBOR_TEST_OS_PASSWORD", "password"),
-		Project:         env("KARBOR_TEST_OS_PROJECT", "demo"),
-		TrusteeUser:     env("KARBOR_TEST_OS_TRUSTEE_USER", "karbor"),
-		TrusteePassword: env("KARBOR_TEST_OS_TRUSTEE_PASSWORD", "password"),
-		AdminUser:       env("KARBOR_TEST_OS_ADMIN_USER", "admin"),
-		AdminPass:       env("KARBOR_TEST_OS_ADMIN_PASSWORD", "admin"),
-		AdminProj:       env("KARBOR_TEST_OS_ADMIN_PROJECT", "admin"),
+		AuthURL:         rpctest.EnvOr("KARBOR_TEST_OS_AUTH_URL", "http://127.0.0.1:5000/v3"),
+		User:            rpctest.EnvOr("KARBOR_TEST_OS_USER", "demo"),
+		Password:        rpctest.EnvOr("KARBOR_TEST_OS_PASSWORD", "password"),
+		Project:         rpctest.EnvOr("KARBOR_TEST_OS_PROJECT", "demo"),
+		TrusteeUser:     rpctest.EnvOr("KARBOR_TEST_OS_TRUSTEE_USER", "karbor"),
+		TrusteePassword: rpctest.EnvOr("KARBOR_TEST_OS_TRUSTEE_PASSWORD", "password"),
+		AdminUser:       rpctest.EnvOr("KARBOR_TEST_OS_ADMIN_USER", "admin"),
+		AdminPass:       rpctest.EnvOr("KARBOR_TEST_OS_ADMIN_PASSWORD", "admin"),
+		AdminProj:       rpctest.EnvOr("KARBOR_TEST_OS_ADMIN_PROJECT", "admin"),
 	}
 	c := &http.Client{Timeout: 10 * time.Second}
 	for _, u := range []string{p.AuthURL, "http://127.0.0.1:8774/", "http://127.0.0.1:8776/", "http://127.0.0.1:9292/", "http://127.0.0.1:9696/"} {
