@@ -34,6 +34,7 @@ type Builder struct {
 	graphs   GraphBuilder
 	recorder Recorder
 	workers  int
+	obs      Observer // nil: none
 }
 
 // BuilderOption configures a Builder.
@@ -47,6 +48,12 @@ func withWorkers(n int) BuilderOption {
 			b.workers = n
 		}
 	}
+}
+
+// WithObserver has the builder's operations and recoveries tell o how they
+// go, for metrics.
+func WithObserver(o Observer) BuilderOption {
+	return func(b *Builder) { b.obs = o }
 }
 
 // NewBuilder returns a builder that expands plans with graphs and records

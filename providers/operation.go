@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/taskflow"
 )
@@ -19,8 +21,61 @@ type Operation struct {
 	op       Op
 	provider string
 	workers  int
+	obs      Observer // nil: none
 	flows    []*operationFlow
 	started  atomic.Bool
+}
+
+// Observer is told how operations go, for metrics. Its methods are called
+// concurrently, from the operations' goroutines; TaskRan and TaskReverted
+// are called while the flow engine holds its lock, for every task: they
+// must be cheap and must not block.
+type Observer interface {
+	// OperationStarted: a flow of op starts (a copy runs one per copy
+	// checkpoint).
+	OperationStarted(op string)
+	// OperationEnded: that flow ended in status, the checkpoint's (protect,
+	// copy, delete) or the restore's or verification's, after took.
+	OperationEnded(op, status string, took time.Duration)
+	// OperationAbandoned: a flow of op was given its failure status
+	// without running (the service was stopping).
+	OperationAbandoned(op, status string)
+	// TaskRan: a task's Execute returned, failed or not.
+	TaskRan(failed bool)
+	// TaskReverted: a task was reverted, its Revert failed or not.
+	TaskReverted(failed bool)
+	// CheckpointRecovered: recovery moved a checkpoint that a dead
+	// instance left in progress from status from to to.
+	CheckpointRecovered(from, to string)
+}
+
+// finalStatus is the status an operation ends in: its success or its
+// failure status.
+func finalStatus(op Op, ok bool) string {
+	if s, found := checkpointStatuses[op]; found {
+		if ok {
+			return s.done
+		}
+		return s.failed
+	}
+	if ok {
+		return karbor.RestoreStatusSuccess
+	}
+	return karbor.RestoreStatusFailure
+}
+
+// taskListener tells obs what the tasks of a flow do.
+type taskListener struct{ obs Observer }
+
+func (taskListener) FlowChanged(taskflow.FlowEvent) {}
+
+func (l taskListener) TaskChanged(e taskflow.TaskEvent) {
+	switch e.To {
+	case taskflow.Success, taskflow.Failure:
+		l.obs.TaskRan(e.To == taskflow.Failure)
+	case taskflow.Reverted, taskflow.RevertFailure:
+		l.obs.TaskReverted(e.To == taskflow.RevertFailure)
+	}
 }
 
 // operationFlow is one compiled operation flow: Initiate, the resource
@@ -84,6 +139,9 @@ func (o *Operation) Abandon(ctx context.Context, reason string) error {
 	for _, f := range o.flows {
 		fctx := o.flowContext(ctx, f)
 		logctx.From(fctx).Warnf("Operation not started: %s; recording its failure", reason)
+		if o.obs != nil {
+			o.obs.OperationAbandoned(string(o.op), finalStatus(o.op, false))
+		}
 		if err := f.steps.fail(fctx); err != nil {
 			errs = append(errs, fmt.Errorf("providers: record the failure of %s of checkpoint %s: %w", o.op, f.checkpointID, err))
 		}
@@ -103,7 +161,17 @@ func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
 	ctx = o.flowContext(ctx, f)
 	log := logctx.From(ctx)
 	log.WithField("tasks", f.flow.Len()).Info("Operation started")
-	res, err := f.flow.Run(ctx, taskflow.Workers(o.workers))
+	opts := []taskflow.RunOption{taskflow.Workers(o.workers)}
+	var start time.Time
+	if o.obs != nil {
+		start = time.Now()
+		o.obs.OperationStarted(string(o.op))
+		opts = append(opts, taskflow.WithListener(taskListener{o.obs}))
+	}
+	res, err := f.flow.Run(ctx, opts...)
+	if o.obs != nil {
+		o.obs.OperationEnded(string(o.op), finalStatus(o.op, err == nil), time.Since(start))
+	}
 	if err == nil {
 		log.Info("Operation succeeded")
 		return nil

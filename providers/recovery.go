@@ -110,6 +110,9 @@ func (b *Builder) recoverProvider(ctx context.Context, p *Provider) ([]Recovered
 			log.WithError(err).Warn("Could not close the checkpoint's operation log")
 		}
 		done = append(done, Recovered{ProviderID: p.id, CheckpointID: cp.ID, From: cp.Status, To: to, DeadOwner: cp.OwnerID})
+		if b.obs != nil {
+			b.obs.CheckpointRecovered(cp.Status, to)
+		}
 	}
 	logctx.From(ctx).WithFields(logrus.Fields{"recovered": len(done), "owner_alive": alive, "owner_unknown": len(unknown)}).
 		Debug("Recovery pass done")

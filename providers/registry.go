@@ -43,6 +43,9 @@ type Options struct {
 	// Service is karbor.conf, from which plugins configure their OpenStack
 	// clients; nil reads as every default.
 	Service *config.Config
+	// BankObserver, if set, is told about every bank's requests and lease
+	// (for metrics).
+	BankObserver bank.Observer
 }
 
 // Registry holds the providers loaded from a directory, by id. It is
@@ -188,6 +191,9 @@ func newProvider(ctx context.Context, path string, pc *config.Provider, conf *co
 	bp, err := bank.Open(ctx, entryPoint(pc.Bank), conf, opts.Holder)
 	if err != nil {
 		return nil, err
+	}
+	if opts.BankObserver != nil {
+		bp = bank.Observed(bp, entryPoint(pc.Bank), opts.BankObserver)
 	}
 	p.checkpoints = bank.NewCheckpoints(bank.New(bp), append([]bank.Option{bank.WithHolder(opts.Holder)}, opts.Checkpoints...)...)
 	return p, nil

@@ -299,7 +299,7 @@ func TestRespondFailures(t *testing.T) {
 			req := requestFromMessage(message{
 				{"method", json.RawMessage(`"` + method + `"`)}, {"_msg_id", json.RawMessage(`"id1"`)}, {"_reply_q", json.RawMessage(`"reply_q"`)},
 			})
-			body := s.respond(context.Background(), req, quietLog())
+			body, _, _ := s.respond(context.Background(), req, quietLog())
 			r, err := decodeReply(contentTypeJSON, nil, body, testMaxInflated)
 			require.NoError(t, err)
 			assert.Equal(t, "id1", r.MsgID)

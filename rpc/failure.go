@@ -113,6 +113,18 @@ type failure struct {
 	Kwargs    json.RawMessage `json:"kwargs"`
 }
 
+// exceptionClass is the class of the exception failureFor makes of err.
+func exceptionClass(err error) string {
+	var re RemoteException
+	if !errors.As(err, &re) {
+		return "RuntimeError"
+	}
+	if class := re.PythonClass(); strings.HasSuffix(class, remoteSuffix) && strings.HasSuffix(re.PythonModule(), remoteSuffix) {
+		return strings.TrimSuffix(class, remoteSuffix)
+	}
+	return re.PythonClass()
+}
+
 // failureFor gives err its Python face; where names the Go handler, as the
 // last frame of the synthetic traceback.
 func failureFor(err error, where string) failure {

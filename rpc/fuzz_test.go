@@ -106,7 +106,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if m := req.MethodName(); m == "slow" || m == "panic" {
 			return // sleeps; panics are covered by unit tests
 		}
-		reply := s.respond(context.Background(), req, log)
+		reply, _, _ := s.respond(context.Background(), req, log)
 		if !req.WantsReply() {
 			if reply != nil {
 				t.Fatal("a reply for a cast")

@@ -28,7 +28,15 @@ func (s *Server) handle(rt *runState, j job) {
 			stopHeartbeats = s.startHeartbeats(ctx, rt, req, every, log)
 		}
 	}
-	body := s.respond(ctx, req, log)
+	obs := s.cfg.Observer
+	var start time.Time
+	if obs != nil {
+		start = time.Now()
+	}
+	body, method, outcome := s.respond(ctx, req, log)
+	if obs != nil {
+		obs.CallDone(method, outcome, time.Since(start))
+	}
 	if stopHeartbeats != nil {
 		stopHeartbeats() // no heartbeat may follow the final reply
 	}
@@ -40,8 +48,10 @@ func (s *Server) handle(rt *runState, j job) {
 }
 
 // respond dispatches req and builds its reply body; nil when no reply is
-// due (casts never get one, even on error).
-func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) []byte {
+// due (casts never get one, even on error). method is the endpoint method
+// called ("" when none was found) and outcome "ok" or the class of the
+// exception the caller gets (Observer.CallDone).
+func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) (body []byte, method, outcome string) {
 	var (
 		call   *Call
 		result any
@@ -58,26 +68,36 @@ func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) [
 			err = NewTypeError(fmt.Sprintf("Object of type %T is not JSON serializable", result))
 		}
 	}
+	if call != nil {
+		method = call.Method
+	}
 	if err != nil {
 		logFailure(log, err)
 	}
-	if !req.WantsReply() {
-		return nil
-	}
 	if err == nil {
-		return encodeReply(raw, nil, true, req.MsgID)
+		if !req.WantsReply() {
+			return nil, method, outcomeOK
+		}
+		return encodeReply(raw, nil, true, req.MsgID), method, outcomeOK
 	}
 	where := "RPCDispatcher.dispatch"
 	if call != nil {
 		where = call.Class + "." + call.Method
 	}
-	fj, ferr := encodeFailure(failureFor(err, where))
+	if !req.WantsReply() {
+		return nil, method, exceptionClass(err)
+	}
+	f := failureFor(err, where)
+	fj, ferr := encodeFailure(f)
 	if ferr != nil { // cannot happen: every member is text or pre-encoded JSON
 		log.WithError(ferr).Error("Cannot encode the failure")
-		return nil
+		return nil, method, f.Class
 	}
-	return encodeReply(nil, fj, true, req.MsgID)
+	return encodeReply(nil, fj, true, req.MsgID), method, f.Class
 }
+
+// outcomeOK is the outcome of a call that did not fail (Observer.CallDone).
+const outcomeOK = "ok"
 
 // logFailure logs a failed request as oslo's RPCServer._process_incoming
 // does: at ERROR ("Exception during message handling", LOG.exception) for
@@ -108,6 +128,13 @@ func logFailure(log *logrus.Entry, err error) {
 	}
 }
 
+// dropped tells the observer a reply due was never delivered.
+func (s *Server) dropped(reason string) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ReplyDropped(reason)
+	}
+}
+
 // replyPublishing is the AMQP message of a reply, with the properties oslo
 // puts on every message.
 func replyPublishing(body []byte) amqp.Publishing {
@@ -132,10 +159,12 @@ func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body
 	queue, ok := req.ReplyQueue()
 	if !ok {
 		log.Warn("call without a usable _reply_q; reply dropped")
+		s.dropped(DropNoReplyQueue)
 		return
 	}
 	if s.obsolete.contains(queue) {
 		log.Warnf("%s doesn't exist, drop reply to %s", queue, req.MsgIDText())
+		s.dropped(DropQueueMissing)
 		return
 	}
 	window := s.opts.KombuMissingConsumerRetryTimeout
@@ -150,18 +179,24 @@ func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body
 			return
 		case ctx.Err() != nil:
 			log.WithError(err).Error("reply not sent: the server is stopping")
+			s.dropped(DropStopping)
 			return
 		case errors.Is(err, ErrUnroutable):
+			if attempt == 1 && s.cfg.Observer != nil {
+				s.cfg.Observer.ReplyUnroutable()
+			}
 			if time.Now().After(giveUp) {
 				s.obsolete.add(queue)
 				log.Errorf("The reply %s failed to send after %d seconds due to a missing queue (%s). Abandoning...",
 					req.MsgIDText(), int(window.Seconds()), queue)
+				s.dropped(DropQueueMissing)
 				return
 			}
 			s.deferReply(rt, &undeliveredReply{queue: queue, msgID: req.MsgIDText(), pub: pub, giveUp: giveUp, log: log})
 			return
 		case errors.Is(err, ErrBlocked), errors.Is(err, context.DeadlineExceeded):
 			log.WithError(err).Error("reply not sent within the retry window; abandoning")
+			s.dropped(DropTimeout)
 			return
 		default:
 			delay := backoff(&s.opts, attempt)

@@ -38,7 +38,37 @@ type ServerConfig struct {
 	// Logger is the base entry for the server's lines; nil: logctx.From of
 	// Run's context.
 	Logger *logrus.Entry
+	// Observer is told about every call and every reply not delivered, for
+	// metrics; nil tells nothing and costs nothing.
+	Observer Observer
 }
+
+// Observer is told what a server does, for metrics. Its methods are called
+// from the server's goroutines, concurrently, on the path of every call:
+// they must be cheap and must not block.
+type Observer interface {
+	// CallDone: a request was handled (its reply, if one is due, is
+	// about to be sent). method is the endpoint method called, "" when
+	// the request named none of the endpoints' (the name on the wire is
+	// anyone's to choose); outcome is "ok" or the class of the Python
+	// exception the caller gets; took is the handler's time.
+	CallDone(method, outcome string, took time.Duration)
+	// ReplyUnroutable: a reply found no reply queue at its first attempt;
+	// it is retried for kombu_missing_consumer_retry_timeout.
+	ReplyUnroutable()
+	// ReplyDropped: a reply due was never delivered, for one of the
+	// Drop* reasons.
+	ReplyDropped(reason string)
+}
+
+// Why a reply due was never delivered (Observer.ReplyDropped).
+const (
+	DropNoReplyQueue = "no_reply_queue" // the call named no usable _reply_q
+	DropQueueMissing = "queue_missing"  // its reply queue never came (back)
+	DropBacklogFull  = "backlog_full"   // too many replies already wait for their queue
+	DropTimeout      = "timeout"        // the broker did not take it in time
+	DropStopping     = "stopping"       // the server stopped first
+)
 
 // Server is an oslo.messaging RPC server on RabbitMQ.
 type Server struct {
@@ -55,6 +85,7 @@ type Server struct {
 	readyOnce sync.Once
 	health    atomic.Pointer[error]
 	sessions  atomic.Int64
+	pool      atomic.Pointer[workerPool] // Run's; nil before
 }
 
 // ErrNotConsuming is the health of a server that is not consuming (not yet
@@ -112,6 +143,16 @@ func (s *Server) FanoutQueue() string { return s.fanoutQueue }
 // Sessions counts the AMQP sessions started (1 + reconnections).
 func (s *Server) Sessions() int64 { return s.sessions.Load() }
 
+// HandlerSlots reports how many handler slots ([DEFAULT]
+// executor_thread_pool_size) calls hold now, and how many there are. A call
+// holds its slot from before its ack until its reply is handed over.
+func (s *Server) HandlerSlots() (busy, total int) {
+	if p := s.pool.Load(); p != nil {
+		return len(p.slots), cap(p.slots)
+	}
+	return 0, s.cfg.Workers
+}
+
 func (s *Server) setHealth(err error) { s.health.Store(&err) }
 
 // runState is what outlives one AMQP session within Run.
@@ -152,6 +193,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	rt := &runState{log: log}
 	rt.pool = newWorkerPool(s.cfg.Workers, func(j job) { s.handle(rt, j) })
+	s.pool.Store(rt.pool)
 	rt.hctx, rt.hcancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer rt.hcancel()
 	rt.rctx, rt.rcancel = context.WithCancel(context.WithoutCancel(ctx))

@@ -142,6 +142,7 @@ func (s *Server) deferReply(rt *runState, r *undeliveredReply) {
 	if err := rt.undelivered.add(r); err != nil {
 		r.log.WithError(err).Errorf("The reply %s cannot be sent due to a missing queue (%s) and %d replies already wait for theirs. Dropping it.",
 			r.msgID, r.queue, rt.undelivered.maxCount)
+		s.dropped(DropBacklogFull)
 		return
 	}
 	r.log.Debugf("The reply %s could not be sent due to a missing queue (%s). Retrying...", r.msgID, r.queue)
@@ -183,6 +184,7 @@ func (s *Server) retryRound(ctx context.Context, rt *runState) {
 		}
 		if s.obsolete.contains(r.queue) {
 			r.log.Warnf("%s doesn't exist, drop reply to %s", r.queue, r.msgID)
+			s.dropped(DropQueueMissing)
 			done[r] = true
 			continue
 		}
@@ -209,9 +211,11 @@ func (s *Server) retryRound(ctx context.Context, rt *runState) {
 			s.obsolete.add(r.queue)
 			r.log.Errorf("The reply %s failed to send after %d seconds due to a missing queue (%s). Abandoning...",
 				r.msgID, int(window.Seconds()), r.queue)
+			s.dropped(DropQueueMissing)
 		} else {
 			r.log.WithError(err).Errorf("The reply %s to %s was not sent within %d seconds. Abandoning...",
 				r.msgID, r.queue, int(window.Seconds()))
+			s.dropped(DropTimeout)
 		}
 	}
 	rt.undelivered.remove(done)
@@ -233,5 +237,8 @@ func (s *Server) stopRetries(rt *runState) {
 	rt.retryDone.Wait()
 	if left := rt.undelivered.takeAll(); len(left) > 0 {
 		rt.log.Errorf("Dropping %d replies still waiting for their reply queue: the server is stopping", len(left))
+		for range left {
+			s.dropped(DropStopping)
+		}
 	}
 }

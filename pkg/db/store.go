@@ -30,6 +30,9 @@ type Config struct {
 	// DrainTimeout bounds how long Run spends on queued writes once its
 	// context ends (5 s when 0).
 	DrainTimeout time.Duration
+	// Observer, if set, is told about retried and dropped writes (for
+	// metrics).
+	Observer Observer
 }
 
 // Store is karbor's database as the protection service uses it: the
@@ -98,7 +101,7 @@ func newStore(db *sql.DB, d Dialect, cfg Config, log *logrus.Entry) *Store {
 		attemptTimeout: cfg.Options.PoolTimeout,
 		maxRetries:     cfg.Options.MaxRetries,
 		retryInterval:  cfg.Options.RetryInterval,
-	}, h)
+	}, h, cfg.Observer)
 	rec := &Recorder{db: db, d: dl, w: w, log: log}
 	return &Store{
 		log: log, rec: rec, db: db, health: h,
@@ -107,6 +110,15 @@ func newStore(db *sql.DB, d Dialect, cfg Config, log *logrus.Entry) *Store {
 			attemptTimeout: cfg.Options.PoolTimeout, retryInterval: cfg.Options.RetryInterval,
 		},
 	}
+}
+
+// QueuedWrites is how many writes wait for the database now (0 without
+// one).
+func (s *Store) QueuedWrites() int {
+	if s.rec.w == nil {
+		return 0
+	}
+	return len(s.rec.w.queue)
 }
 
 // Recorder is what the operations record through; without a database it

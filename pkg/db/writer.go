@@ -39,6 +39,7 @@ type writer struct {
 	cfg    writerConfig
 	health *health
 	queue  chan job
+	obs    Observer // nil: none
 
 	// intake guards closing: senders hold it shared while they wait for
 	// room, stop takes it exclusively once stopped is closed, so no job is
@@ -49,8 +50,34 @@ type writer struct {
 	once    sync.Once
 }
 
-func newWriter(cfg writerConfig, h *health) *writer {
-	return &writer{cfg: cfg, health: h, queue: make(chan job, cfg.queueSize), stopped: make(chan struct{})}
+func newWriter(cfg writerConfig, h *health, obs Observer) *writer {
+	return &writer{cfg: cfg, health: h, queue: make(chan job, cfg.queueSize), stopped: make(chan struct{}), obs: obs}
+}
+
+// Observer is told about the database writes that go wrong, for metrics.
+// Its methods are called from the recorder's callers and the writer's
+// goroutine; they must be cheap and must not block.
+type Observer interface {
+	// WriteRetried: a write failed for want of a database and is tried
+	// again.
+	WriteRetried()
+	// WriteDropped: a write was given up, for one of the Drop* reasons.
+	WriteDropped(reason string)
+}
+
+// Why a write was given up (Observer.WriteDropped).
+const (
+	DropClosed    = "closed"     // queued after the store stopped
+	DropQueueFull = "queue_full" // no room in the queue within EnqueueTimeout
+	DropRefused   = "refused"    // the database refused it (a permanent error)
+	DropRetries   = "retries"    // still failing after max_retries
+	DropShutdown  = "shutdown"   // not done within DrainTimeout at shutdown
+)
+
+func (w *writer) dropped(reason string) {
+	if w.obs != nil {
+		w.obs.WriteDropped(reason)
+	}
 }
 
 // enqueue queues j, waiting at most enqueueTimeout for room.
@@ -59,6 +86,7 @@ func (w *writer) enqueue(j job) error {
 	defer w.intake.RUnlock()
 	if w.closed {
 		j.log.WithError(ErrClosed).Errorf("database write dropped: %s", j.what)
+		w.dropped(DropClosed)
 		return ErrClosed
 	}
 	select {
@@ -73,9 +101,11 @@ func (w *writer) enqueue(j job) error {
 		return nil
 	case <-w.stopped:
 		j.log.WithError(ErrClosed).Errorf("database write dropped: %s", j.what)
+		w.dropped(DropClosed)
 		return ErrClosed
 	case <-timer.C:
 		j.log.WithError(ErrBusy).Errorf("database write dropped after waiting %v for room in the queue: %s", w.cfg.enqueueTimeout, j.what)
+		w.dropped(DropQueueFull)
 		return ErrBusy
 	}
 }
@@ -144,6 +174,7 @@ func (w *writer) do(ctx context.Context, j job, draining bool) bool {
 			return true
 		case permanent(err):
 			j.log.WithError(err).Errorf("database write dropped, the database refused it: %s", j.what)
+			w.dropped(DropRefused)
 			return true
 		case ctx.Err() != nil:
 			return w.interrupted(j, err, draining)
@@ -151,7 +182,11 @@ func (w *writer) do(ctx context.Context, j job, draining bool) bool {
 		w.health.failed(err)
 		if w.cfg.maxRetries >= 0 && attempt >= w.cfg.maxRetries {
 			j.log.WithError(err).Errorf("database write dropped after %d attempts: %s", attempt+1, j.what)
+			w.dropped(DropRetries)
 			return true
+		}
+		if w.obs != nil {
+			w.obs.WriteRetried()
 		}
 		j.log.WithError(err).Debugf("database write failed, retrying in %v: %s", w.cfg.retryInterval, j.what)
 		if !sleep(ctx, w.cfg.retryInterval) {
@@ -163,6 +198,7 @@ func (w *writer) do(ctx context.Context, j job, draining bool) bool {
 func (w *writer) interrupted(j job, err error, draining bool) bool {
 	if draining {
 		j.log.WithError(err).Errorf("database write dropped at shutdown: %s", j.what)
+		w.dropped(DropShutdown)
 	}
 	return draining
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,8 +33,35 @@ func testWriter(t *testing.T, cfg writerConfig) (*writer, *logtest.Hook) {
 	if cfg.enqueueTimeout == 0 {
 		cfg.enqueueTimeout = 10 * time.Millisecond
 	}
-	w := newWriter(cfg, &health{log: logrus.NewEntry(logger)})
+	w := newWriter(cfg, &health{log: logrus.NewEntry(logger)}, &writeCounts{dropped: map[string]int{}})
 	return w, hook
+}
+
+// writeCounts is an Observer that counts.
+type writeCounts struct {
+	mu      sync.Mutex
+	retried int
+	dropped map[string]int
+}
+
+func (c *writeCounts) WriteRetried() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retried++
+}
+
+func (c *writeCounts) WriteDropped(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropped[reason]++
+}
+
+// counts returns what w's observer was told.
+func counts(w *writer) (retried int, dropped map[string]int) {
+	c := w.obs.(*writeCounts)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.retried, maps.Clone(c.dropped)
 }
 
 // runWriter runs w until the returned stop is called (or the test ends).
@@ -87,6 +115,9 @@ func TestWriterKeepsOrderAndRetries(t *testing.T) {
 	assert.Equal(t, []string{"a", "b", "c"}, order, "b waits for a's retries")
 	assert.Equal(t, 1, logged(hook, "karbor database unreachable; retrying"))
 	assert.Equal(t, 1, logged(hook, "karbor database connection recovered"))
+	retried, dropped := counts(w)
+	assert.Equal(t, 3, retried)
+	assert.Empty(t, dropped)
 }
 
 func TestWriterDropsAfterMaxRetries(t *testing.T) {
@@ -98,6 +129,9 @@ func TestWriterDropsAfterMaxRetries(t *testing.T) {
 	}}, false)
 	assert.Equal(t, int32(3), attempts.Load(), "one attempt and max_retries retries")
 	assert.Equal(t, 1, logged(hook, "database write dropped after 3 attempts: w"))
+	retried, dropped := counts(w)
+	assert.Equal(t, 2, retried)
+	assert.Equal(t, map[string]int{DropRetries: 1}, dropped)
 }
 
 func hookLogger(hook *logtest.Hook) *logrus.Logger {
@@ -118,6 +152,8 @@ func TestWriterDoesNotRetryRefusedValues(t *testing.T) {
 	assert.Equal(t, int32(1), attempts.Load())
 	assert.Equal(t, 1, logged(hook, "database write dropped, the database refused it: w"))
 	assert.False(t, w.health.isDown(), "the database answered")
+	_, dropped := counts(w)
+	assert.Equal(t, map[string]int{DropRefused: 1}, dropped)
 }
 
 func TestWriterFullQueue(t *testing.T) {
@@ -127,6 +163,8 @@ func TestWriterFullQueue(t *testing.T) {
 	require.NoError(t, w.enqueue(job{what: "first", log: log, run: noop}))
 	assert.ErrorIs(t, w.enqueue(job{what: "second", log: log, run: noop}), ErrBusy, "nobody runs the queue")
 	assert.Equal(t, 1, logged(hook, "database write dropped after waiting 10ms for room in the queue: second"))
+	_, dropped := counts(w)
+	assert.Equal(t, map[string]int{DropQueueFull: 1}, dropped)
 }
 
 // Writes still queued when Run's context ends are written before Run
@@ -154,6 +192,8 @@ func TestWriterDrainsAtStop(t *testing.T) {
 	<-stopped
 	assert.Equal(t, int32(4), ran.Load())
 	assert.ErrorIs(t, w.enqueue(job{what: "late", log: log, run: func(context.Context) error { return nil }}), ErrClosed)
+	_, dropped := counts(w)
+	assert.Equal(t, map[string]int{DropClosed: 1}, dropped)
 }
 
 // A write that cannot be done within the drain time is dropped with a log
@@ -168,4 +208,6 @@ func TestWriterDrainGivesUp(t *testing.T) {
 	waitFor(t, "the outage", w.health.isDown)
 	stop()
 	assert.Equal(t, 1, logged(hook, "database write dropped at shutdown: doomed"))
+	_, dropped := counts(w)
+	assert.Equal(t, map[string]int{DropShutdown: 1}, dropped)
 }
