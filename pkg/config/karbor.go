@@ -3,13 +3,17 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // Section names of the main configuration file.
 const (
-	DatabaseGroup = "database"
-	RabbitGroup   = "oslo_messaging_rabbit"
+	DatabaseGroup   = "database"
+	RabbitGroup     = "oslo_messaging_rabbit"
+	MonitoringGroup = "monitoring"
 )
 
 // KarborRegistry declares the options of karbor.conf that karbor-protection
@@ -69,6 +73,10 @@ func KarborRegistry() *Registry {
 		boolOpt("use_stderr", false, "Log output to standard error"),
 	)
 	registerDatabase(r)
+	// Not a Python section: this service's own HTTP endpoint for operators.
+	r.Register(MonitoringGroup,
+		strOpt("listen", "", "host:port on which to serve Prometheus metrics (/metrics); empty: not served"),
+	)
 	return r
 }
 
@@ -162,9 +170,17 @@ type Karbor struct {
 	// heartbeats.
 	RecoverUnleasedCheckpoints bool
 
-	Messaging Messaging
-	Log       Log
-	Database  Database
+	Messaging  Messaging
+	Log        Log
+	Database   Database
+	Monitoring Monitoring
+}
+
+// Monitoring is this service's own [monitoring] section.
+type Monitoring struct {
+	// Listen is the host:port the operators' HTTP endpoint (/metrics)
+	// listens on; "" serves nothing.
+	Listen string
 }
 
 // Messaging holds the oslo.messaging options.
@@ -270,6 +286,7 @@ func NewKarbor(c *Config) (*Karbor, error) {
 			ConnectionParameters:  f.str(DatabaseGroup, "connection_parameters"),
 		},
 	}
+	k.Monitoring.Listen = f.hostPort(MonitoringGroup, "listen")
 	rabbit, err := c.Section(RabbitGroup)
 	f.add(err)
 	k.Messaging.Rabbit = rabbit
@@ -304,6 +321,25 @@ func (f *filler) value(group, name string) any {
 // str returns a string option; None reads as "".
 func (f *filler) str(group, name string) string {
 	s, _ := f.value(group, name).(string)
+	return s
+}
+
+// hostPort reads a listen address, host:port (the host may be empty or
+// an IPv6 address in brackets, the port 0 to have one chosen); "" is unset.
+func (f *filler) hostPort(group, name string) string {
+	s := strings.TrimSpace(f.str(group, name))
+	if s == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		f.add(f.invalid(group, name, "host:port expected: "+err.Error()))
+		return ""
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		f.add(f.invalid(group, name, "the port must be a number from 0 to 65535"))
+		return ""
+	}
 	return s
 }
 

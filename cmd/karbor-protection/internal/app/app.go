@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,6 +27,7 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/pkg/manager"
+	"github.com/gokarbor/karbor-protection/pkg/metrics"
 	"github.com/gokarbor/karbor-protection/pkg/sdnotify"
 	"github.com/gokarbor/karbor-protection/providers"
 	_ "github.com/gokarbor/karbor-protection/providers/noop"             // karbor-noop-protection-plugin
@@ -98,6 +100,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 //     cancelled and revert to their failure status; they stop before the
 //     database so that their last rows are queued;
 //  4. the database store: writes what is queued, stops the heartbeat;
+//  5. the monitoring endpoint ([monitoring] listen, when set), last so
+//     that the metrics can be read while the service drains;
 //
 // and finally closes the banks, releasing their leases, so that whatever
 // this instance could not finish is recognised at once as orphaned.
@@ -108,7 +112,25 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	logOptions(log, k, conf)
 	grace := gracefulTimeout(conf, log)
 
-	store, err := db.Open(dbConfig(k, conf), logs.entry("karbor.db"))
+	// The metrics exist only when they are served; without them every
+	// layer's observer is nil and costs nothing.
+	var met *metrics.Metrics
+	var monitoring net.Listener
+	if k.Monitoring.Listen != "" {
+		var err error
+		if monitoring, err = net.Listen("tcp", k.Monitoring.Listen); err != nil {
+			return fmt.Errorf("[monitoring] listen: %w", err)
+		}
+		defer monitoring.Close() // when run fails before serving
+		met = metrics.New()
+		log.Infof("Serving metrics on http://%s/metrics", monitoring.Addr())
+	}
+
+	dcfg := dbConfig(k, conf)
+	if met != nil {
+		dcfg.Observer = met
+	}
+	store, err := db.Open(dcfg, logs.entry("karbor.db"))
 	if err != nil {
 		return fmt.Errorf("[database]: %w", err)
 	}
@@ -116,8 +138,13 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	// Every bank lease records this process: its host, and an incarnation
 	// that tells a restart of this host from the run it replaces.
 	holder := bank.Holder{Host: k.Host, Incarnation: uuid.NewString()}
-	reg, err := providers.Load(logctx.With(ctx, logs.entry("karbor.services.protection.provider")),
-		providers.Options{Dir: k.ProviderConfigDir, Holder: holder, Checkpoints: evidence(k, store, log), Service: conf})
+	popts := providers.Options{Dir: k.ProviderConfigDir, Holder: holder, Checkpoints: evidence(k, store, log), Service: conf}
+	var bopts []providers.BuilderOption
+	if met != nil {
+		popts.BankObserver = met
+		bopts = append(bopts, providers.WithObserver(met))
+	}
+	reg, err := providers.Load(logctx.With(ctx, logs.entry("karbor.services.protection.provider")), popts)
 	if err != nil {
 		return err
 	}
@@ -126,7 +153,7 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	mgr, err := manager.New(manager.Config{
 		Providers:               reg,
 		Protectables:            prot,
-		Builder:                 providers.NewBuilder(prot, store.Recorder()),
+		Builder:                 providers.NewBuilder(prot, store.Recorder(), bopts...),
 		MaxConcurrentOperations: k.MaxConcurrentOperations,
 		GracePeriod:             grace,
 		RecoveryInterval:        time.Duration(k.PeriodicInterval) * time.Second,
@@ -140,9 +167,16 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	if err != nil {
 		return err
 	}
+	if met != nil {
+		scfg.Observer = met
+	}
 	srv, err := rpc.NewServer(scfg, mgr.Endpoint())
 	if err != nil {
 		return fmt.Errorf("RPC server: %w", err)
+	}
+	if met != nil {
+		met.WatchRPCServer(srv)
+		met.WatchDatabase(store)
 	}
 	// Before the server consumes, so that no operation of ours runs yet.
 	if _, err := mgr.Recover(ctx); err != nil {
@@ -161,6 +195,9 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	g.add("rpc server", srv.Run)
 	g.add("operations", mgr.Run)
 	g.add("database", store.Run)
+	if met != nil {
+		g.add("monitoring", serveMonitoring(monitoring, met.Handler(), log))
+	}
 	return g.run(ctx, func(first string, err error) {
 		if !errors.Is(err, errStopped) {
 			log.WithError(err).Errorf("%s stopped; stopping the service", first)
