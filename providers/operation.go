@@ -27,9 +27,8 @@ type Operation struct {
 }
 
 // Observer is told how operations go, for metrics. Its methods are called
-// concurrently, from the operations' goroutines; TaskRan and TaskReverted
-// are called while the flow engine holds its lock, for every task: they
-// must be cheap and must not block.
+// concurrently, from the operations' goroutines; they must be cheap and must
+// not block.
 type Observer interface {
 	// OperationStarted: a flow of op starts (a copy runs one per copy
 	// checkpoint).
@@ -40,10 +39,10 @@ type Observer interface {
 	// OperationAbandoned: a flow of op was given its failure status
 	// without running (the service was stopping).
 	OperationAbandoned(op, status string)
-	// TaskRan: a task's Execute returned, failed or not.
-	TaskRan(failed bool)
-	// TaskReverted: a task was reverted, its Revert failed or not.
-	TaskReverted(failed bool)
+	// TasksDone: what the tasks of a flow that ended did: succeeded and
+	// failed executions, successful and failed reverts. Told once per flow,
+	// not per task, so that the engine's path stays free of it.
+	TasksDone(succeeded, failed, reverted, revertFailed int)
 	// CheckpointRecovered: recovery moved a checkpoint that a dead
 	// instance left in progress from status from to to.
 	CheckpointRecovered(from, to string)
@@ -64,18 +63,21 @@ func finalStatus(op Op, ok bool) string {
 	return karbor.RestoreStatusFailure
 }
 
-// taskListener tells obs what the tasks of a flow do.
-type taskListener struct{ obs Observer }
-
-func (taskListener) FlowChanged(taskflow.FlowEvent) {}
-
-func (l taskListener) TaskChanged(e taskflow.TaskEvent) {
-	switch e.To {
-	case taskflow.Success, taskflow.Failure:
-		l.obs.TaskRan(e.To == taskflow.Failure)
-	case taskflow.Reverted, taskflow.RevertFailure:
-		l.obs.TaskReverted(e.To == taskflow.RevertFailure)
+// tasksDone counts what the tasks of a run did (Observer.TasksDone). A
+// failed run reverts every task that executed, the failed ones included.
+func tasksDone(res *taskflow.Result, tasks int) (succeeded, failed, reverted, revertFailed int) {
+	if res.State == taskflow.Success {
+		return tasks, 0, 0, 0
 	}
+	for _, rv := range res.Reverts {
+		if rv.Err != nil {
+			revertFailed++
+		} else {
+			reverted++
+		}
+	}
+	failed = len(res.Failures)
+	return max(0, len(res.Reverts)-failed), failed, reverted, revertFailed
 }
 
 // operationFlow is one compiled operation flow: Initiate, the resource
@@ -161,15 +163,14 @@ func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
 	ctx = o.flowContext(ctx, f)
 	log := logctx.From(ctx)
 	log.WithField("tasks", f.flow.Len()).Info("Operation started")
-	opts := []taskflow.RunOption{taskflow.Workers(o.workers)}
 	var start time.Time
 	if o.obs != nil {
 		start = time.Now()
 		o.obs.OperationStarted(string(o.op))
-		opts = append(opts, taskflow.WithListener(taskListener{o.obs}))
 	}
-	res, err := f.flow.Run(ctx, opts...)
+	res, err := f.flow.Run(ctx, taskflow.Workers(o.workers))
 	if o.obs != nil {
+		o.obs.TasksDone(tasksDone(res, f.flow.Len()))
 		o.obs.OperationEnded(string(o.op), finalStatus(o.op, err == nil), time.Since(start))
 	}
 	if err == nil {

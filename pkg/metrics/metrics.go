@@ -144,13 +144,13 @@ func New() *Metrics {
 	}
 	tasks := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "tasks", Name: "run_total",
-		Help: "Flow tasks executed, by outcome.",
+		Help: "Flow tasks executed, by outcome (counted when their flow ends).",
 	}, []string{"outcome"})
 	reverts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "tasks", Name: "reverted_total",
-		Help: "Flow tasks reverted, by outcome of the revert.",
+		Help: "Flow tasks reverted, by outcome of the revert (counted when their flow ends).",
 	}, []string{"outcome"})
-	// Resolved once: a task's cost is then one atomic add.
+	// Resolved once, for every flow that ends.
 	m.tasksOK, m.tasksFailed = tasks.WithLabelValues(outcomeSuccess), tasks.WithLabelValues(outcomeFailure)
 	m.revertsOK, m.revertsFailed = reverts.WithLabelValues(outcomeSuccess), reverts.WithLabelValues(outcomeFailure)
 	m.reg.MustRegister(
@@ -272,21 +272,15 @@ func (m *Metrics) OperationAbandoned(op, status string) {
 	m.opsAbandoned.WithLabelValues(op).Inc()
 }
 
-// TaskRan counts an executed task (providers.Observer).
-func (m *Metrics) TaskRan(failed bool) {
-	if failed {
-		m.tasksFailed.Inc()
-	} else {
-		m.tasksOK.Inc()
-	}
-}
-
-// TaskReverted counts a reverted task (providers.Observer).
-func (m *Metrics) TaskReverted(failed bool) {
-	if failed {
-		m.revertsFailed.Inc()
-	} else {
-		m.revertsOK.Inc()
+// TasksDone counts what a flow's tasks did (providers.Observer).
+func (m *Metrics) TasksDone(succeeded, failed, reverted, revertFailed int) {
+	for _, c := range [...]struct {
+		counter prometheus.Counter
+		n       int
+	}{{m.tasksOK, succeeded}, {m.tasksFailed, failed}, {m.revertsOK, reverted}, {m.revertsFailed, revertFailed}} {
+		if c.n > 0 {
+			c.counter.Add(float64(c.n))
+		}
 	}
 }
 

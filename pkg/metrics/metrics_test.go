@@ -66,13 +66,8 @@ func exercised(t *testing.T) (*Metrics, *fakeServer) {
 	m.OperationStarted("restore")
 	m.OperationEnded("restore", "fail", time.Second)
 	m.OperationAbandoned("delete", "error-deleting")
-	for range 5 {
-		m.TaskRan(false)
-	}
-	m.TaskRan(true)
-	m.TaskReverted(false)
-	m.TaskReverted(false)
-	m.TaskReverted(true)
+	m.TasksDone(5, 0, 0, 0)
+	m.TasksDone(0, 1, 2, 1)
 	m.CheckpointRecovered("protecting", "error")
 	valid := true
 	m.BankOpened("karbor-fs-bank-plugin", func() bool { return valid })
