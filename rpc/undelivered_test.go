@@ -73,10 +73,12 @@ func TestMissingReplyQueuesDoNotHoldWorkers(t *testing.T) {
 	opts := fastOptions()
 	opts.KombuMissingConsumerRetryTimeout = 120 * time.Second
 	const workers, missing = 2, 20
+	obs := newRecordingObserver()
 	srv := startServer(t, url, func(c *ServerConfig) {
 		c.Rabbit = opts
 		c.Workers = workers
 		c.GracefulTimeout = time.Second
+		c.Observer = obs
 	})
 	raw := dialRaw(t, url)
 	for i := range missing {
@@ -96,17 +98,23 @@ func TestMissingReplyQueuesDoNotHoldWorkers(t *testing.T) {
 	srv.stop()
 	assert.Len(t, srv.logs.Lines(fmt.Sprintf("Dropping %d replies still waiting for their reply queue", missing), `"level":"error"`), 1)
 	assert.Empty(t, srv.logs.Lines("Abandoning"), "no reply waited for its whole window")
+	_, unroutable, dropped := obs.snapshot()
+	assert.Equal(t, missing, unroutable)
+	assert.Equal(t, map[string]int{DropStopping: missing}, dropped)
 }
 
 // A full area drops the newest undeliverable reply at once, with an ERROR
 // line naming it.
 func TestUndeliveredAreaFull(t *testing.T) {
 	log, logs := newTestLogger()
-	s := &Server{}
+	obs := newRecordingObserver()
+	s := &Server{cfg: ServerConfig{Observer: obs}}
 	rt := &runState{undelivered: newUndeliveredReplies(1, 1<<20)}
 	s.deferReply(rt, &undeliveredReply{queue: "reply_a", msgID: "a", log: log})
 	s.deferReply(rt, &undeliveredReply{queue: "reply_b", msgID: "b", log: log})
 	assert.Len(t, logs.Lines("The reply b cannot be sent due to a missing queue (reply_b)", "Dropping it", `"level":"error"`), 1)
 	assert.Len(t, rt.undelivered.snapshot(), 1)
 	assert.Equal(t, "a", rt.undelivered.snapshot()[0].msgID)
+	_, _, dropped := obs.snapshot()
+	assert.Equal(t, map[string]int{DropBacklogFull: 1}, dropped)
 }
