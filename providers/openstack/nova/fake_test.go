@@ -62,6 +62,8 @@ type fakeOS struct {
 	posts map[string][]map[string]any
 	// microversions are the compute microversions of the POST /servers.
 	microversions []string
+	// revoked refuses every token.
+	revoked bool
 	// onRequest, if set, runs after each request is answered, unlocked.
 	onRequest func(line string)
 }
@@ -259,7 +261,7 @@ func (f *fakeOS) answer(w http.ResponseWriter, r *http.Request, raw []byte) stri
 		f.reply(w, http.StatusNotFound, nil)
 		return line
 	}
-	if r.Header.Get("X-Auth-Token") != fakeToken {
+	if r.Header.Get("X-Auth-Token") != fakeToken || f.revoked {
 		f.reply(w, http.StatusUnauthorized, readCaptured(f.t, errorBodies[svc][0]))
 		return line
 	}

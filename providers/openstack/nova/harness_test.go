@@ -50,7 +50,7 @@ func (dependents) Schemas(string) providers.Schemas { return providers.Schemas{}
 
 func (d dependents) Hooks(op providers.Op, _ graph.Resource) (providers.Hooks, error) {
 	if op == providers.OpRestore {
-		return restored(d), nil
+		return restored{skip: d.skip}, nil
 	}
 	return nil, nil
 }
@@ -206,9 +206,15 @@ func (e *env) section(t *testing.T, cp *bank.Checkpoint, id, key string) string 
 // trail, the restore's row and the operation's error.
 func (e *env) restore(t *testing.T, ctx context.Context, cp *bank.Checkpoint, params map[string]string) (*trail, db.TargetRecord, error) {
 	t.Helper()
+	return e.restoreWith(t, ctx, cp, karbor.Parameters{karbor.ServerResourceType: params})
+}
+
+// restoreWith restores the checkpoint with the parameters of every type.
+func (e *env) restoreWith(t *testing.T, ctx context.Context, cp *bank.Checkpoint, params karbor.Parameters) (*trail, db.TargetRecord, error) {
+	t.Helper()
 	rec := &trail{Memory: db.NewMemory()}
 	r := &karbor.Restore{ID: "800fe32c-c20a-4e5f-a776-6b89bab80234", ProjectID: e.rc.ProjectID, ProviderID: providerID,
-		CheckpointID: cp.ID, Status: karbor.RestoreStatusInProgress, Parameters: karbor.Parameters{karbor.ServerResourceType: params}}
+		CheckpointID: cp.ID, Status: karbor.RestoreStatusInProgress, Parameters: params}
 	op, err := providers.NewBuilder(nil, rec).BuildRestore(e.ctx, e.rc, e.p, r, cp)
 	require.NoError(t, err)
 	runErr := op.Run(ctx)
@@ -239,4 +245,12 @@ func (e *env) delete(t *testing.T, cp *bank.Checkpoint) error {
 	op, err := providers.NewBuilder(nil, db.NewMemory()).BuildDelete(e.ctx, e.rc, e.p, cp)
 	require.NoError(t, err)
 	return op.Run(e.ctx)
+}
+
+// last is the last status set ("" for none).
+func last(statuses []string) string {
+	if len(statuses) == 0 {
+		return ""
+	}
+	return statuses[len(statuses)-1]
 }
