@@ -237,6 +237,8 @@ func (f *fakeOS) answer(w http.ResponseWriter, r *http.Request, raw []byte) stri
 	svc, kind, id := "", "", ""
 	var parts []string
 	switch {
+	case p == "/v2.1/"+f.world.Project+"/os-volumes_boot":
+		svc, kind, id = "nova", "servers", "os-volumes_boot"
 	case strings.HasPrefix(p, "/v2.1/"+f.world.Project+"/servers"):
 		svc, parts = "nova", strings.Split(strings.TrimPrefix(p, "/v2.1/"+f.world.Project+"/"), "/")
 		switch {

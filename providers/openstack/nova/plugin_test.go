@@ -163,6 +163,7 @@ func TestRestoreFromAVolumeWithoutNetworks(t *testing.T) {
 	assert.Equal(t, []any{map[string]any{"uuid": restoredPrefix + f.world.BootVolume, "source_type": "volume",
 		"destination_type": "volume", "boot_index": float64(0), "delete_on_termination": false}}, srv["block_device_mapping_v2"])
 	assert.Equal(t, []string{"2.37"}, f.microversions)
+	assert.Equal(t, 1, count(f.requests(), "POST servers os-volumes_boot"), "as novaclient boots with block devices")
 	assert.Empty(t, f.posted("attach"), "the boot volume is not attached again")
 }
 

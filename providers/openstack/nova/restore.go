@@ -236,7 +236,13 @@ func createServer(ctx context.Context, nova *gophercloud.ServiceClient, req boot
 			ID string `json:"id"`
 		} `json:"server"`
 	}
-	_, err := c.Post(context.WithoutCancel(ctx), c.ServiceURL("servers"), map[string]any{"server": req}, &resp,
+	// novaclient boots with block devices through os-volumes_boot, which
+	// Nova serves as POST /servers.
+	path := "servers"
+	if len(req.BlockDevices) > 0 {
+		path = "os-volumes_boot"
+	}
+	_, err := c.Post(context.WithoutCancel(ctx), c.ServiceURL(path), map[string]any{"server": req}, &resp,
 		&gophercloud.RequestOpts{OkCodes: []int{202}})
 	if err != nil {
 		return "", err
