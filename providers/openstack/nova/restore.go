@@ -32,11 +32,13 @@ var (
 		ignore: []string{"BUILD", "HARD_REBOOT", "PASSWORD", "REBOOT", "RESCUE", "RESIZE",
 			"REVERT_RESIZE", "SHUTOFF", "SUSPENDED", "VERIFY_RESIZE"},
 	}
-	// volumeAttached: a restored volume being attached to it.
+	// volumeAttached: a restored volume being attached to it. Cinder's
+	// attachment API (Nova's since Queens) shows "reserved" first, which
+	// Python's set lacks.
 	volumeAttached = statuses{
 		success: []string{"in-use"},
 		failure: []string{"ERROR"},
-		ignore:  []string{"available", "attaching"},
+		ignore:  []string{"available", "attaching", "reserved"},
 	}
 )
 
