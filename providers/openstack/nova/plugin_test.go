@@ -268,6 +268,23 @@ func addFloatingIP(t *testing.T, e *env, cp *bank.Checkpoint, server string) {
 	require.NoError(t, sec.PutJSON(e.ctx, "metadata", md))
 }
 
+func TestRestoreAttachesABootableDataVolume(t *testing.T) {
+	// A volume made of an image is bootable; attached to a server booted
+	// from an image it is a data volume all the same.
+	f := newFakeOS(t)
+	e := fakeEnv(t, f, "")
+	cp := protected(t, f, e, imageServer(f))
+	sec, err := e.p.Checkpoints().ResourceSection(cp.ID, f.world.Server, true)
+	require.NoError(t, err)
+	var md map[string]any
+	require.NoError(t, sec.GetJSON(e.ctx, "metadata", &md))
+	md["attach_metadata"].(map[string]any)[f.world.Volume].(map[string]any)["bootable"] = "true"
+	require.NoError(t, sec.PutJSON(e.ctx, "metadata", md))
+	_, _, err = e.restore(t, e.ctx, cp, nil)
+	require.NoError(t, err)
+	require.Len(t, f.posted("attach"), 1)
+}
+
 func TestRestoreWaitsThroughTransientErrors(t *testing.T) {
 	f := newFakeOS(t)
 	e := fakeEnv(t, f, "")

@@ -81,11 +81,12 @@ func (h restoreHooks) restore(ctx context.Context, a *providers.HookArgs) (newID
 	if err != nil {
 		return "", err
 	}
-	// Every volume to attach must have been restored: better to know
-	// before booting.
+	// Every volume but the boot volume is attached again (Python skips
+	// every bootable one, so a bootable data volume was lost). Each must
+	// have been restored: better to know before booting.
 	var toAttach []attachment
 	for _, at := range attach {
-		if at.boot() {
+		if def.BootMetadata.DeviceType == bootVolume && at.VolumeID == def.BootMetadata.VolumeID {
 			continue
 		}
 		if _, ok := a.NewResources.Get(at.VolumeID); !ok {
