@@ -167,6 +167,20 @@ func (f *fakeNeutron) reply(w http.ResponseWriter, status int, body any) {
 var serverError = map[string]any{"NeutronError": map[string]any{"type": "HTTPInternalServerError",
 	"message": "Request Failed: internal server error while processing your request.", "detail": ""}}
 
+// errorBody is Neutron's body for an error status: the captured one of
+// its kind, or the fault body of a 5xx.
+func (f *fakeNeutron) errorBody(code int) any {
+	switch code {
+	case http.StatusBadRequest:
+		return captured(f.t, "subnet-create-overlap")
+	case http.StatusNotFound:
+		return captured(f.t, "network-404")
+	case http.StatusConflict:
+		return captured(f.t, "security-group-rule-conflict")
+	}
+	return serverError
+}
+
 func (f *fakeNeutron) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
@@ -194,7 +208,7 @@ func (f *fakeNeutron) serve(w http.ResponseWriter, r *http.Request) {
 	coll := parts[0]
 	if codes := f.fail[r.Method+" "+coll]; len(codes) > 0 {
 		f.fail[r.Method+" "+coll] = codes[1:]
-		f.reply(w, codes[0], serverError)
+		f.reply(w, codes[0], f.errorBody(codes[0]))
 		return
 	}
 	key, ok := singular[coll]
@@ -243,6 +257,10 @@ func (f *fakeNeutron) serve(w http.ResponseWriter, r *http.Request) {
 			f.reply(w, http.StatusOK, map[string]any{key: o})
 		case http.MethodDelete:
 			f.objects[coll] = slices.Delete(f.objects[coll], i, i+1)
+			if coll == "security-groups" {
+				f.objects["security-group-rules"] = slices.DeleteFunc(f.objects["security-group-rules"],
+					func(r map[string]any) bool { return r["security_group_id"] == o["id"] })
+			}
 			if coll == "security-group-rules" {
 				_, g := f.find("security-groups", o["security_group_id"].(string))
 				if g != nil {
@@ -270,8 +288,14 @@ func (f *fakeNeutron) create(w http.ResponseWriter, coll, key string, fields map
 			return
 		}
 	}
-	o := captured(f.t, key+"-create")[key].(map[string]any)
+	o := captured(f.t, strings.ReplaceAll(key, "_", "-")+"-create")[key].(map[string]any)
 	id := uuid.NewString()
+	if coll == "security-group-rules" {
+		// What the request leaves out is null, not the captured rule's.
+		for _, k := range []string{"protocol", "port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id"} {
+			o[k] = nil
+		}
+	}
 	for k, v := range fields {
 		o[k] = v
 	}

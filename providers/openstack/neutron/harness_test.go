@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/assert"
@@ -197,7 +198,7 @@ type restored struct {
 func (e *env) restore(t *testing.T, cp *bank.Checkpoint, params map[string]string) restored {
 	t.Helper()
 	rec := &trail{Memory: db.NewMemory()}
-	r := &karbor.Restore{ID: "800fe32c-c20a-4e5f-a776-6b89bab80234-" + t.Name(), ProjectID: e.rc.ProjectID, ProviderID: providerID,
+	r := &karbor.Restore{ID: uuid.NewString(), ProjectID: e.rc.ProjectID, ProviderID: providerID,
 		CheckpointID: cp.ID, Status: karbor.RestoreStatusInProgress, Parameters: karbor.Parameters{karbor.NetworkResourceType: params}}
 	op, err := providers.NewBuilder(fixedGraph(e.graph()), rec).BuildRestore(e.ctx, e.rc, e.p, r, cp)
 	require.NoError(t, err)

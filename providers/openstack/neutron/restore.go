@@ -432,7 +432,10 @@ func (r *restorer) portsStep(ctx context.Context) error {
 			continue
 		}
 		body := map[string]any{"name": p.Name, "network_id": r.ids[p.NetworkID], "device_id": p.DeviceID,
-			"device_owner": p.DeviceOwner, "mac_address": p.MACAddress}
+			"device_owner": p.DeviceOwner}
+		if p.MACAddress != "" {
+			body["mac_address"] = p.MACAddress
+		}
 		setBool(body, "admin_state_up", p.AdminStateUp)
 		setBool(body, "port_security_enabled", p.PortSecurity)
 		var ips []map[string]any

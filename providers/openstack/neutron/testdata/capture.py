@@ -69,7 +69,7 @@ try:
     made('/routers/' + rt['id'])
     call('router-add-interface', 'PUT', '/routers/%s/add_router_interface' % rt['id'], {'subnet_id': sub['id']}, ok=[200])
     undo.append(('iface', rt['id'], sub['id']))
-    call('router-show', 'GET', '/routers/' + rt['id'], ok=[200])
+    call(None, 'GET', '/routers/' + rt['id'], ok=[200])
     sg = call('security-group-create', 'POST', '/security-groups', {'security_group': {'name': 'cap-sg', 'description': 'capture'}}, ok=[201]).json()['security_group']
     made('/security-groups/' + sg['id'])
     call('security-group-rule-create', 'POST', '/security-group-rules', {'security_group_rule': {
@@ -83,13 +83,13 @@ try:
     call(None, 'POST', '/security-group-rules', {'security_group_rule': {
         'security_group_id': sg['id'], 'direction': 'egress', 'ethertype': 'IPv4', 'protocol': 'tcp',
         'port_range_min': 443, 'port_range_max': 443, 'remote_ip_prefix': '10.0.0.0/8'}}, ok=[201])
-    call('security-group-show', 'GET', '/security-groups/' + sg['id'], ok=[200])
+    call(None, 'GET', '/security-groups/' + sg['id'], ok=[200])
     port = call('port-create', 'POST', '/ports', {'port': {
         'network_id': net['id'], 'name': 'cap-port', 'fixed_ips': [{'subnet_id': sub['id'], 'ip_address': '10.77.0.50'}],
         'security_groups': [sg['id']], 'allowed_address_pairs': [{'ip_address': '10.77.0.200'}]}}, ok=[201]).json()['port']
     made('/ports/' + port['id'])
-    call('port-show', 'GET', '/ports/' + port['id'], ok=[200])
-    call('network-show', 'GET', '/networks/' + net['id'], ok=[200])
+    call(None, 'GET', '/ports/' + port['id'], ok=[200])
+    call(None, 'GET', '/networks/' + net['id'], ok=[200])
     q = '?project_id=' + pid
     # The project may hold other tests' objects: the listings keep the
     # capture's own (and the project's default security group).
@@ -109,7 +109,7 @@ try:
         with open(os.path.join(out, coll + '-list.json'), 'w') as fh:
             json.dump(body, fh)
         print(coll + '-list', r.status_code, len(body[k]))
-    call('security-groups-default', 'GET', '/security-groups?name=default&project_id=' + pid, ok=[200])
+    call(None, 'GET', '/security-groups?name=default&project_id=' + pid, ok=[200])
     call('network-404', 'GET', '/networks/00000000-0000-0000-0000-000000000000', ok=[404])
     call('networks-401', 'GET', '/networks' + q, headers={'X-Auth-Token': 'not-a-token'}, ok=[401])
     call('subnet-create-overlap', 'POST', '/subnets', {'subnet': {'network_id': net['id'], 'cidr': '10.77.0.0/24', 'ip_version': 4}}, ok=[400, 409])
