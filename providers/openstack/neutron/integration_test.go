@@ -61,7 +61,10 @@ func newRealNeutron(t *testing.T) *realNeutron {
 		if errors.As(err, &te) {
 			return false, nil
 		}
-		return gophercloud.ResponseCodeIs(err, 404), err
+		if gophercloud.ResponseCodeIs(err, 404) {
+			return true, nil
+		}
+		return false, err
 	})
 	r.cidr = fmt.Sprintf("10.%d.%d.0/24", 100+rand.IntN(100), rand.IntN(250))
 	r.build(t)
