@@ -97,6 +97,8 @@ type fakeNeutron struct {
 	fail map[string][]int
 	// log is every request to Neutron, "METHOD /collection[/id[/action]]".
 	log []string
+	// onRequest, if set, runs after each request to Neutron is answered.
+	onRequest func(line string)
 }
 
 func newFakeNeutron(t *testing.T) *fakeNeutron {
@@ -184,7 +186,21 @@ func (f *fakeNeutron) errorBody(code int) any {
 func (f *fakeNeutron) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	n := len(f.log)
+	f.answer(w, r, raw)
+	hook, logged := f.onRequest, len(f.log) > n
+	line := ""
+	if logged {
+		line = f.log[len(f.log)-1]
+	}
+	f.mu.Unlock()
+	if hook != nil && logged {
+		hook(line)
+	}
+}
+
+// answer answers r, under f.mu.
+func (f *fakeNeutron) answer(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if r.URL.Path == "/v3/auth/tokens" {
 		w.Header().Set("X-Subject-Token", "trustee-token")
 		f.reply(w, http.StatusCreated, captured(f.t, "keystone-token-trustee"))

@@ -1,6 +1,7 @@
 package neutron_test
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -339,4 +340,31 @@ func TestRestoreBadCheckpoint(t *testing.T) {
 			assert.Empty(t, f.requests(), "Neutron is not asked")
 		})
 	}
+}
+
+// TestRestoreCancelled: a restore waiting for a network Neutron keeps in
+// BUILD ends when its operation is cancelled, long before the next poll,
+// and removes what it made.
+func TestRestoreCancelled(t *testing.T) {
+	f := newFakeNeutron(t)
+	e := newEnv(t, "[neutron_backup_protection_plugin]\npoll_interval = 3600\n", f.karborConf(), f.context())
+	cp, err := e.protect(t)
+	require.NoError(t, err)
+	f.empty()
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	e.ctx = ctx
+	f.mu.Lock()
+	f.statuses["networks"] = []string{"BUILD"}
+	f.onRequest = func(line string) {
+		if line == "POST /networks" {
+			cancel()
+		}
+	}
+	f.mu.Unlock()
+	res := e.restore(t, cp, nil)
+	require.Error(t, res.err)
+	assert.Contains(t, res.err.Error(), "stopped waiting for network")
+	assert.Equal(t, []string{"restoring", "error"}, res.trail.statuses())
+	assert.Empty(t, leftovers(f), "%v", f.requests())
 }
