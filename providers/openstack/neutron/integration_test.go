@@ -151,21 +151,21 @@ func (r *realNeutron) removeRestored(t *testing.T, made map[string]string, md ma
 			ok("interface "+orig, err)
 		}
 	}
-	for kind, del := range map[string]func(string) error{
-		"port_metadata":           func(id string) error { return ports.Delete(ctx, r.c, id).ExtractErr() },
-		"router_metadata":         func(id string) error { return routers.Delete(ctx, r.c, id).ExtractErr() },
-		"subnet_metadata":         func(id string) error { return subnets.Delete(ctx, r.c, id).ExtractErr() },
-		"security-group_metadata": func(id string) error { return groups.Delete(ctx, r.c, id).ExtractErr() },
+	// Ports first: a group or subnet in use cannot go.
+	for _, step := range []struct {
+		kind string
+		del  func(string) error
+	}{
+		{"port_metadata", func(id string) error { return ports.Delete(ctx, r.c, id).ExtractErr() }},
+		{"router_metadata", func(id string) error { return routers.Delete(ctx, r.c, id).ExtractErr() }},
+		{"subnet_metadata", func(id string) error { return subnets.Delete(ctx, r.c, id).ExtractErr() }},
+		{"security-group_metadata", func(id string) error { return groups.Delete(ctx, r.c, id).ExtractErr() }},
+		{"network_metadata", func(id string) error { return networks.Delete(ctx, r.c, id).ExtractErr() }},
 	} {
-		for orig := range md[kind] {
+		for orig := range md[step.kind] {
 			if id, found := made[orig]; found {
-				ok(kind+" "+id, del(id))
+				ok(step.kind+" "+id, step.del(id))
 			}
-		}
-	}
-	for orig := range md["network_metadata"] {
-		if id, found := made[orig]; found {
-			ok("network "+id, networks.Delete(ctx, r.c, id).ExtractErr())
 		}
 	}
 }
