@@ -165,7 +165,7 @@ func (r *restorer) made(what string, run func(ctx context.Context) error) {
 	r.undo = append(r.undo, undoStep{what: what, run: run})
 }
 
-// made records a created object of a collection.
+// madeObject records a created object of a collection.
 func (r *restorer) madeObject(collection, id string) {
 	r.made(collection+" "+id, func(ctx context.Context) error { return remove(ctx, r.c, collection, id) })
 }
