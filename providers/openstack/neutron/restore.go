@@ -464,8 +464,10 @@ func (r *restorer) portsStep(ctx context.Context) error {
 			pairs = append(pairs, c)
 		}
 		body["allowed_address_pairs"] = pairs
-		if len(p.SecurityGroups) > 0 {
-			var sgs []string
+		// A port saved in no group stays in none (left out, Neutron
+		// would put it in the default group).
+		if p.SecurityGroups != nil {
+			sgs := []string{}
 			for _, g := range p.SecurityGroups {
 				id, err := r.groupID(ctx, g)
 				if err != nil {

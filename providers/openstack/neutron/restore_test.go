@@ -392,3 +392,16 @@ func TestRestoreAddressGroupRule(t *testing.T) {
 	}
 	assert.Equal(t, []any{"5f2c9a34-3d0e-4c55-a1c5-7d7d1c0f0b11", nil}, found)
 }
+
+// TestRestorePortWithoutGroups: a port saved in no security group is
+// restored in none (Neutron would otherwise put it in the default group).
+func TestRestorePortWithoutGroups(t *testing.T) {
+	f, e, cp, _ := protected(t)
+	var md map[string]any
+	require.NoError(t, json.Unmarshal([]byte(e.read(t, cp, "metadata")), &md))
+	md["port_metadata"].(map[string]any)[f.w.Port].(map[string]any)["security_groups"] = []any{}
+	require.NoError(t, e.section(t, cp).PutJSON(e.ctx, "metadata", md))
+	res := e.restore(t, cp, nil)
+	require.NoError(t, res.err)
+	assert.Equal(t, []any{}, byName(t, f.all("ports"), "cap-port")["security_groups"])
+}
