@@ -277,7 +277,7 @@ func TestPingFollowsTheFolder(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name    string
-		breakIt  func(t *testing.T, dir, away string)
+		breakIt func(t *testing.T, dir, away string)
 		repair  func(t *testing.T, dir, away string)
 		wantErr string
 	}{
