@@ -80,3 +80,28 @@ func TestPingWithoutDatabase(t *testing.T) {
 	s, _ := openStore(t, Config{})
 	assert.NoError(t, s.Ping(context.Background()), "no database: nothing to be unreachable")
 }
+
+// TestSQLiteSchemaLockedFile: a SQLite file another process holds locked
+// at start is an outage, not a failure to start: Open logs that the tables
+// could not be checked and goes on.
+func TestSQLiteSchemaLockedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "karbor.sqlite")
+	holder := mustOpen(t, "sqlite:///"+path)
+	ctx := context.Background()
+	conn, err := holder.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "BEGIN EXCLUSIVE")
+	require.NoError(t, err)
+
+	cfg := (&testDB{url: "sqlite:///" + path + "?timeout=0.02"}).testConfig()
+	s, hook := openStore(t, cfg)
+	require.NoError(t, s.Close())
+	var logged bool
+	for _, e := range hook.AllEntries() {
+		logged = logged || e.Message == "Could not give the empty SQLite database karbor's tables; writes fail until karbor-manage db sync (or a restart) creates them"
+	}
+	assert.True(t, logged)
+	_, err = conn.ExecContext(ctx, "ROLLBACK")
+	require.NoError(t, err)
+}

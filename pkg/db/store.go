@@ -51,8 +51,8 @@ const sqliteSchemaTimeout = 30 * time.Second
 
 // Open prepares the store; it does not wait for a database server, which
 // may be down at start. Its errors are configuration errors (a bad URL,
-// bad options), or a SQLite file that cannot be read or, when it is empty,
-// given karbor's tables (createSQLiteSchema).
+// bad options). An empty SQLite database is given karbor's tables first
+// (createSQLiteSchema).
 func Open(cfg Config, log *logrus.Entry) (*Store, error) {
 	if strings.TrimSpace(cfg.Connection) == "" {
 		log.Warn("no [database] connection: the services heartbeat, operation logs and " +
@@ -83,11 +83,13 @@ func Open(cfg Config, log *logrus.Entry) (*Store, error) {
 		return nil, err
 	}
 	if src.Dialect == SQLite {
+		// A file locked or unreadable now is an outage like any other:
+		// the writes wait and retry, and the start goes on.
 		ctx, cancel := context.WithTimeout(context.Background(), sqliteSchemaTimeout)
 		defer cancel()
 		if err := createSQLiteSchema(ctx, db, log); err != nil {
-			_ = db.Close()
-			return nil, err
+			log.WithError(err).Error("Could not give the empty SQLite database karbor's tables; " +
+				"writes fail until karbor-manage db sync (or a restart) creates them")
 		}
 	}
 	return newStore(db, src.Dialect, cfg, log), nil
