@@ -33,8 +33,8 @@ type Check struct {
 
 // Defaults of Options.
 const (
-	DefaultProbeTimeout    = 5 * time.Second
-	DefaultShutdownTimeout = 5 * time.Second
+	defaultProbeTimeout    = 5 * time.Second
+	defaultShutdownTimeout = 5 * time.Second
 )
 
 // Options configure a Server.
@@ -44,10 +44,10 @@ type Options struct {
 	// Checks are /readyz's conditions, run at once on each request.
 	Checks []Check
 	// ProbeTimeout bounds each probe of a /readyz request
-	// (DefaultProbeTimeout when 0).
+	// (5 s when 0).
 	ProbeTimeout time.Duration
 	// ShutdownTimeout bounds how long Run waits for requests in flight once
-	// its context ends (DefaultShutdownTimeout when 0).
+	// its context ends (5 s when 0).
 	ShutdownTimeout time.Duration
 	// ErrorLog receives the http.Server's own errors, one line per call
 	// (nil: the standard logger, as http.Server does).
@@ -68,10 +68,10 @@ type Server struct {
 // before Listen.
 func New(opts Options) *Server {
 	if opts.ProbeTimeout <= 0 {
-		opts.ProbeTimeout = DefaultProbeTimeout
+		opts.ProbeTimeout = defaultProbeTimeout
 	}
 	if opts.ShutdownTimeout <= 0 {
-		opts.ShutdownTimeout = DefaultShutdownTimeout
+		opts.ShutdownTimeout = defaultShutdownTimeout
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -138,37 +138,37 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 }
 
-// Readiness is /readyz's body.
-type Readiness struct {
+// readiness is /readyz's body.
+type readiness struct {
 	// Status is "ready" or "not ready".
 	Status string        `json:"status"`
-	Checks []CheckResult `json:"checks"`
+	Checks []checkResult `json:"checks"`
 }
 
-// CheckResult is one check's outcome.
-type CheckResult struct {
+// checkResult is one check's outcome.
+type checkResult struct {
 	Name  string `json:"name"`
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
 }
 
-// Ready runs every check at once, each within ProbeTimeout, and reports
+// ready runs every check at once, each within ProbeTimeout, and reports
 // them in the order given.
-func (s *Server) Ready(ctx context.Context) Readiness {
-	res := make([]CheckResult, len(s.opts.Checks))
+func (s *Server) ready(ctx context.Context) readiness {
+	res := make([]checkResult, len(s.opts.Checks))
 	var wg sync.WaitGroup
 	for i, c := range s.opts.Checks {
 		wg.Go(func() {
 			pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeTimeout)
 			defer cancel()
-			res[i] = CheckResult{Name: c.Name, OK: true}
+			res[i] = checkResult{Name: c.Name, OK: true}
 			if err := c.Probe(pctx); err != nil {
 				res[i].OK, res[i].Error = false, err.Error()
 			}
 		})
 	}
 	wg.Wait()
-	r := Readiness{Status: "ready", Checks: res}
+	r := readiness{Status: "ready", Checks: res}
 	for _, c := range res {
 		if !c.OK {
 			r.Status = "not ready"
@@ -178,7 +178,7 @@ func (s *Server) Ready(ctx context.Context) Readiness {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ready := s.Ready(r.Context())
+	ready := s.ready(r.Context())
 	code := http.StatusOK
 	if ready.Status != "ready" {
 		code = http.StatusServiceUnavailable

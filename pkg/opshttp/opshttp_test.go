@@ -89,7 +89,7 @@ func TestReadyzFollowsTheProbes(t *testing.T) {
 	for _, b := range []bool{false, true, false} {
 		broken.Store(b)
 		code, body := get(t, base+"/readyz")
-		var r Readiness
+		var r readiness
 		require.NoError(t, json.Unmarshal(body, &r))
 		if b {
 			assert.Equal(t, http.StatusServiceUnavailable, code)

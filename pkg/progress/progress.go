@@ -44,16 +44,16 @@ type Info struct {
 
 // Defaults of Options.
 const (
-	DefaultKeepFinished = 100
-	DefaultKeepFor      = time.Hour
+	defaultKeepFinished = 100
+	defaultKeepFor      = time.Hour
 )
 
 // Options bound what a Tracker keeps of finished operations.
 type Options struct {
 	// KeepFinished is how many finished operations are kept at most
-	// (DefaultKeepFinished when 0).
+	// (100 when 0).
 	KeepFinished int
-	// KeepFor is how long a finished operation is kept (DefaultKeepFor
+	// KeepFor is how long a finished operation is kept (an hour
 	// when 0).
 	KeepFor time.Duration
 	// Now tells the time (time.Now when nil).
@@ -74,10 +74,10 @@ type Tracker struct {
 // New returns an empty tracker.
 func New(opts Options) *Tracker {
 	if opts.KeepFinished <= 0 {
-		opts.KeepFinished = DefaultKeepFinished
+		opts.KeepFinished = defaultKeepFinished
 	}
 	if opts.KeepFor <= 0 {
-		opts.KeepFor = DefaultKeepFor
+		opts.KeepFor = defaultKeepFor
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
