@@ -17,8 +17,9 @@ import (
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
-// progressLine is a plain --wait line fed from /operations.
-var progressLine = regexp.MustCompile(`^(checkpoint|restore) ([0-9a-f-]{36}): ([a-z_]+) \((\d+)/(\d+) done\)$`)
+// progressLine is a plain --wait line fed from /operations; before the
+// operation is listed there, its status polled (no count).
+var progressLine = regexp.MustCompile(`^(checkpoint|restore) ([0-9a-f-]{36}): ([a-z_]+)(?: \((\d+)/(\d+) done\))?$`)
 
 // TestCtlWaitFollowsOperations: with the service's operator listener named,
 // --wait follows the operation in /operations: plain lines without a
@@ -45,6 +46,10 @@ func TestCtlWaitFollowsOperations(t *testing.T) {
 			continue
 		}
 		assert.Equal(t, id, m[2])
+		if m[5] == "" {
+			assert.Equal(t, "protecting", m[3], "the status polled before the operation is listed")
+			continue
+		}
 		assert.Equal(t, strconv.Itoa(resources), m[5])
 		done, _ := strconv.Atoi(m[4])
 		assert.GreaterOrEqual(t, done, last, "resources done never go back")
