@@ -44,7 +44,9 @@ func (c *requestCounts) BankRequest(plugin, op string, took time.Duration, faile
 // failingPut is a plugin whose writes fail.
 type failingPut struct{ bank.Plugin }
 
-func (failingPut) PutObject(context.Context, string, bank.Object) error { return errors.New("disk full") }
+func (failingPut) PutObject(context.Context, string, bank.Object) error {
+	return errors.New("disk full")
+}
 
 // An observed plugin tells every request, a missing object as an answer
 // and not a failure, keeps the plugin's lock, and reports its lease.

@@ -9,6 +9,7 @@ import (
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/gokarbor/karbor-protection/pkg/progress"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 )
 
@@ -35,6 +36,7 @@ type Builder struct {
 	recorder Recorder
 	workers  int
 	obs      Observer // nil: none
+	progress *progress.Tracker
 }
 
 // BuilderOption configures a Builder.
@@ -54,6 +56,13 @@ func withWorkers(n int) BuilderOption {
 // go, for metrics.
 func WithObserver(o Observer) BuilderOption {
 	return func(b *Builder) { b.obs = o }
+}
+
+// WithProgress has the operations report how they go to t: each flow is
+// one tracked operation, its resources done counted as their last hook
+// succeeds.
+func WithProgress(t *progress.Tracker) BuilderOption {
+	return func(b *Builder) { b.progress = t }
 }
 
 // NewBuilder returns a builder that expands plans with graphs and records

@@ -9,8 +9,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/gokarbor/karbor-protection/pkg/progress"
 	"github.com/gokarbor/karbor-protection/taskflow"
 )
 
@@ -24,6 +24,8 @@ type Operation struct {
 	obs      Observer // nil: none
 	flows    []*operationFlow
 	started  atomic.Bool
+	// progress, when set, is told how each flow goes.
+	progress *progress.Tracker
 }
 
 // Observer is told how operations go, for metrics. Its methods are called
@@ -46,21 +48,6 @@ type Observer interface {
 	// CheckpointRecovered: recovery moved a checkpoint that a dead
 	// instance left in progress from status from to to.
 	CheckpointRecovered(from, to string)
-}
-
-// finalStatus is the status an operation ends in: its success or its
-// failure status.
-func finalStatus(op Op, ok bool) string {
-	if s, found := checkpointStatuses[op]; found {
-		if ok {
-			return s.done
-		}
-		return s.failed
-	}
-	if ok {
-		return karbor.RestoreStatusSuccess
-	}
-	return karbor.RestoreStatusFailure
 }
 
 // tasksDone counts what the tasks of a run did (Observer.TasksDone). A
@@ -87,6 +74,9 @@ type operationFlow struct {
 	log          *operationLog
 	flow         *taskflow.Compiled
 	initiate     string // the Initiate task's name
+	complete     string // the Complete task's name
+	// info is what the progress tracker shows of the flow.
+	info progress.Info
 	// steps record the operation's failure (the Initiate task's revert)
 	// also for a flow stopped before Initiate ran, or abandoned.
 	steps steps
@@ -163,12 +153,18 @@ func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
 	ctx = o.flowContext(ctx, f)
 	log := logctx.From(ctx)
 	log.WithField("tasks", f.flow.Len()).Info("Operation started")
+	opts := []taskflow.RunOption{taskflow.Workers(o.workers)}
+	tracked := o.progress.Start(f.info)
+	if tracked != nil {
+		opts = append(opts, taskflow.WithListener(newFlowProgress(tracked, o.op, f)))
+	}
 	var start time.Time
 	if o.obs != nil {
 		start = time.Now()
 		o.obs.OperationStarted(string(o.op))
 	}
-	res, err := f.flow.Run(ctx, taskflow.Workers(o.workers))
+	res, err := f.flow.Run(ctx, opts...)
+	tracked.End(finalStatus(o.op, err == nil), err)
 	if o.obs != nil {
 		o.obs.TasksDone(tasksDone(res, f.flow.Len()))
 		o.obs.OperationEnded(string(o.op), finalStatus(o.op, err == nil), time.Since(start))

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,15 +15,6 @@ import (
 
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
-
-// metricsURL is where the service said it serves its metrics.
-func metricsURL(t testing.TB, s *service) string {
-	t.Helper()
-	s.waitLog("Serving metrics on ", 10*time.Second)
-	m := regexp.MustCompile(`Serving metrics on (http://[^ /]+/metrics)`).FindStringSubmatch(s.out.String())
-	require.NotNil(t, m, "the address of the metrics in the log")
-	return m[1]
-}
 
 // scrapeMetrics fetches url and parses it with Prometheus' text parser.
 func scrapeMetrics(t testing.TB, url string) map[string]*dto.MetricFamily {
@@ -84,7 +74,7 @@ next:
 func TestMetrics(t *testing.T) {
 	url := rpctest.Vhost(t)
 	s := newService(t, url, serviceConfig{sections: "[monitoring]\nlisten = 127.0.0.1:0\n"})
-	endpoint := metricsURL(t, s)
+	endpoint := s.operatorURL() + "/metrics"
 	c := pyClient(t, url)
 	member := requestContext(t, projectA, false)
 

@@ -11,8 +11,10 @@ import (
 
 // Section names of the main configuration file.
 const (
-	DatabaseGroup   = "database"
-	RabbitGroup     = "oslo_messaging_rabbit"
+	DatabaseGroup = "database"
+	RabbitGroup   = "oslo_messaging_rabbit"
+	// MonitoringGroup is this service's own section (no Python service
+	// reads it): the operator HTTP listener.
 	MonitoringGroup = "monitoring"
 )
 
@@ -73,10 +75,8 @@ func KarborRegistry() *Registry {
 		boolOpt("use_stderr", false, "Log output to standard error"),
 	)
 	registerDatabase(r)
-	// Not a Python section: this service's own HTTP endpoint for operators.
 	r.Register(MonitoringGroup,
-		strOpt("listen", "", "host:port on which to serve Prometheus metrics (/metrics); empty: not served"),
-	)
+		strOpt("listen", "", "host:port of the operator HTTP listener (/healthz, /readyz, /operations, /metrics); empty: no listener"))
 	return r
 }
 
@@ -176,10 +176,9 @@ type Karbor struct {
 	Monitoring Monitoring
 }
 
-// Monitoring is this service's own [monitoring] section.
+// Monitoring holds this service's [monitoring] options.
 type Monitoring struct {
-	// Listen is the host:port the operators' HTTP endpoint (/metrics)
-	// listens on; "" serves nothing.
+	// Listen is host:port of the operator HTTP listener; "" means none.
 	Listen string
 }
 
@@ -324,25 +323,6 @@ func (f *filler) str(group, name string) string {
 	return s
 }
 
-// hostPort reads a listen address, host:port (the host may be empty or
-// an IPv6 address in brackets, the port 0 to have one chosen); "" is unset.
-func (f *filler) hostPort(group, name string) string {
-	s := strings.TrimSpace(f.str(group, name))
-	if s == "" {
-		return ""
-	}
-	_, port, err := net.SplitHostPort(s)
-	if err != nil {
-		f.add(f.invalid(group, name, "host:port expected: "+err.Error()))
-		return ""
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		f.add(f.invalid(group, name, "the port must be a number from 0 to 65535"))
-		return ""
-	}
-	return s
-}
-
 func (f *filler) boolean(group, name string) bool {
 	b, _ := f.value(group, name).(bool)
 	return b
@@ -386,6 +366,25 @@ func (f *filler) nonNegative(group, name string) int {
 		return 0
 	}
 	return n
+}
+
+// hostPort reads a host:port option ("" stays "", meaning unset); the
+// host may be empty (every address) and the port must be a number.
+func (f *filler) hostPort(group, name string) string {
+	s := strings.TrimSpace(f.str(group, name))
+	if s == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		f.add(f.invalid(group, name, "must be host:port ("+err.Error()+")"))
+		return ""
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		f.add(f.invalid(group, name, "the port must be a number from 0 to 65535"))
+		return ""
+	}
+	return s
 }
 
 func (f *filler) invalid(group, name, msg string) error {

@@ -33,6 +33,8 @@ var rules = []struct {
 	{"pkg/sdnotify", []string{""}},
 	{"pkg/buildinfo", []string{""}},
 	{"pkg/grace", []string{""}},
+	{"pkg/progress", []string{""}},
+	{"pkg/opshttp", []string{""}},
 	{"pkg/karbortest", []string{""}},
 	// The metrics implement the layers' observer interfaces without
 	// importing them; the program wires them.
