@@ -107,11 +107,12 @@ func TestPythonReadsChunks(t *testing.T) {
 	b := fsBankAt(t, dir)
 	sec, err := b.Section(bank.ResourceDataPrefix("cp", "img"))
 	require.NoError(t, err)
-	n, sum, err := writeChunks(ctx, sec, bytes.NewReader(image), glanceChunk, func() {})
+	h := md5.New() //nolint:gosec // Glance's checksum
+	n, err := writeChunks(ctx, sec, bytes.NewReader(image), glanceChunk, h, func() {})
 	require.NoError(t, err)
 	require.NoError(t, sec.PutJSON(ctx, "metadata", metadata{ResourceID: "img", ChunksNum: &n}))
-	s := md5.Sum(image) //nolint:gosec // Glance's checksum
-	require.Equal(t, hex.EncodeToString(s[:]), sum)
+	sum := hex.EncodeToString(h.Sum(nil))
+	require.Equal(t, md5hex(image), sum)
 	require.Equal(t, 3, n)
 	for name, jsonString := range map[string]bool{"data_1": false, "data_2": true, "data_3": true} {
 		raw, err := sec.Get(ctx, name)
@@ -144,11 +145,10 @@ func TestWriteChunksBankFails(t *testing.T) {
 		_, _ = pw.Write(make([]byte, 2*glanceChunk))
 	}()
 	aborted := false
-	n, _, err := writeChunks(context.Background(), sec, pr, glanceChunk, func() {
+	_, err := writeChunks(context.Background(), sec, pr, glanceChunk, nil, func() {
 		aborted = true
 		_ = pw.CloseWithError(errors.New("download aborted"))
 	})
 	require.ErrorIs(t, err, failed)
 	assert.True(t, aborted)
-	assert.Equal(t, 1, n)
 }
