@@ -1,0 +1,113 @@
+package cinder_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/providers/openstack/cinder"
+	"github.com/gokarbor/karbor-protection/providers/openstack/ostest"
+)
+
+// planVolumes is the size of the plan BenchmarkProtect50Volumes protects.
+const planVolumes = 50
+
+// volumesNamed lists the project's volumes whose names start with prefix.
+func (r *realCinder) volumesNamed(ctx context.Context, prefix string) ([]volumes.Volume, error) {
+	pages, err := volumes.List(r.c, volumes.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := volumes.ExtractVolumes(pages)
+	var mine []volumes.Volume
+	for _, v := range all {
+		if strings.HasPrefix(v.Name, prefix) {
+			mine = append(mine, v)
+		}
+	}
+	return mine, err
+}
+
+// volumes creates n available 1 GiB volumes at once, deleted (with their
+// backups) when the benchmark ends.
+func (r *realCinder) volumes(b *testing.B, n int) []string {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	prefix := r.prefix + "-bench-"
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		vs, err := r.volumesNamed(ctx, prefix)
+		require.NoError(b, err)
+		for _, v := range vs {
+			ostest.DeleteBackups(b, r.c, v.ID)
+			if err := volumes.Delete(ctx, r.c, v.ID, volumes.DeleteOpts{Cascade: true}).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
+				b.Errorf("delete volume %s: %v", v.ID, err)
+			}
+		}
+		ostest.WaitFor(b, ctx, "the benchmark's volumes gone", func() (bool, error) {
+			vs, err := r.volumesNamed(ctx, prefix)
+			return len(vs) == 0, err
+		})
+	})
+	ids := make([]string, n)
+	for i := range ids {
+		v, err := volumes.Create(ctx, r.c, volumes.CreateOpts{Size: 1, Name: prefix + strconv.Itoa(i)}, nil).Extract()
+		require.NoError(b, err)
+		ids[i] = v.ID
+	}
+	ostest.WaitFor(b, ctx, "the benchmark's volumes available", func() (bool, error) {
+		vs, err := r.volumesNamed(ctx, prefix)
+		ready := 0
+		for _, v := range vs {
+			if v.Status == "available" {
+				ready++
+			}
+		}
+		return ready == n, err
+	})
+	return ids
+}
+
+// BenchmarkProtect50Volumes protects, with the Cinder backup plugin against
+// the real Cinder and its backup service, one volume alone and then a plan
+// of 50 (the first among them) in the same run, and reports both wall
+// times and the plan's against 50 times the one volume's: 1 means the 50
+// backups ran one after the other, 1/50 that they all overlapped. Each
+// checkpoint is deleted (its backups with it) outside the timings. The
+// backups are made from the volumes directly (backup_from_snapshot =
+// False): a temporary snapshot of the file-backed test driver would copy
+// each 1 GiB volume first.
+func BenchmarkProtect50Volumes(b *testing.B) {
+	r := newRealCinder(b)
+	vols := r.volumes(b, planVolumes)
+	e := r.env(b, cinder.BackupPluginName, "[cinder_backup_protection_plugin]\npoll_interval = 1\nbackup_from_snapshot = False\n")
+
+	var one, all time.Duration
+	for b.Loop() {
+		start := time.Now()
+		cp, err := e.protect(b, vols[0], nil)
+		one += time.Since(start)
+		require.NoError(b, err)
+		require.Equal(b, bank.StatusAvailable, cp.Status)
+		require.NoError(b, e.delete(b, cp, vols[0]))
+
+		start = time.Now()
+		cp, err = e.protectAll(b, vols, nil)
+		all += time.Since(start)
+		require.NoError(b, err)
+		require.Equal(b, bank.StatusAvailable, cp.Status)
+		require.NoError(b, e.delete(b, cp, vols...))
+	}
+	b.ReportMetric(one.Seconds()/float64(b.N), "one-volume-s")
+	b.ReportMetric(all.Seconds()/float64(b.N), "50-volumes-s")
+	b.ReportMetric(all.Seconds()/(planVolumes*one.Seconds()), "x-of-50-serial")
+}
