@@ -344,6 +344,11 @@ glance_api_servers = http://127.0.0.1:9292
 backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
 backup_posix_path = $C/backups
 backup_compression_algorithm = none
+# cinder-backup runs up to backup_max_operations (15) backups at once, each
+# holding a backup_file_size buffer: with the default (1.9 GB) every backup
+# of a 1 GiB test volume holds the whole volume, so a plan of many volumes
+# needs 15 GiB of memory. With 64 MiB files it needs under 1 GiB.
+backup_file_size = 67108864
 rootwrap_config = /etc/cinder/rootwrap.conf
 # The tests of several packages create volumes, snapshots and backups in
 # project demo at the same time: Cinder's default quotas (10 each) would
