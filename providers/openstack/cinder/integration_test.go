@@ -295,8 +295,11 @@ func TestRealCinderSnapshot(t *testing.T) {
 }
 
 // TestRealCinderFailures: a volume in error, a volume deleted before its
-// protection runs, and a refused token end the protection in error with the
-// reason, and leave nothing in Cinder.
+// protection runs, a backup that fails in cinder-backup and a refused token
+// end the protection in error with the reason, and leave nothing in Cinder.
+// The failing backup is asked for into a container the posix backup driver
+// (scripts/ensure-openstack.sh) cannot create: an absolute path under
+// /proc, which it joins to its backup_posix_path as such.
 func TestRealCinderFailures(t *testing.T) {
 	t.Parallel()
 	r := newRealCinder(t)
@@ -306,16 +309,21 @@ func TestRealCinderFailures(t *testing.T) {
 	r.deleteVolume(t, gone)
 	healthy, _ := r.volume(t, "healthy")
 
+	// Its own volume: the other cases look for leftovers on theirs.
+	backedUp, _ := r.volume(t, "backed-up")
+	failing := "/proc/" + r.prefix + "-no-such-container"
 	for _, tc := range []struct {
 		name, plugin, extra, vol, token, reason string
+		params                                  map[string]string
 	}{
-		{"backup of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = False", errored, "", "Volume is in errorneous state: error"},
-		{"backup from snapshot of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = True", errored, "", "Error creating snapshot for volume"},
-		{"backup of a deleted volume", cinder.BackupPluginName, "backup_from_snapshot = True", gone, "", "Error creating snapshot for volume"},
-		{"backup with a refused token", cinder.BackupPluginName, "backup_from_snapshot = True", healthy, "invalid", "401"},
-		{"snapshot of a volume in error", cinder.SnapshotPluginName, "", errored, "", "Volume is in a error status: error"},
-		{"snapshot of a deleted volume", cinder.SnapshotPluginName, "", gone, "", "Volume is in a error status"},
-		{"snapshot with a refused token", cinder.SnapshotPluginName, "", healthy, "invalid", "401"},
+		{"a backup that fails", cinder.BackupPluginName, "backup_from_snapshot = True", backedUp, "", failing, map[string]string{"container": failing}},
+		{"backup of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = False", errored, "", "Volume is in errorneous state: error", nil},
+		{"backup from snapshot of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = True", errored, "", "Error creating snapshot for volume", nil},
+		{"backup of a deleted volume", cinder.BackupPluginName, "backup_from_snapshot = True", gone, "", "Error creating snapshot for volume", nil},
+		{"backup with a refused token", cinder.BackupPluginName, "backup_from_snapshot = True", healthy, "invalid", "401", nil},
+		{"snapshot of a volume in error", cinder.SnapshotPluginName, "", errored, "", "Volume is in a error status: error", nil},
+		{"snapshot of a deleted volume", cinder.SnapshotPluginName, "", gone, "", "Volume is in a error status", nil},
+		{"snapshot with a refused token", cinder.SnapshotPluginName, "", healthy, "invalid", "401", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -325,7 +333,7 @@ func TestRealCinderFailures(t *testing.T) {
 				e.rc.AuthToken = tc.token
 				e.rc.AuthTokenInfo = nil
 			}
-			cp, err := e.protect(t, tc.vol, nil)
+			cp, err := e.protect(t, tc.vol, tc.params)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, karbor.ExcCreateResourceFailed)
 			assert.Contains(t, err.Error(), tc.reason)
