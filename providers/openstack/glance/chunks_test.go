@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -151,4 +152,40 @@ func TestWriteChunksBankFails(t *testing.T) {
 	})
 	require.ErrorIs(t, err, failed)
 	assert.True(t, aborted)
+}
+
+// Two objects are written at once: the write of data_1 waits here until
+// the write of data_2 has begun, which a copy writing one object at a time
+// would never reach.
+func TestWriteChunksTwoWritesInFlight(t *testing.T) {
+	second := make(chan struct{})
+	b := fsBank(t, func(p bank.Plugin) bank.Plugin {
+		return putHook{Plugin: p, before: func(ctx context.Context, key string) error {
+			switch {
+			case strings.HasSuffix(key, "/data_2"):
+				close(second)
+			case strings.HasSuffix(key, "/data_1"):
+				select {
+				case <-second:
+				case <-time.After(30 * time.Second):
+					return errors.New("data_2 was not written while data_1 was")
+				}
+			}
+			return nil
+		}}
+	})
+	sec := section(t, b, "img")
+	image := randomBytes(t, 3*glanceChunk)
+	h := md5.New() //nolint:gosec // Glance's checksum
+	n, err := writeChunks(context.Background(), sec, bytes.NewReader(image), glanceChunk, h, func() {})
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.Equal(t, md5hex(image), hex.EncodeToString(h.Sum(nil)))
+	var got []byte
+	for _, name := range []string{"data_1", "data_2", "data_3"} {
+		chunk, err := sec.Get(context.Background(), name)
+		require.NoError(t, err)
+		got = append(got, chunk...)
+	}
+	assert.True(t, bytes.Equal(image, got))
 }
