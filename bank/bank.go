@@ -22,6 +22,9 @@ func New(p Plugin) *Bank { return &Bank{plugin: p} }
 // OwnerID is the plugin's owner id.
 func (b *Bank) OwnerID() string { return b.plugin.OwnerID() }
 
+// Ping checks that the bank can be reached now (Plugin.Ping).
+func (b *Bank) Ping(ctx context.Context) error { return b.plugin.Ping(ctx) }
+
 // Close closes the plugin.
 func (b *Bank) Close() error { return b.plugin.Close() }
 

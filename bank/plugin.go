@@ -48,6 +48,12 @@ type Plugin interface {
 	ListObjects(ctx context.Context, opts ListOptions) ([]string, error)
 	DeleteObject(ctx context.Context, key string) error
 
+	// Ping checks, as cheaply as the storage allows and changing nothing,
+	// that the bank can be reached now: the file-system bank's folder is
+	// still there and still the one opened, Swift's container and S3's
+	// bucket answer. The service's readiness probe calls it.
+	Ping(ctx context.Context) error
+
 	// OwnerID is this plugin instance's owner id, a random UUID made at
 	// construction; checkpoints record it in owner_id.
 	OwnerID() string

@@ -13,6 +13,7 @@ import (
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/progress"
 	"github.com/gokarbor/karbor-protection/providers"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 	"github.com/gokarbor/karbor-protection/providers/noop"
@@ -80,39 +81,53 @@ func directCall(ctx context.Context, p *providers.Provider, plan *karbor.Plan, b
 // BenchmarkProtect measures a protect of n noop resources from the RPC to
 // available (ns/op, ns/resource) against directCall in the same run
 // (baseline-ns/resource, x-baseline; overhead-ns/resource is what the
-// graph, the flow and the engine add per resource).
+// graph, the flow and the engine add per resource), without and with a
+// progress tracker.
 func BenchmarkProtect(b *testing.B) {
-	for _, n := range []int{10, 100, 1000, 10000} {
-		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
-			ctx, _ := quiet(b)
-			_, p := loadOne(b, ctx, noopFile(filepath.Join(b.TempDir(), "bank")))
-			builder := providers.NewBuilder(protectables.Load(ctx, nil), &db.Recorder{})
-			plan := benchPlan(n, p.ID())
-			bp := bankPlan(b, plan)
-			g, err := protectables.Load(ctx, nil).BuildGraph(ctx, rc, graph.FromPlan(plan.Resources))
-			require.NoError(b, err)
-			packed, err := g.Pack()
-			require.NoError(b, err)
-
-			var direct time.Duration
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				b.StopTimer()
-				start := time.Now()
-				require.NoError(b, directCall(ctx, p, plan, bp, packed))
-				direct += time.Since(start)
-				b.StartTimer()
-				require.NoError(b, protectCall(ctx, builder, p, plan))
-			}
-			full := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			floor := float64(direct.Nanoseconds()) / float64(b.N)
-			b.ReportMetric(full/float64(n), "ns/resource")
-			b.ReportMetric(floor/float64(n), "baseline-ns/resource")
-			b.ReportMetric(full/floor, "x-baseline")
-			b.ReportMetric((full-floor)/float64(n), "overhead-ns/resource")
-		})
+	for _, tracked := range []bool{false, true} {
+		for _, n := range []int{10, 100, 1000, 10000} {
+			b.Run(fmt.Sprintf("progress=%t/resources=%d", tracked, n), func(b *testing.B) {
+				var tracker *progress.Tracker
+				if tracked {
+					tracker = progress.New(progress.Options{})
+				}
+				benchmarkProtect(b, n, tracker)
+			})
+		}
 	}
+}
+
+// benchmarkProtect is BenchmarkProtect's run of n resources; a tracker,
+// when given, gets the operations' progress (the operator listener's
+// /operations).
+func benchmarkProtect(b *testing.B, n int, tracker *progress.Tracker) {
+	ctx, _ := quiet(b)
+	_, p := loadOne(b, ctx, noopFile(filepath.Join(b.TempDir(), "bank")))
+	builder := providers.NewBuilder(protectables.Load(ctx, nil), &db.Recorder{}, providers.WithProgress(tracker))
+	plan := benchPlan(n, p.ID())
+	bp := bankPlan(b, plan)
+	g, err := protectables.Load(ctx, nil).BuildGraph(ctx, rc, graph.FromPlan(plan.Resources))
+	require.NoError(b, err)
+	packed, err := g.Pack()
+	require.NoError(b, err)
+
+	var direct time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		start := time.Now()
+		require.NoError(b, directCall(ctx, p, plan, bp, packed))
+		direct += time.Since(start)
+		b.StartTimer()
+		require.NoError(b, protectCall(ctx, builder, p, plan))
+	}
+	full := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	floor := float64(direct.Nanoseconds()) / float64(b.N)
+	b.ReportMetric(full/float64(n), "ns/resource")
+	b.ReportMetric(floor/float64(n), "baseline-ns/resource")
+	b.ReportMetric(full/floor, "x-baseline")
+	b.ReportMetric((full-floor)/float64(n), "overhead-ns/resource")
 }
 
 // BenchmarkPack measures packing a graph of n resources into its

@@ -9,6 +9,7 @@ import (
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/gokarbor/karbor-protection/pkg/progress"
 	"github.com/gokarbor/karbor-protection/providers/graph"
 )
 
@@ -34,6 +35,7 @@ type Builder struct {
 	graphs   GraphBuilder
 	recorder Recorder
 	workers  int
+	progress *progress.Tracker
 }
 
 // BuilderOption configures a Builder.
@@ -47,6 +49,13 @@ func withWorkers(n int) BuilderOption {
 			b.workers = n
 		}
 	}
+}
+
+// WithProgress has the operations report how they go to t: each flow is
+// one tracked operation, its resources done counted as their last hook
+// succeeds.
+func WithProgress(t *progress.Tracker) BuilderOption {
+	return func(b *Builder) { b.progress = t }
 }
 
 // NewBuilder returns a builder that expands plans with graphs and records

@@ -39,7 +39,7 @@ type CopyPair struct {
 // Either way every copy made by the call is left in status error, not
 // wait_copying for ever as in Python.
 func (b *Builder) BuildCopy(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, sources []*bank.Checkpoint) (*Operation, []CopyPair, error) {
-	op := &Operation{op: OpCopy, provider: p.id, workers: b.workers}
+	op := &Operation{op: OpCopy, provider: p.id, workers: b.workers, progress: b.progress}
 	pairs := []CopyPair{}
 	var eligible []*bank.Checkpoint
 	for _, src := range sources {

@@ -37,7 +37,7 @@ func (b *Builder) BuildDelete(ctx context.Context, rc *karbor.RequestContext, p 
 		abandonBuild(ctx, err, s.fail)
 		return nil, fmt.Errorf("providers: build delete flow of checkpoint %s: %w", cp.ID, err)
 	}
-	return &Operation{op: OpDelete, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
+	return &Operation{op: OpDelete, provider: p.id, workers: b.workers, progress: b.progress, flows: []*operationFlow{flow}}, nil
 }
 
 func (b *Builder) deleteFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, cp *bank.Checkpoint, s checkpointSteps) (*operationFlow, error) {

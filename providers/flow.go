@@ -69,7 +69,8 @@ func (t *hookTask) Revert(ctx context.Context, _ taskflow.Outcome) error {
 // P.prepare_finish, C.complete → P.complete. A resource met several times
 // (a child of several parents) has one set of tasks, linked to every
 // parent. base holds the arguments every hook gets; each resource's copy
-// adds the resource and its parameters.
+// adds the resource and its parameters. It also returns how many resources
+// the flow works through.
 //
 // Resources are met in depth-first pre-order from the roots; the first whose
 // type has no plugin in the provider is ProtectionPluginNotFound, the first
@@ -81,7 +82,7 @@ func (t *hookTask) Revert(ctx context.Context, _ taskflow.Outcome) error {
 // do nothing, keeping the order of its parents and children, and a
 // warning. Python fails to build the delete flow, and the checkpoint can
 // then never be deleted.
-func resourceFlow(ctx context.Context, p *Provider, op Op, g graph.Graph, params karbor.Parameters, base HookArgs) (*taskflow.Graph, error) {
+func resourceFlow(ctx context.Context, p *Provider, op Op, g graph.Graph, params karbor.Parameters, base HookArgs) (*taskflow.Graph, int, error) {
 	nodes := g.Nodes()
 	flow := taskflow.NewGraph("ResourceGraphFlow_" + string(op))
 	all := make([]resourceTasks, len(nodes))
@@ -94,7 +95,7 @@ func resourceFlow(ctx context.Context, p *Provider, op Op, g graph.Graph, params
 		}
 		hooks, err := resourceHooks(ctx, p, op, r)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if hooks == nil {
 			hooks = BaseHooks{}
@@ -123,7 +124,7 @@ func resourceFlow(ctx context.Context, p *Provider, op Op, g graph.Graph, params
 			flow.Link(&child.tasks[hookComplete], &parent.tasks[hookComplete])
 		}
 	}
-	return flow, nil
+	return flow, used, nil
 }
 
 // resourceHooks are the hooks of operation op for resource r (see

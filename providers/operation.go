@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	"github.com/gokarbor/karbor-protection/pkg/progress"
 	"github.com/gokarbor/karbor-protection/taskflow"
 )
 
@@ -21,6 +22,8 @@ type Operation struct {
 	workers  int
 	flows    []*operationFlow
 	started  atomic.Bool
+	// progress, when set, is told how each flow goes.
+	progress *progress.Tracker
 }
 
 // operationFlow is one compiled operation flow: Initiate, the resource
@@ -30,6 +33,9 @@ type operationFlow struct {
 	log          *operationLog
 	flow         *taskflow.Compiled
 	initiate     string // the Initiate task's name
+	complete     string // the Complete task's name
+	// info is what the progress tracker shows of the flow.
+	info progress.Info
 	// steps record the operation's failure (the Initiate task's revert)
 	// also for a flow stopped before Initiate ran, or abandoned.
 	steps steps
@@ -103,7 +109,13 @@ func (o *Operation) runFlow(ctx context.Context, f *operationFlow) error {
 	ctx = o.flowContext(ctx, f)
 	log := logctx.From(ctx)
 	log.WithField("tasks", f.flow.Len()).Info("Operation started")
-	res, err := f.flow.Run(ctx, taskflow.Workers(o.workers))
+	opts := []taskflow.RunOption{taskflow.Workers(o.workers)}
+	tracked := o.progress.Start(f.info)
+	if tracked != nil {
+		opts = append(opts, taskflow.WithListener(newFlowProgress(tracked, o.op, f)))
+	}
+	res, err := f.flow.Run(ctx, opts...)
+	tracked.End(finalStatus(o.op, err == nil), err)
 	if err == nil {
 		log.Info("Operation succeeded")
 		return nil

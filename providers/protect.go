@@ -65,7 +65,7 @@ func (b *Builder) buildProtect(ctx context.Context, rc *karbor.RequestContext, p
 		abandonBuild(ctx, err, s.fail)
 		return nil, fmt.Errorf("providers: build protect flow of plan %s: %w", plan.ID, err)
 	}
-	return &Operation{op: OpProtect, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
+	return &Operation{op: OpProtect, provider: p.id, workers: b.workers, progress: b.progress, flows: []*operationFlow{flow}}, nil
 }
 
 func (b *Builder) protectFlow(ctx context.Context, rc *karbor.RequestContext, p *Provider, plan *karbor.Plan, cp *bank.Checkpoint, s checkpointSteps) (*operationFlow, error) {

@@ -87,5 +87,5 @@ func (b *Builder) buildTarget(ctx context.Context, rc *karbor.RequestContext, p 
 		})
 		return nil, fmt.Errorf("providers: build %s flow of checkpoint %s: %w", t.op, cp.ID, err)
 	}
-	return &Operation{op: t.op, provider: p.id, workers: b.workers, flows: []*operationFlow{flow}}, nil
+	return &Operation{op: t.op, provider: p.id, workers: b.workers, progress: b.progress, flows: []*operationFlow{flow}}, nil
 }

@@ -47,7 +47,7 @@ func namesOf(op Op, planID, checkpointID, copyID string) flowNames {
 // args.Op over g (resourceFlow), between s's Initiate and Complete tasks.
 func newFlow(ctx context.Context, p *Provider, g graph.Graph, params karbor.Parameters, args HookArgs,
 	names flowNames, checkpointID string, log *operationLog, s steps) (*operationFlow, error) {
-	resources, err := resourceFlow(ctx, p, args.Op, g, params, args)
+	resources, count, err := resourceFlow(ctx, p, args.Op, g, params, args)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,8 @@ func newFlow(ctx context.Context, p *Provider, g graph.Graph, params karbor.Para
 	if err != nil {
 		return nil, err
 	}
-	return &operationFlow{checkpointID: checkpointID, log: log, flow: compiled, initiate: names.initiate, steps: s}, nil
+	return &operationFlow{checkpointID: checkpointID, log: log, flow: compiled, initiate: names.initiate, complete: names.complete,
+		info: flowInfo(p, args, checkpointID, count), steps: s}, nil
 }
 
 // checkpointStatuses are, for each operation that changes a checkpoint, the

@@ -2,6 +2,9 @@
 # Runs karbor-protection on this machine, in the foreground, with the sample
 # configuration: etc/karbor.conf.sample (broker rabbit://guest:guest@127.0.0.1:5672/)
 # and the noop provider of etc/providers.d, whose file-system bank is var/bank.
+# karbor's tables live in var/karbor.sqlite, made with karbor's schema on the
+# first run (no database server needed); the operator endpoints answer on
+# http://127.0.0.1:9785 (/healthz, /readyz, /operations).
 #
 # It starts a local RabbitMQ first if none answers on 127.0.0.1:5672
 # (installing it on a fresh Debian machine), then builds bin/karbor-protection.

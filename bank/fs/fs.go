@@ -213,6 +213,36 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 // OwnerID implements bank.Plugin.
 func (p *Plugin) OwnerID() string { return p.opts.OwnerID }
 
+// Ping implements bank.Plugin: file_system_bank_path still names the
+// folder opened at start (not removed, moved away or replaced: the plugin
+// keeps working in the folder it opened, so a new one at the same path is
+// not the bank the service writes to, and a restart is needed), and the
+// container is still a folder in it.
+func (p *Plugin) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	named, err := os.Stat(p.opts.Path)
+	if err != nil {
+		return fmt.Errorf("fs bank: file_system_bank_path: %w", err)
+	}
+	opened, err := p.root.Stat(".")
+	if err != nil {
+		return fmt.Errorf("fs bank: file_system_bank_path: %w", err)
+	}
+	if !os.SameFile(named, opened) {
+		return fmt.Errorf("fs bank: file_system_bank_path %s is no longer the folder opened at start (moved or replaced): restart the service", p.opts.Path)
+	}
+	c, err := p.root.Stat(p.container)
+	if err != nil {
+		return fmt.Errorf("fs bank: container: %w", err)
+	}
+	if !c.IsDir() {
+		return fmt.Errorf("fs bank: container %s is not a folder", p.container)
+	}
+	return nil
+}
+
 // Close stops renewing, releases the lease and closes the bank. The lease
 // is released by storing it expired, not removed: its unfinished
 // checkpoints (if any) are recognised as orphaned at once, and its holder

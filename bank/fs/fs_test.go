@@ -269,3 +269,53 @@ func TestConstructionCreatesDirectories(t *testing.T) {
 	assert.DirExists(t, filepath.Join(dir, "nested", "container"))
 	assert.DirExists(t, filepath.Join(dir, "leases"))
 }
+
+// TestPingFollowsTheFolder: the probe fails while the bank folder is moved
+// away, replaced by another folder or has lost its container, and
+// succeeds again once the folder opened at start is back.
+func TestPingFollowsTheFolder(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, dir, away string)
+		repair  func(t *testing.T, dir, away string)
+		wantErr string
+	}{
+		{"moved away",
+			func(t *testing.T, dir, away string) { require.NoError(t, os.Rename(dir, away)) },
+			func(t *testing.T, dir, away string) { require.NoError(t, os.Rename(away, dir)) },
+			"no such file or directory"},
+		{"replaced by another folder",
+			func(t *testing.T, dir, away string) {
+				require.NoError(t, os.Rename(dir, away))
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, DefaultContainer), 0o755))
+			},
+			func(t *testing.T, dir, away string) {
+				require.NoError(t, os.RemoveAll(dir))
+				require.NoError(t, os.Rename(away, dir))
+			},
+			"no longer the folder opened at start"},
+		{"container removed",
+			func(t *testing.T, dir, away string) {
+				require.NoError(t, os.Rename(filepath.Join(dir, DefaultContainer), away))
+			},
+			func(t *testing.T, dir, away string) {
+				require.NoError(t, os.Rename(away, filepath.Join(dir, DefaultContainer)))
+			},
+			"container"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			dir, away := filepath.Join(base, "bank"), filepath.Join(base, "away")
+			p := newPlugin(t, dir)
+			require.NoError(t, p.Ping(ctx))
+			tc.breakIt(t, dir, away)
+			err := p.Ping(ctx)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+			tc.repair(t, dir, away)
+			require.NoError(t, p.Ping(ctx))
+		})
+	}
+}

@@ -291,6 +291,15 @@ func newClient(opts Options) *s3.Client {
 // OwnerID implements bank.Plugin.
 func (p *Plugin) OwnerID() string { return p.opts.OwnerID }
 
+// Ping implements bank.Plugin: a HeadBucket of the object bucket.
+func (p *Plugin) Ping(ctx context.Context) error {
+	_, err := p.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(p.opts.ObjectBucket)})
+	if err != nil {
+		return fmt.Errorf("s3 bank: bucket %s at %s: %w", p.opts.ObjectBucket, p.endpoint(), p.newError("HeadBucket", err))
+	}
+	return nil
+}
+
 // Close stops renewing and stores the lease expired, so this instance's
 // unfinished checkpoints are recognised as orphaned at once.
 func (p *Plugin) Close() error {

@@ -58,6 +58,21 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 // OwnerID implements bank.Plugin.
 func (p *Plugin) OwnerID() string { return p.opts.OwnerID }
 
+// Ping implements bank.Plugin: a HEAD of the object container (after
+// connecting, if the plugin could not connect before).
+func (p *Plugin) Ping(ctx context.Context) error {
+	c, err := p.conn(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, request{method: http.MethodHead, path: p.opts.Container, okCodes: []int{200, 204}})
+	if err != nil {
+		return &bank.ContainerError{Container: p.opts.Container, Err: err}
+	}
+	drain(resp)
+	return nil
+}
+
 // connect returns the connection, making it first if needed.
 func (p *Plugin) connect(ctx context.Context) (*conn, error) {
 	p.connMu.Lock()

@@ -342,7 +342,7 @@ func TestCtlExitStatus(t *testing.T) {
 		{"plan not JSON", ctlEnv(), []string{"protect", notJSON}, 2, "not.json"},
 		{"plan resource without id", ctlEnv(), []string{"protect", badPlan}, 2, `"id" is missing`},
 		{"bad sort dir", ctlEnv(), []string{"checkpoint", "list", noopID, "--sort-dir", "up"}, 2, "--sort-dir is asc or desc"},
-		{"restore --wait without a database", ctlEnv(), []string{"restore", noopID, unknown, "--wait"}, 2, "--wait follows the restore's row in karbor's database"},
+		{"restore --wait without a database", ctlEnv(), []string{"restore", noopID, unknown, "--wait"}, 2, "--wait follows the restore in the service's /operations (--operations-url) or its row in karbor's database"},
 		{"bad parameters", ctlEnv(), []string{"restore", noopID, unknown, "--parameters", "[1]"}, 2, "--parameters is not a JSON object"},
 		{"unknown provider", ctlEnv(), []string{"provider", "show", unknown}, 1, "ProviderNotFound: Provider " + unknown + " could not be found."},
 		{"unknown checkpoint", ctlEnv(), []string{"checkpoint", "show", noopID, unknown}, 1, "CheckpointNotFound: Checkpoint " + unknown + " could not be found."},

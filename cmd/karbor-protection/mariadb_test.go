@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gokarbor/karbor-protection/pkg/db"
-	"github.com/gokarbor/karbor-protection/pkg/db/dbtest"
+	"github.com/gokarbor/karbor-protection/pkg/db/schema"
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
@@ -124,7 +124,7 @@ func applySchema(t testing.TB, pool *sql.DB) {
 // schemaStatements are karbor's MySQL schema.
 func schemaStatements(t testing.TB) []string {
 	t.Helper()
-	stmts, err := dbtest.Statements("mysql")
+	stmts, err := schema.Statements("mysql")
 	require.NoError(t, err)
 	return stmts
 }

@@ -3,13 +3,19 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // Section names of the main configuration file.
 const (
 	DatabaseGroup = "database"
 	RabbitGroup   = "oslo_messaging_rabbit"
+	// MonitoringGroup is this service's own section (no Python service
+	// reads it): the operator HTTP listener.
+	MonitoringGroup = "monitoring"
 )
 
 // KarborRegistry declares the options of karbor.conf that karbor-protection
@@ -69,6 +75,8 @@ func KarborRegistry() *Registry {
 		boolOpt("use_stderr", false, "Log output to standard error"),
 	)
 	registerDatabase(r)
+	r.Register(MonitoringGroup,
+		strOpt("listen", "", "host:port of the operator HTTP listener (/healthz, /readyz, /operations, /metrics); empty: no listener"))
 	return r
 }
 
@@ -162,9 +170,16 @@ type Karbor struct {
 	// heartbeats.
 	RecoverUnleasedCheckpoints bool
 
-	Messaging Messaging
-	Log       Log
-	Database  Database
+	Messaging  Messaging
+	Log        Log
+	Database   Database
+	Monitoring Monitoring
+}
+
+// Monitoring holds this service's [monitoring] options.
+type Monitoring struct {
+	// Listen is host:port of the operator HTTP listener; "" means none.
+	Listen string
 }
 
 // Messaging holds the oslo.messaging options.
@@ -270,6 +285,7 @@ func NewKarbor(c *Config) (*Karbor, error) {
 			ConnectionParameters:  f.str(DatabaseGroup, "connection_parameters"),
 		},
 	}
+	k.Monitoring.Listen = f.hostPort(MonitoringGroup, "listen")
 	rabbit, err := c.Section(RabbitGroup)
 	f.add(err)
 	k.Messaging.Rabbit = rabbit
@@ -350,6 +366,25 @@ func (f *filler) nonNegative(group, name string) int {
 		return 0
 	}
 	return n
+}
+
+// hostPort reads a host:port option ("" stays "", meaning unset); the
+// host may be empty (every address) and the port must be a number.
+func (f *filler) hostPort(group, name string) string {
+	s := strings.TrimSpace(f.str(group, name))
+	if s == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		f.add(f.invalid(group, name, "must be host:port ("+err.Error()+")"))
+		return ""
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		f.add(f.invalid(group, name, "the port must be a number from 0 to 65535"))
+		return ""
+	}
+	return s
 }
 
 func (f *filler) invalid(group, name, msg string) error {

@@ -85,6 +85,9 @@ ssl_ca_file = $state_path/ca.pem
 
 [keystone_authtoken]
 auth_url = http://keystone:5000
+
+[monitoring]
+listen = [::1]:9785
 `)
 	require.NoError(t, err)
 	assert.Equal(t, "node-1.example.com", k.Host, "oslo.config's host type drops the trailing dot")
@@ -104,6 +107,7 @@ auth_url = http://keystone:5000
 	require.NotNil(t, k.Database.PoolTimeout)
 	assert.Equal(t, 30, *k.Database.PoolTimeout)
 	assert.Equal(t, []KeyValue{{"rabbit_qos_prefetch_count", "10"}, {"ssl_ca_file", "/srv/karbor/ca.pem"}}, k.Messaging.Rabbit)
+	assert.Equal(t, "[::1]:9785", k.Monitoring.Listen)
 }
 
 func TestKarborServiceDownTime(t *testing.T) {
@@ -146,6 +150,9 @@ func TestKarborBadValues(t *testing.T) {
 		{"unresolved substitution", "[database]\nconnection = sqlite:///$nowhere/k.db\n", nil, []string{"[database] connection", "no such option"}},
 		{"bad rabbit substitution", "[oslo_messaging_rabbit]\nssl_ca_file = $nowhere\n", nil, []string{"[oslo_messaging_rabbit] ssl_ca_file"}},
 		{"from the environment", "", []string{"OS_DEFAULT__RPC_RESPONSE_TIMEOUT=soon"}, []string{"environment variable OS_DEFAULT__RPC_RESPONSE_TIMEOUT: [DEFAULT] rpc_response_timeout = \"soon\""}},
+		{"listen without a port", "[monitoring]\nlisten = 127.0.0.1\n", nil, []string{"[monitoring] listen = \"127.0.0.1\": must be host:port"}},
+		{"listen on a named port", "[monitoring]\nlisten = 127.0.0.1:http\n", nil, []string{"[monitoring] listen = \"127.0.0.1:http\": the port must be a number"}},
+		{"listen port out of range", "[monitoring]\nlisten = :65536\n", nil, []string{"the port must be a number from 0 to 65535"}},
 		{"every error at once", "[DEFAULT]\ndebug = maybe\nreport_interval = x\n[database]\nmax_overflow = y\n", nil,
 			[]string{"debug = \"maybe\"", "report_interval = \"x\"", "max_overflow = \"y\""}},
 	}

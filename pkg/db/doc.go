@@ -7,7 +7,8 @@
 // URL syntax (mysql+pymysql://, mysql://, postgresql://,
 // postgresql+psycopg2://, sqlite:///relative, sqlite:////absolute), reached
 // through database/sql with go-sql-driver/mysql, pgx and modernc.org/sqlite.
-// The tables are karbor's own; this package never creates or migrates them.
+// The tables are karbor's own; this package never migrates them, and creates
+// them only in a SQLite database that has no table at all (a new local file).
 //
 // Open returns a Store; its Recorder is what flows record through, and its
 // Run drives the heartbeat and the writes. Without a connection the Recorder

@@ -44,9 +44,15 @@ type Store struct {
 	running atomic.Bool
 }
 
-// Open prepares the store; it does not wait for the database, which may be
-// down at start. Its errors are configuration errors (a bad URL, bad
-// options).
+// sqliteSchemaTimeout bounds the creation of karbor's tables in a new
+// SQLite file (a local file: it takes milliseconds unless another process
+// holds the file's lock).
+const sqliteSchemaTimeout = 30 * time.Second
+
+// Open prepares the store; it does not wait for a database server, which
+// may be down at start. Its errors are configuration errors (a bad URL,
+// bad options). An empty SQLite database is given karbor's tables first
+// (createSQLiteSchema).
 func Open(cfg Config, log *logrus.Entry) (*Store, error) {
 	if strings.TrimSpace(cfg.Connection) == "" {
 		log.Warn("no [database] connection: the services heartbeat, operation logs and " +
@@ -75,6 +81,16 @@ func Open(cfg Config, log *logrus.Entry) (*Store, error) {
 	db, err := openSQL(src, cfg.Options, log)
 	if err != nil {
 		return nil, err
+	}
+	if src.Dialect == SQLite {
+		// A file locked or unreadable now is an outage like any other:
+		// the writes wait and retry, and the start goes on.
+		ctx, cancel := context.WithTimeout(context.Background(), sqliteSchemaTimeout)
+		defer cancel()
+		if err := createSQLiteSchema(ctx, db, log); err != nil {
+			log.WithError(err).Error("Could not give the empty SQLite database karbor's tables; " +
+				"writes fail until karbor-manage db sync (or a restart) creates them")
+		}
 	}
 	return newStore(db, src.Dialect, cfg, log), nil
 }
@@ -152,6 +168,15 @@ func (s *Store) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Ping checks that the database answers now; without a database it is
+// nil.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.PingContext(ctx)
 }
 
 // Close refuses further writes and closes the connections. Call it after

@@ -17,7 +17,7 @@ import (
 	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gokarbor/karbor-protection/pkg/db/dbtest"
+	dbschema "github.com/gokarbor/karbor-protection/pkg/db/schema"
 )
 
 // The servers the integration tests use; each test gets a database of its
@@ -141,7 +141,7 @@ func (tdb *testDB) applySchema(t *testing.T) {
 
 func schemaStatements(t *testing.T, d Dialect) []string {
 	t.Helper()
-	stmts, err := dbtest.Statements(string(d))
+	stmts, err := dbschema.Statements(string(d))
 	require.NoError(t, err)
 	return stmts
 }

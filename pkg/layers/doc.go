@@ -14,7 +14,8 @@
 //     know nothing of RPC.
 //   - pkg/manager imports nothing of cmd; nothing but cmd imports pkg/manager.
 //   - shared leaves (pkg/python, pkg/registry, pkg/logctx, pkg/grace,
-//     pkg/config, pkg/karbor) import no other layer.
+//     pkg/progress, pkg/opshttp, pkg/config, pkg/karbor) import no other
+//     layer.
 //   - test-support packages (named …test, such as rpc/rpctest) are exempt,
 //     and production code never imports them.
 package layers

@@ -33,6 +33,8 @@ var rules = []struct {
 	{"pkg/sdnotify", []string{""}},
 	{"pkg/buildinfo", []string{""}},
 	{"pkg/grace", []string{""}},
+	{"pkg/progress", []string{""}},
+	{"pkg/opshttp", []string{""}},
 	{"pkg/karbortest", []string{""}},
 	{"pkg/config", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},
 	{"pkg/karbor", []string{"providers", "pkg/manager", "pkg/db", "rpc", "bank", "taskflow", "cmd"}},

@@ -55,6 +55,7 @@ func Run(t *testing.T, f Factory) {
 		return fmt.Sprintf("%s-%d", strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name())), n)
 	}
 	open := func(t *testing.T) bank.Plugin { return f(t, store(t), Options{}).Plugin }
+	t.Run("Ping", func(t *testing.T) { testPing(t, open(t)) })
 	t.Run("ObjectRoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, open(t)) })
 	t.Run("List", func(t *testing.T) { testList(t, open(t)) })
@@ -68,6 +69,21 @@ func Run(t *testing.T, f Factory) {
 		s := store(t)
 		testLeases(t, func(o Options) Instance { return f(t, s, o) })
 	})
+}
+
+// testPing: an open bank answers the probe, before and after writes, and
+// a probe whose caller gave up fails.
+func testPing(t *testing.T, p bank.Plugin) {
+	ctx := context.Background()
+	require.NoError(t, p.Ping(ctx), "a bank just opened is reachable")
+	require.NoError(t, p.PutObject(ctx, "/ping/a", bank.Object{Data: []byte("x")}))
+	require.NoError(t, p.Ping(ctx))
+	keys, err := p.ListObjects(ctx, bank.ListOptions{Prefix: "/"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/ping/a"}, keys, "the probe writes nothing")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.Error(t, p.Ping(cancelled), "a cancelled probe fails")
 }
 
 func testRoundTrip(t *testing.T, p bank.Plugin) {

@@ -184,7 +184,8 @@ func checkpointDelete(ctx context.Context, s *session, args []string, c *cmdFlag
 	if !c.wait {
 		return nil
 	}
-	return s.wait(ctx, "checkpoint "+args[1], s.checkpointSource(args[0], args[1], c.waitInterval), oneOf("deleted"))
+	src := s.follow(c, operationQuery("type", "delete", "checkpoint_id", args[1]), s.checkpointSource(args[0], args[1], c.waitInterval))
+	return s.wait(ctx, "checkpoint "+args[1], src, oneOf("deleted"))
 }
 
 func checkpointResetState(ctx context.Context, s *session, args []string, c *cmdFlags) error {
@@ -264,7 +265,8 @@ func protect(ctx context.Context, s *session, args []string, c *cmdFlags) error 
 		return err
 	}
 	if c.wait {
-		err := s.wait(ctx, "checkpoint "+id, s.checkpointSource(plan.ProviderID, id, c.waitInterval), oneOf("available"))
+		src := s.follow(c, operationQuery("type", "protect", "checkpoint_id", id), s.checkpointSource(plan.ProviderID, id, c.waitInterval))
+		err := s.wait(ctx, "checkpoint "+id, src, oneOf("available"))
 		var wf *waitFailedError
 		if err != nil && !errors.As(err, &wf) {
 			return err
@@ -312,6 +314,7 @@ func (s *session) operationTarget(class, id string, args []string, params map[st
 // targetOp is what differs between a restore and a verification.
 type targetOp struct {
 	class, method string
+	idKey         string                                      // what names it in /operations
 	restoreTarget string                                      // restores only
 	args          func(prim *karbor.Primitive) map[string]any // the call's arguments
 	create        func(c *db.Client, ctx context.Context, t db.Target) error
@@ -320,9 +323,9 @@ type targetOp struct {
 }
 
 var (
-	restoreOp = targetOp{class: "Restore", method: "restore",
+	restoreOp = targetOp{class: "Restore", method: "restore", idKey: "restore_id",
 		create: (*db.Client).CreateRestore, fail: (*db.Client).FailRestore, read: (*db.Client).Restore}
-	verificationOp = targetOp{class: "Verification", method: "verification",
+	verificationOp = targetOp{class: "Verification", method: "verification", idKey: "verification_id",
 		create: (*db.Client).CreateVerification, fail: (*db.Client).FailVerification, read: (*db.Client).Verification}
 )
 
@@ -336,8 +339,9 @@ func (s *session) startTarget(ctx context.Context, op targetOp, args []string, p
 	if err != nil {
 		return err
 	}
-	if c.wait && client == nil {
-		return usagef("--wait follows the %s's row in karbor's database: set [database] connection in the --config-file", op.method)
+	if c.wait && client == nil && s.operationsURL(c) == "" {
+		return usagef("--wait follows the %s in the service's /operations (--operations-url) or its row in karbor's database "+
+			"([database] connection in the --config-file): give either", op.method)
 	}
 	id, created := uuid.NewString(), time.Now().UTC()
 	prim, err := s.operationTarget(op.class, id, args, params, created, op.restoreTarget)
@@ -361,9 +365,14 @@ func (s *session) startTarget(ctx context.Context, op targetOp, args []string, p
 	}
 	status, waitErr := "started", error(nil)
 	if c.wait {
-		total := s.resourceCount(ctx, args[0], args[1])
-		read := func(ctx context.Context) (db.TargetState, error) { return op.read(client, ctx, id) }
-		waitErr = s.wait(ctx, op.method+" "+id, rowSource(read, total, c.waitInterval), oneOf(karbor.RestoreStatusSuccess))
+		var fallback *statusPoller
+		if client != nil {
+			total := s.resourceCount(ctx, args[0], args[1])
+			read := func(ctx context.Context) (db.TargetState, error) { return op.read(client, ctx, id) }
+			fallback = rowSource(read, total, c.waitInterval)
+		}
+		src := s.follow(c, operationQuery(op.idKey, id), fallback)
+		waitErr = s.wait(ctx, op.method+" "+id, src, oneOf(karbor.RestoreStatusSuccess))
 		var wf *waitFailedError
 		switch {
 		case errors.As(waitErr, &wf):
@@ -445,7 +454,8 @@ func copyPlan(ctx context.Context, s *session, args []string, c *cmdFlags) error
 	if c.wait {
 		for _, p := range pairs {
 			id := fmt.Sprint(p["checkpoint_copy_id"])
-			if err := s.wait(ctx, "checkpoint "+id, s.checkpointSource(plan.ProviderID, id, c.waitInterval), oneOf("available")); err != nil {
+			src := s.follow(c, operationQuery("type", "copy", "checkpoint_id", id), s.checkpointSource(plan.ProviderID, id, c.waitInterval))
+			if err := s.wait(ctx, "checkpoint "+id, src, oneOf("available")); err != nil {
 				return err
 			}
 		}

@@ -144,8 +144,9 @@ type command struct {
 
 // cmdFlags are the values of the commands' own flags.
 type cmdFlags struct {
-	wait         bool
-	waitInterval time.Duration
+	wait          bool
+	waitInterval  time.Duration
+	operationsURL string
 
 	marker, sortDir, planID, startDate, endDate, filterProject string
 	limit                                                      int
@@ -163,7 +164,9 @@ type cmdFlags struct {
 
 func addWaitFlags(fs *flag.FlagSet, c *cmdFlags) {
 	fs.BoolVar(&c.wait, "wait", false, "Wait until the operation ends, showing its progress on standard error (a bar on a terminal, plain lines otherwise)")
-	fs.DurationVar(&c.waitInterval, "wait-interval", 2*time.Second, "How often --wait polls the status")
+	fs.DurationVar(&c.waitInterval, "wait-interval", 2*time.Second, "How often --wait polls")
+	fs.StringVar(&c.operationsURL, "operations-url", "", "The service's operator listener ([monitoring] listen), e.g. http://127.0.0.1:9785: "+
+		"--wait follows the operation's resources in its /operations, else polls the status (default: $"+operationsEnv+")")
 }
 
 var commands = []*command{

@@ -98,7 +98,7 @@ func TestWaitFails(t *testing.T) {
 	var stderr bytes.Buffer
 	s := &session{env: Env{Stderr: &stderr, IsTerminal: func(io.Writer) bool { return false }}}
 	statuses := []string{"protecting", "error"}
-	src := statusPoller{interval: time.Millisecond, final: checkpointFinal, poll: func(context.Context) (Progress, error) {
+	src := &statusPoller{interval: time.Millisecond, final: checkpointFinal, poll: func(context.Context) (Progress, error) {
 		st := statuses[0]
 		if len(statuses) > 1 {
 			statuses = statuses[1:]

@@ -14,16 +14,15 @@ import (
 // Progress is one observation of a running operation.
 type Progress struct {
 	Status string
-	// Done and Total count the operation's tasks; Total is 0 when the
-	// source cannot tell (status polling only knows the status).
+	// Done and Total count the operation's resources done; Total is 0
+	// when the source cannot tell.
 	Done, Total int
 }
 
 // source follows one operation and reports each observation until the
-// operation reaches a final status, which it returns. Today the only
-// source polls the status the service exposes; a feed of the service's
-// running operations, which knows the tasks done, is meant to be another
-// source, chosen when it answers.
+// operation reaches a final status, which it returns: the service's
+// /operations when its operator listener answers (operationsSource), else
+// polling the status the service exposes (statusPoller).
 type source interface {
 	follow(ctx context.Context, report func(Progress)) (Progress, error)
 }
@@ -37,7 +36,7 @@ type statusPoller struct {
 	final func(status string) bool
 }
 
-func (p statusPoller) follow(ctx context.Context, report func(Progress)) (Progress, error) {
+func (p *statusPoller) follow(ctx context.Context, report func(Progress)) (Progress, error) {
 	tick := time.NewTicker(p.interval)
 	defer tick.Stop()
 	for {
@@ -172,8 +171,8 @@ func (v *barView) end(final Progress, err error) {
 
 // checkpointSource polls show_checkpoint; a checkpoint that is gone is
 // "deleted" (the end of a delete).
-func (s *session) checkpointSource(providerID, checkpointID string, interval time.Duration) source {
-	return statusPoller{interval: interval, final: checkpointFinal, poll: func(ctx context.Context) (Progress, error) {
+func (s *session) checkpointSource(providerID, checkpointID string, interval time.Duration) *statusPoller {
+	return &statusPoller{interval: interval, final: checkpointFinal, poll: func(ctx context.Context) (Progress, error) {
 		var cp struct {
 			Status string `json:"status"`
 		}
@@ -188,8 +187,8 @@ func (s *session) checkpointSource(providerID, checkpointID string, interval tim
 // rowSource polls a restore's or verification's row in karbor's database:
 // its status, and how many of the checkpoint's total resources have a
 // final per-resource status.
-func rowSource(read func(ctx context.Context) (db.TargetState, error), total int, interval time.Duration) source {
-	return statusPoller{interval: interval, final: func(st string) bool { return st != karbor.RestoreStatusInProgress },
+func rowSource(read func(ctx context.Context) (db.TargetState, error), total int, interval time.Duration) *statusPoller {
+	return &statusPoller{interval: interval, final: func(st string) bool { return st != karbor.RestoreStatusInProgress },
 		poll: func(ctx context.Context) (Progress, error) {
 			st, err := read(ctx)
 			if err != nil {

@@ -26,11 +26,15 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/db"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
 	"github.com/gokarbor/karbor-protection/pkg/manager"
+	"github.com/gokarbor/karbor-protection/pkg/opshttp"
+	"github.com/gokarbor/karbor-protection/pkg/progress"
 	"github.com/gokarbor/karbor-protection/pkg/sdnotify"
 	"github.com/gokarbor/karbor-protection/providers"
-	_ "github.com/gokarbor/karbor-protection/providers/noop"             // karbor-noop-protection-plugin
-	_ "github.com/gokarbor/karbor-protection/providers/openstack/cinder" // karbor-volume-protection-plugin, karbor-volume-snapshot-plugin
-	_ "github.com/gokarbor/karbor-protection/providers/openstack/glance" // karbor-image-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/noop"              // karbor-noop-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/cinder"  // karbor-volume-protection-plugin, karbor-volume-snapshot-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/glance"  // karbor-image-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/neutron" // karbor-network-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/nova"    // karbor-server-protection-plugin
 	"github.com/gokarbor/karbor-protection/providers/protectables"
 	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack" // the OpenStack types (Python's answers without [trustee])
 	"github.com/gokarbor/karbor-protection/rpc"
@@ -98,6 +102,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 //     cancelled and revert to their failure status; they stop before the
 //     database so that their last rows are queued;
 //  4. the database store: writes what is queued, stops the heartbeat;
+//  5. the operator HTTP listener ([monitoring] listen), last so that
+//     /readyz and /operations answer while the rest drains;
 //
 // and finally closes the banks, releasing their leases, so that whatever
 // this instance could not finish is recognised at once as orphaned.
@@ -122,11 +128,16 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 		return err
 	}
 	defer closeLogged(log, "banks", reg.Close)
+	// Operations report their progress only when someone can read it.
+	var tracker *progress.Tracker
+	if k.Monitoring.Listen != "" {
+		tracker = progress.New(progress.Options{})
+	}
 	prot := protectables.Load(logctx.With(ctx, logs.entry("karbor.services.protection.protectable_registry")), conf)
 	mgr, err := manager.New(manager.Config{
 		Providers:               reg,
 		Protectables:            prot,
-		Builder:                 providers.NewBuilder(prot, store.Recorder()),
+		Builder:                 providers.NewBuilder(prot, store.Recorder(), providers.WithProgress(tracker)),
 		MaxConcurrentOperations: k.MaxConcurrentOperations,
 		GracePeriod:             grace,
 		RecoveryInterval:        time.Duration(k.PeriodicInterval) * time.Second,
@@ -161,11 +172,37 @@ func run(k *config.Karbor, conf *config.Config, logs *logging) error {
 	g.add("rpc server", srv.Run)
 	g.add("operations", mgr.Run)
 	g.add("database", store.Run)
+	if k.Monitoring.Listen != "" {
+		ops := operatorServer(k, srv, reg, store, logs)
+		ops.Handle("GET /operations", tracker)
+		addr, err := ops.Listen()
+		if err != nil {
+			return fmt.Errorf("[monitoring] listen: %w", err)
+		}
+		log.Infof("Operator HTTP listener on http://%s: /healthz, /readyz, /operations", addr)
+		// Last: it answers while the calls and operations drain.
+		g.add("operator http", ops.Run)
+	}
 	return g.run(ctx, func(first string, err error) {
 		if !errors.Is(err, errStopped) {
 			log.WithError(err).Errorf("%s stopped; stopping the service", first)
 		}
 	})
+}
+
+// operatorServer is the [monitoring] listener, ready when the RPC server
+// consumes, every provider's bank answers and the database (if any) does.
+func operatorServer(k *config.Karbor, srv *rpc.Server, reg *providers.Registry, store *db.Store, logs *logging) *opshttp.Server {
+	checks := []opshttp.Check{{Name: "broker", Probe: func(context.Context) error { return srv.Health() }}}
+	for _, p := range reg.Providers() {
+		b := p.Checkpoints().Bank()
+		checks = append(checks, opshttp.Check{Name: fmt.Sprintf("bank of provider %s (%s)", p.Name(), p.ID()), Probe: b.Ping})
+	}
+	if k.Database.ConnectionSet {
+		checks = append(checks, opshttp.Check{Name: "database", Probe: store.Ping})
+	}
+	log := logs.entry("karbor.opshttp")
+	return opshttp.New(opshttp.Options{Addr: k.Monitoring.Listen, Checks: checks, ErrorLog: func(line string) { log.Warn(line) }})
 }
 
 // evidence is how recovery tells whether the owner of a checkpoint in
