@@ -83,7 +83,7 @@ type env struct {
 
 // newEnv loads a provider of plugin with the provider-file lines extra
 // (its options) and karbor.conf text service.
-func newEnv(t *testing.T, plugin, extra, service string, rc *karbor.RequestContext) *env {
+func newEnv(t testing.TB, plugin, extra, service string, rc *karbor.RequestContext) *env {
 	t.Helper()
 	logger, hook := logtest.NewNullLogger()
 	ctx := logctx.With(context.Background(), logrus.NewEntry(logger))
@@ -111,18 +111,31 @@ file_system_bank_path = `+filepath.Join(dir, "bank")+`
 	return &env{ctx: ctx, p: p, rc: rc, bank: filepath.Join(dir, "bank"), log: hook}
 }
 
-func volumeGraph(id string) graph.Graph {
-	return graph.Graph{&graph.Node{Resource: graph.Resource{Type: karbor.VolumeResourceType, ID: id, Name: "vol"}}}
+// volumeGraph is a graph of independent volumes.
+func volumeGraph(ids ...string) graph.Graph {
+	g := make(graph.Graph, len(ids))
+	for i, id := range ids {
+		g[i] = &graph.Node{Resource: graph.Resource{Type: karbor.VolumeResourceType, ID: id, Name: "vol"}}
+	}
+	return g
 }
 
 // protect protects the volume with the given parameters and returns the
 // checkpoint as it ended and the operation's error.
-func (e *env) protect(t *testing.T, vol string, params map[string]string) (*bank.Checkpoint, error) {
+func (e *env) protect(t testing.TB, vol string, params map[string]string) (*bank.Checkpoint, error) {
+	t.Helper()
+	return e.protectAll(t, []string{vol}, params)
+}
+
+// protectAll protects a plan of the volumes, each with params.
+func (e *env) protectAll(t testing.TB, vols []string, params map[string]string) (*bank.Checkpoint, error) {
 	t.Helper()
 	plan := &karbor.Plan{ID: "632d8f7d-e2c3-4f31-82ea-900d8afb9880", Name: "plan", ProviderID: providerID, ProjectID: e.rc.ProjectID,
-		Resources:  []karbor.PlanResource{{ID: vol, Type: karbor.VolumeResourceType, Name: "vol"}},
 		Parameters: karbor.Parameters{karbor.VolumeResourceType: params}}
-	op, id, err := providers.NewBuilder(fixedGraph(volumeGraph(vol)), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
+	for _, vol := range vols {
+		plan.Resources = append(plan.Resources, karbor.PlanResource{ID: vol, Type: karbor.VolumeResourceType, Name: "vol"})
+	}
+	op, id, err := providers.NewBuilder(fixedGraph(volumeGraph(vols...)), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	runErr := op.Run(e.ctx)
 	cp, err := e.p.Checkpoints().Get(e.ctx, id)
@@ -131,7 +144,7 @@ func (e *env) protect(t *testing.T, vol string, params map[string]string) (*bank
 }
 
 // section reads a key of the volume's section of the checkpoint.
-func (e *env) section(t *testing.T, cp *bank.Checkpoint, vol, key string) string {
+func (e *env) section(t testing.TB, cp *bank.Checkpoint, vol, key string) string {
 	t.Helper()
 	sec, err := e.p.Checkpoints().ResourceSection(cp.ID, vol, false)
 	require.NoError(t, err)
@@ -144,7 +157,7 @@ func (e *env) section(t *testing.T, cp *bank.Checkpoint, vol, key string) string
 
 // restore restores the checkpoint with params; it returns the trail, the
 // restore's row and the operation's error.
-func (e *env) restore(t *testing.T, cp *bank.Checkpoint, vol string, params map[string]string) (*trail, db.TargetRecord, error) {
+func (e *env) restore(t testing.TB, cp *bank.Checkpoint, vol string, params map[string]string) (*trail, db.TargetRecord, error) {
 	t.Helper()
 	rec := newTrail()
 	r := &karbor.Restore{ID: "800fe32c-c20a-4e5f-a776-6b89bab80234", ProjectID: e.rc.ProjectID, ProviderID: providerID,
@@ -158,7 +171,7 @@ func (e *env) restore(t *testing.T, cp *bank.Checkpoint, vol string, params map[
 }
 
 // verify verifies the checkpoint.
-func (e *env) verify(t *testing.T, cp *bank.Checkpoint, vol string) (*trail, db.TargetRecord, error) {
+func (e *env) verify(t testing.TB, cp *bank.Checkpoint, vol string) (*trail, db.TargetRecord, error) {
 	t.Helper()
 	rec := newTrail()
 	v := &karbor.Verification{ID: "a80b2ec0-a195-4540-aeb5-fbbbde33719e", ProjectID: e.rc.ProjectID, ProviderID: providerID,
@@ -171,12 +184,13 @@ func (e *env) verify(t *testing.T, cp *bank.Checkpoint, vol string) (*trail, db.
 	return rec, row, runErr
 }
 
-// delete deletes the checkpoint; it returns the operation's error.
-func (e *env) delete(t *testing.T, cp *bank.Checkpoint, vol string) error {
+// delete deletes the checkpoint of the volumes; it returns the operation's
+// error.
+func (e *env) delete(t testing.TB, cp *bank.Checkpoint, vols ...string) error {
 	t.Helper()
 	cp, err := e.p.Checkpoints().BeginDelete(e.ctx, cp.ID)
 	require.NoError(t, err)
-	op, err := providers.NewBuilder(fixedGraph(volumeGraph(vol)), db.NewMemory()).BuildDelete(e.ctx, e.rc, e.p, cp)
+	op, err := providers.NewBuilder(fixedGraph(volumeGraph(vols...)), db.NewMemory()).BuildDelete(e.ctx, e.rc, e.p, cp)
 	require.NoError(t, err)
 	return op.Run(e.ctx)
 }

@@ -37,7 +37,7 @@ type realCinder struct {
 	files string
 }
 
-func newRealCinder(t *testing.T) *realCinder {
+func newRealCinder(t testing.TB) *realCinder {
 	peers := ostest.RealPeers(t)
 	f := peers.Factory(t)
 	ctx := context.Background()
@@ -79,12 +79,12 @@ func newRealCinder(t *testing.T) *realCinder {
 	return &realCinder{peers: peers, rc: rc, c: c, adm: adm, prefix: "karbor-test-" + uuid.NewString()[:8], files: files}
 }
 
-func (r *realCinder) env(t *testing.T, plugin, extra string) *env {
+func (r *realCinder) env(t testing.TB, plugin, extra string) *env {
 	rc := r.rc
 	return newEnv(t, plugin, extra, r.peers.KarborConf(), &rc)
 }
 
-func (r *realCinder) wait(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
+func (r *realCinder) wait(t testing.TB, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -93,7 +93,7 @@ func (r *realCinder) wait(t *testing.T, what string, cond func(ctx context.Conte
 
 // deleteVolume deletes a volume, its backups (a failed test may leave
 // them) and its snapshots, and waits until it is gone.
-func (r *realCinder) deleteVolume(t *testing.T, id string) {
+func (r *realCinder) deleteVolume(t testing.TB, id string) {
 	t.Helper()
 	ostest.DeleteBackups(t, r.c, id)
 	r.wait(t, "volume "+id+" settled", func(ctx context.Context) (bool, error) {
@@ -120,7 +120,7 @@ func (r *realCinder) deleteVolume(t *testing.T, id string) {
 // volume creates an available 1 GiB volume, deleted when the test ends;
 // with the file-backed driver its first and a middle block get known
 // bytes.
-func (r *realCinder) volume(t *testing.T, name string) (string, []byte) {
+func (r *realCinder) volume(t testing.TB, name string) (string, []byte) {
 	t.Helper()
 	v, err := volumes.Create(context.Background(), r.c, volumes.CreateOpts{Size: 1, Name: r.prefix + "-" + name}, nil).Extract()
 	require.NoError(t, err)
@@ -144,7 +144,7 @@ func (r *realCinder) volume(t *testing.T, name string) (string, []byte) {
 }
 
 // assertBytes checks a restored volume holds the original's bytes.
-func (r *realCinder) assertBytes(t *testing.T, id string, data []byte) {
+func (r *realCinder) assertBytes(t testing.TB, id string, data []byte) {
 	t.Helper()
 	if r.files == "" {
 		t.Log("the volume driver's files are not on this machine: bytes not compared")
@@ -162,7 +162,7 @@ func (r *realCinder) assertBytes(t *testing.T, id string, data []byte) {
 }
 
 // leftovers are the snapshots and backups of a volume in Cinder.
-func (r *realCinder) leftovers(t *testing.T, vol string) []string {
+func (r *realCinder) leftovers(t testing.TB, vol string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var out []string
@@ -187,7 +187,7 @@ func (r *realCinder) leftovers(t *testing.T, vol string) []string {
 
 // restored finds the volume a restore made by its (unique) name and has it
 // deleted when the test ends.
-func (r *realCinder) restored(t *testing.T, name string) volumes.Volume {
+func (r *realCinder) restored(t testing.TB, name string) volumes.Volume {
 	t.Helper()
 	pages, err := volumes.List(r.c, volumes.ListOpts{Name: name}).AllPages(context.Background())
 	require.NoError(t, err)
@@ -198,7 +198,7 @@ func (r *realCinder) restored(t *testing.T, name string) volumes.Volume {
 	return vs[0]
 }
 
-func metadata(t *testing.T, raw string) map[string]any {
+func metadata(t testing.TB, raw string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(raw), &m), raw)
@@ -295,8 +295,11 @@ func TestRealCinderSnapshot(t *testing.T) {
 }
 
 // TestRealCinderFailures: a volume in error, a volume deleted before its
-// protection runs, and a refused token end the protection in error with the
-// reason, and leave nothing in Cinder.
+// protection runs, a backup that fails in cinder-backup and a refused token
+// end the protection in error with the reason, and leave nothing in Cinder.
+// The failing backup is asked for into a container the posix backup driver
+// (scripts/ensure-openstack.sh) cannot create: an absolute path under
+// /proc, which it joins to its backup_posix_path as such.
 func TestRealCinderFailures(t *testing.T) {
 	t.Parallel()
 	r := newRealCinder(t)
@@ -306,16 +309,21 @@ func TestRealCinderFailures(t *testing.T) {
 	r.deleteVolume(t, gone)
 	healthy, _ := r.volume(t, "healthy")
 
+	// Its own volume: the other cases look for leftovers on theirs.
+	backedUp, _ := r.volume(t, "backed-up")
+	failing := "/proc/" + r.prefix + "-no-such-container"
 	for _, tc := range []struct {
 		name, plugin, extra, vol, token, reason string
+		params                                  map[string]string
 	}{
-		{"backup of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = False", errored, "", "Volume is in errorneous state: error"},
-		{"backup from snapshot of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = True", errored, "", "Error creating snapshot for volume"},
-		{"backup of a deleted volume", cinder.BackupPluginName, "backup_from_snapshot = True", gone, "", "Error creating snapshot for volume"},
-		{"backup with a refused token", cinder.BackupPluginName, "backup_from_snapshot = True", healthy, "invalid", "401"},
-		{"snapshot of a volume in error", cinder.SnapshotPluginName, "", errored, "", "Volume is in a error status: error"},
-		{"snapshot of a deleted volume", cinder.SnapshotPluginName, "", gone, "", "Volume is in a error status"},
-		{"snapshot with a refused token", cinder.SnapshotPluginName, "", healthy, "invalid", "401"},
+		{"a backup that fails", cinder.BackupPluginName, "backup_from_snapshot = True", backedUp, "", failing, map[string]string{"container": failing}},
+		{"backup of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = False", errored, "", "Volume is in errorneous state: error", nil},
+		{"backup from snapshot of a volume in error", cinder.BackupPluginName, "backup_from_snapshot = True", errored, "", "Error creating snapshot for volume", nil},
+		{"backup of a deleted volume", cinder.BackupPluginName, "backup_from_snapshot = True", gone, "", "Error creating snapshot for volume", nil},
+		{"backup with a refused token", cinder.BackupPluginName, "backup_from_snapshot = True", healthy, "invalid", "401", nil},
+		{"snapshot of a volume in error", cinder.SnapshotPluginName, "", errored, "", "Volume is in a error status: error", nil},
+		{"snapshot of a deleted volume", cinder.SnapshotPluginName, "", gone, "", "Volume is in a error status", nil},
+		{"snapshot with a refused token", cinder.SnapshotPluginName, "", healthy, "invalid", "401", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -325,7 +333,7 @@ func TestRealCinderFailures(t *testing.T) {
 				e.rc.AuthToken = tc.token
 				e.rc.AuthTokenInfo = nil
 			}
-			cp, err := e.protect(t, tc.vol, nil)
+			cp, err := e.protect(t, tc.vol, tc.params)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, karbor.ExcCreateResourceFailed)
 			assert.Contains(t, err.Error(), tc.reason)

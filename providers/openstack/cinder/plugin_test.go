@@ -220,6 +220,57 @@ func TestBackupProtectCancelled(t *testing.T) {
 	assert.Empty(t, f.live("snapshots"), f.requests())
 }
 
+// TestLongBackupBlocksNothingElse: while one volume's backup stays
+// "creating", another protection on the same provider runs to its end and
+// the provider's checkpoints are read; the long one then ends in its turn.
+func TestLongBackupBlocksNothingElse(t *testing.T) {
+	f := newFakeCinder(t)
+	e := newEnv(t, cinder.BackupPluginName, "[cinder_backup_protection_plugin]\npoll_interval = 1\nbackup_from_snapshot = False\n", f.karborConf(), f.context())
+	slow, quick := f.add("volumes", nil, "available"), f.add("volumes", nil, "available")
+	f.mu.Lock()
+	f.created["backups"] = []string{"creating"} // until released below
+	f.mu.Unlock()
+	plan := &karbor.Plan{ID: "632d8f7d-e2c3-4f31-82ea-900d8afb9880", ProviderID: providerID, ProjectID: fakeProject,
+		Resources: []karbor.PlanResource{{ID: slow, Type: karbor.VolumeResourceType}}}
+	op, slowCP, err := providers.NewBuilder(fixedGraph(volumeGraph(slow)), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- op.Run(e.ctx) }()
+	var long string
+	require.Eventually(t, func() bool {
+		if b := f.live("backups"); len(b) == 1 {
+			long = b[0]
+			return true
+		}
+		return false
+	}, 30*time.Second, 10*time.Millisecond, "the slow volume's backup is being made")
+	f.mu.Lock()
+	f.created["backups"] = []string{"creating", "available"}
+	f.mu.Unlock()
+
+	cp, err := e.protect(t, quick, nil)
+	require.NoError(t, err)
+	assert.Equal(t, bank.StatusAvailable, cp.Status)
+	cps, err := e.p.Checkpoints().List(e.ctx, bank.ListQuery{ProviderID: providerID, ProjectID: fakeProject})
+	require.NoError(t, err)
+	statuses := map[string]int{}
+	for _, c := range cps {
+		statuses[c.Status]++
+	}
+	assert.Equal(t, map[string]int{bank.StatusProtecting: 1, bank.StatusAvailable: 1}, statuses)
+	select {
+	case <-done:
+		t.Fatal("the slow volume's protection ended while its backup was being made")
+	default:
+	}
+
+	f.setStatuses("backups", long, "available")
+	require.NoError(t, <-done)
+	got, err := e.p.Checkpoints().Get(e.ctx, slowCP)
+	require.NoError(t, err)
+	assert.Equal(t, bank.StatusAvailable, got.Status)
+}
+
 // protected is a checkpoint the backup plugin protected on the fake, its
 // volume and backup; setup, if any, then changes the fake.
 func protected(t *testing.T, f *fakeCinder, e *env, setup func(*fakeCinder, string)) (*bank.Checkpoint, string, string) {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/stretchr/testify/assert"
@@ -242,6 +244,97 @@ func TestTimeoutNeverHangs(t *testing.T) {
 	var timeout net.Error
 	require.ErrorAs(t, err, &timeout)
 	assert.True(t, timeout.Timeout(), err.Error())
+}
+
+// TestTimeoutIsIdleTime: the timeout bounds a request's time without
+// progress, not its length. An answer trickling in, and a body sent
+// slowly, outlast it; an answer that stops half-way is given up.
+func TestTimeoutIsIdleTime(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	const pieces = 8 // one every timeout/5: 1.6 timeouts in all
+	trickle := func(w http.ResponseWriter, r *http.Request, stopAfter int) {
+		w.WriteHeader(http.StatusOK)
+		tick := time.NewTicker(timeout / 5)
+		defer tick.Stop()
+		for i := range pieces {
+			if i == stopAfter {
+				<-r.Context().Done() // until the client goes away
+				return
+			}
+			_, _ = w.Write([]byte("x"))
+			w.(http.Flusher).Flush()
+			<-tick.C
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/trickle":
+			trickle(w, r, -1)
+		case "/v2/stall":
+			trickle(w, r, 2)
+		case "/v2/upload":
+			n, _ := io.Copy(io.Discard, r.Body)
+			_, _ = fmt.Fprint(w, n)
+		}
+	}))
+	defer srv.Close()
+	f := ostest.NewFake(t)
+	opts, err := clients.OptionsFrom(conf(t, trustee(f, "password")+"[glance_client]\nglance_endpoint = "+srv.URL+"\n"))
+	require.NoError(t, err)
+	opts.Timeout = timeout
+	c, err := clients.New(opts)
+	require.NoError(t, err)
+	rc := f.Context(t, "user-token", future)
+	glance, err := c.Client(context.Background(), &rc, clients.Glance)
+	require.NoError(t, err)
+	get := func(path string) (string, error) {
+		resp, err := glance.Request(context.Background(), http.MethodGet, glance.ServiceURL(path), &gophercloud.RequestOpts{KeepResponseBody: true})
+		if err != nil {
+			return "", err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+
+	t.Run("an answer that keeps coming", func(t *testing.T) {
+		body, err := get("trickle")
+		require.NoError(t, err)
+		assert.Equal(t, strings.Repeat("x", pieces), body)
+	})
+	t.Run("an answer that stops", func(t *testing.T) {
+		body, err := get("stall")
+		var timeout net.Error
+		require.ErrorAs(t, err, &timeout)
+		assert.True(t, timeout.Timeout(), err.Error())
+		assert.Contains(t, err.Error(), "no progress for 500ms")
+		assert.Equal(t, "xx", body)
+	})
+	t.Run("a body sent slowly", func(t *testing.T) {
+		resp, err := glance.Request(context.Background(), http.MethodPut, glance.ServiceURL("upload"), &gophercloud.RequestOpts{
+			RawBody: &slowReader{left: pieces, every: timeout / 5}, KeepResponseBody: true, OkCodes: []int{http.StatusOK}})
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint(pieces), string(b))
+	})
+}
+
+// slowReader gives a byte every interval, left times.
+type slowReader struct {
+	left  int
+	every time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	<-time.After(r.every)
+	r.left--
+	p[0] = 'x'
+	return 1, nil
 }
 
 func TestTLSOptions(t *testing.T) {

@@ -16,7 +16,8 @@
 //     service_name, service_type, region_id and interface.
 //
 // Cinder is spoken at microversion 3.43 and Nova at its base 2.1, as
-// karbor's cinderclient and novaclient do. Every request has a timeout,
+// karbor's cinderclient and novaclient do. Every request is given up after a
+// timeout without progress (a long image transfer that keeps moving is not),
 // [<svc>_client] <svc>_ca_cert_file and <svc>_auth_insecure set TLS, and a
 // refused or expired caller token is a *TokenError, never a retry loop.
 package clients

@@ -60,8 +60,9 @@ func New(opts Options) (*Factory, error) {
 	return f, nil
 }
 
-// httpClient returns a client with the TLS options and timeout; with a
-// service name, a 401 from it is a *TokenError.
+// httpClient returns a client with the TLS options whose requests are
+// given up after timeout without progress; with a service name, a 401
+// from it is a *TokenError.
 func httpClient(caFile string, insecure bool, timeout time.Duration, service string) (*http.Client, error) {
 	who := service
 	if who == "" {
@@ -80,10 +81,11 @@ func httpClient(caFile string, insecure bool, timeout time.Duration, service str
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
+	idle := &idleTimeout{next: tr, d: timeout}
 	if service == "" {
-		return &http.Client{Timeout: timeout, Transport: tr}, nil
+		return &http.Client{Transport: idle}, nil
 	}
-	return &http.Client{Timeout: timeout, Transport: &refusal{next: tr, service: service}}, nil
+	return &http.Client{Transport: &refusal{next: idle, service: service}}, nil
 }
 
 // TokenError is a request a service refused with 401: the caller's token

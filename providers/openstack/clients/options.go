@@ -19,8 +19,8 @@ const (
 	Neutron Service = "neutron"
 )
 
-// defaultTimeout bounds every HTTP request to a service or to Keystone when
-// Options.Timeout is zero. keystoneauth sets none, so a hung service held a
+// defaultTimeout bounds how long an HTTP request to a service or to
+// Keystone may go without progress when Options.Timeout is zero. keystoneauth sets none, so a hung service held a
 // Python plugin forever.
 const defaultTimeout = 60 * time.Second
 
@@ -81,7 +81,9 @@ type Trustee struct {
 type Options struct {
 	Trustee  Trustee
 	Services map[Service]ServiceOptions
-	// Timeout bounds every HTTP request; zero means 60 s.
+	// Timeout bounds how long an HTTP request may go without progress
+	// (connecting, sending, waiting for the answer, reading it); zero
+	// means 60 s.
 	Timeout time.Duration
 }
 

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
@@ -69,31 +70,41 @@ func decodeChunk(obj bank.Object) ([]byte, error) {
 	return []byte(s), nil
 }
 
+// writers is how many objects are written to the bank at once. A write
+// mostly waits (Swift's object server syncs each object to disk before it
+// answers), so a second one in flight keeps the download from Glance going
+// meanwhile.
+const writers = 2
+
 // writeChunks copies r into data_1 … data_N of size bytes each (the last
-// may be shorter) and returns N and the MD5 of the bytes. An empty r writes
-// nothing (Python writes one empty object, and a trailing empty one
-// whenever the size is a multiple of the object size; both readers accept
-// either).
+// may be shorter), feeding sum (nil: none) with the bytes in order, and
+// returns N. An empty r writes nothing (Python writes one empty object, and
+// a trailing empty one whenever the size is a multiple of the object size;
+// both readers accept either).
 //
-// Reading the next object from Glance, hashing one and writing one to the
-// bank overlap, so that a protect runs at the speed of the slowest of the
-// three rather than of all in turn; its buffers (three objects) are all
-// the memory it holds. r's reads must end when ctx does; when the bank
-// fails, abort is called to stop a read that may be waiting on Glance.
-func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int, abort func()) (int, string, error) {
+// Reading the next object from Glance, hashing one and writing up to
+// writers of them to the bank overlap, so that a protect runs at the speed
+// of the slowest of the three rather than of all in turn. Its buffers,
+// writers+1 objects, are all the image data it holds; each goes back to the
+// reader once it is both hashed and written. r's reads must end when ctx
+// does; when the bank fails, abort is called to stop a read that may be
+// waiting on Glance.
+func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int, sum hash.Hash, abort func()) (int, error) {
 	type piece struct {
+		n      int
 		buf    []byte
 		hashed chan struct{}
 	}
-	const buffers = 3
+	const buffers = writers + 1
 	free := make(chan []byte, buffers)
 	for range buffers {
 		free <- make([]byte, size)
 	}
+	// As many slots as buffers: the reader never blocks on a send.
 	toHash, toWrite := make(chan piece, buffers), make(chan piece, buffers)
-	sum := md5.New() //nolint:gosec // Glance's checksum
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { // read
+	read := 0
+	g.Go(func() error {
 		defer close(toHash)
 		defer close(toWrite)
 		for {
@@ -105,8 +116,9 @@ func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int, 
 			}
 			got, err := io.ReadFull(r, buf)
 			if got > 0 {
-				p := piece{buf[:got], make(chan struct{})}
-				toHash <- p // never blocks: there are as many slots as buffers
+				read++
+				p := piece{read, buf[:got], make(chan struct{})}
+				toHash <- p
 				toWrite <- p
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -117,37 +129,44 @@ func writeChunks(ctx context.Context, sec *bank.Section, r io.Reader, size int, 
 			}
 		}
 	})
-	g.Go(func() error { // hash, in order
+	g.Go(func() error { // in the order read
 		for p := range toHash {
-			sum.Write(p.buf)
+			if sum != nil {
+				sum.Write(p.buf)
+			}
 			close(p.hashed)
 		}
 		return nil
 	})
-	n := 0
 	// The bank's error is the cause, whatever the aborted read returns
 	// first (errgroup keeps the first error returned).
-	var writeErr error
-	g.Go(func() error { // write, in order
-		for p := range toWrite {
-			if err := sec.PutObject(gctx, chunkPrefix+strconv.Itoa(n+1), encodeChunk(p.buf)); err != nil {
-				writeErr = err
-				abort()
-				return err
+	var (
+		failOnce sync.Once
+		writeErr error
+	)
+	for range writers {
+		g.Go(func() error {
+			for p := range toWrite {
+				if err := sec.PutObject(gctx, chunkPrefix+strconv.Itoa(p.n), encodeChunk(p.buf)); err != nil {
+					failOnce.Do(func() {
+						writeErr = err
+						abort()
+					})
+					return err
+				}
+				<-p.hashed
+				free <- p.buf[:cap(p.buf)]
 			}
-			n++
-			<-p.hashed
-			free <- p.buf[:cap(p.buf)]
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err := g.Wait(); err != nil {
 		if writeErr != nil {
-			return n, "", writeErr
+			return 0, writeErr
 		}
-		return n, "", err
+		return 0, err
 	}
-	return n, hex.EncodeToString(sum.Sum(nil)), nil
+	return read, nil
 }
 
 // chunkNames lists the section's data_<n> objects in numeric order.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -107,11 +108,12 @@ func TestPythonReadsChunks(t *testing.T) {
 	b := fsBankAt(t, dir)
 	sec, err := b.Section(bank.ResourceDataPrefix("cp", "img"))
 	require.NoError(t, err)
-	n, sum, err := writeChunks(ctx, sec, bytes.NewReader(image), glanceChunk, func() {})
+	h := md5.New() //nolint:gosec // Glance's checksum
+	n, err := writeChunks(ctx, sec, bytes.NewReader(image), glanceChunk, h, func() {})
 	require.NoError(t, err)
 	require.NoError(t, sec.PutJSON(ctx, "metadata", metadata{ResourceID: "img", ChunksNum: &n}))
-	s := md5.Sum(image) //nolint:gosec // Glance's checksum
-	require.Equal(t, hex.EncodeToString(s[:]), sum)
+	sum := hex.EncodeToString(h.Sum(nil))
+	require.Equal(t, md5hex(image), sum)
 	require.Equal(t, 3, n)
 	for name, jsonString := range map[string]bool{"data_1": false, "data_2": true, "data_3": true} {
 		raw, err := sec.Get(ctx, name)
@@ -144,11 +146,46 @@ func TestWriteChunksBankFails(t *testing.T) {
 		_, _ = pw.Write(make([]byte, 2*glanceChunk))
 	}()
 	aborted := false
-	n, _, err := writeChunks(context.Background(), sec, pr, glanceChunk, func() {
+	_, err := writeChunks(context.Background(), sec, pr, glanceChunk, nil, func() {
 		aborted = true
 		_ = pw.CloseWithError(errors.New("download aborted"))
 	})
 	require.ErrorIs(t, err, failed)
 	assert.True(t, aborted)
-	assert.Equal(t, 1, n)
+}
+
+// Two objects are written at once: the write of data_1 waits here until
+// the write of data_2 has begun, which a copy writing one object at a time
+// would never reach.
+func TestWriteChunksTwoWritesInFlight(t *testing.T) {
+	second := make(chan struct{})
+	b := fsBank(t, func(p bank.Plugin) bank.Plugin {
+		return putHook{Plugin: p, before: func(ctx context.Context, key string) error {
+			switch {
+			case strings.HasSuffix(key, "/data_2"):
+				close(second)
+			case strings.HasSuffix(key, "/data_1"):
+				select {
+				case <-second:
+				case <-time.After(30 * time.Second):
+					return errors.New("data_2 was not written while data_1 was")
+				}
+			}
+			return nil
+		}}
+	})
+	sec := section(t, b, "img")
+	image := randomBytes(t, 3*glanceChunk)
+	h := md5.New() //nolint:gosec // Glance's checksum
+	n, err := writeChunks(context.Background(), sec, bytes.NewReader(image), glanceChunk, h, func() {})
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.Equal(t, md5hex(image), hex.EncodeToString(h.Sum(nil)))
+	var got []byte
+	for _, name := range []string{"data_1", "data_2", "data_3"} {
+		chunk, err := sec.Get(context.Background(), name)
+		require.NoError(t, err)
+		got = append(got, chunk...)
+	}
+	assert.True(t, bytes.Equal(image, got))
 }

@@ -2,6 +2,7 @@ package glance
 
 import (
 	"crypto/md5" //nolint:gosec // Glance's checksum
+	"crypto/sha512"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -40,6 +41,10 @@ type fakeImage struct {
 	// stall makes a download stop after this many bytes (0: never) until
 	// the client goes away.
 	stall int
+	// hashAlgo, when set, replaces os_hash_algo (sha512; "": no
+	// multihash at all), and noChecksum answers a null checksum.
+	hashAlgo   *string
+	noChecksum bool
 }
 
 // fakeGlance is a stateful Glance v2 on an httptest server answering with
@@ -102,7 +107,18 @@ func (g *fakeGlance) body(id string, img *fakeImage, status string) string {
 	doc["id"], doc["status"], doc["name"], doc["disk_format"] = id, status, img.name, img.diskFormat
 	if status != "queued" {
 		sum := md5.Sum(img.data) //nolint:gosec // Glance's checksum
-		doc["checksum"], doc["size"] = hex.EncodeToString(sum[:]), len(img.data)
+		multi := sha512.Sum512(img.data)
+		doc["checksum"], doc["os_hash_value"], doc["size"] = hex.EncodeToString(sum[:]), hex.EncodeToString(multi[:]), len(img.data)
+		switch {
+		case img.hashAlgo == nil:
+		case *img.hashAlgo == "":
+			doc["os_hash_algo"], doc["os_hash_value"] = nil, nil
+		default:
+			doc["os_hash_algo"] = *img.hashAlgo
+		}
+		if img.noChecksum {
+			doc["checksum"] = nil
+		}
 	}
 	raw, err := json.Marshal(doc)
 	require.NoError(g.t, err)

@@ -108,19 +108,23 @@ func (h protectHooks) protect(ctx context.Context, a *providers.HookArgs, sec *b
 	if err := sec.PutJSON(ctx, "metadata", md); err != nil {
 		return err
 	}
+	want, err := imageDigest(img)
+	if err != nil {
+		return err
+	}
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()
 	body, err := imagedata.Download(dctx, glance, imageID).Extract()
 	if err != nil {
 		return fmt.Errorf("download image %s: %w", imageID, err)
 	}
-	n, sum, err := writeChunks(ctx, sec, body, h.p.opts.ObjectSize, stop)
+	n, err := writeChunks(ctx, sec, body, h.p.opts.ObjectSize, want.hash(), stop)
 	_ = body.Close()
 	if err != nil {
 		return fmt.Errorf("copy image %s to the bank: %w", imageID, err)
 	}
-	if img.Checksum != "" && sum != img.Checksum {
-		return fmt.Errorf("image %s: the downloaded data's checksum %s is not the image's %s", imageID, sum, img.Checksum)
+	if err := want.check(imageID); err != nil {
+		return err
 	}
 	// The bytes may be complete and still belong to an image deleted
 	// meanwhile (Glance's file store serves an open file to its end).

@@ -7,9 +7,10 @@
 // "checksum"}, "chunks_num"}) and the image's bytes in data_1 … data_N of
 // backup_image_object_size bytes each (chunks.go).
 //
-// Protect streams the image from Glance into the bank one object at a time,
-// so a protect holds one object's bytes however large the image, and checks
-// the bytes against Glance's checksum. Restore creates an image, uploads the
+// Protect streams the image from Glance into the bank, downloading the next
+// object while two are written, so a protect holds three objects' bytes
+// however large the image, and checks the bytes as glanceclient does
+// (against Glance's multihash, or its MD5 checksum). Restore creates an image, uploads the
 // objects back in order (again one at a time), checks the new image's
 // checksum and deletes the new image when anything fails. Verify reads the
 // saved status; delete removes the section's objects. Restores and

@@ -142,6 +142,45 @@ func TestProtect(t *testing.T) {
 	}
 }
 
+// The download is checked as glanceclient checks it: against the
+// multihash when Glance has one, else against the MD5 checksum.
+func TestProtectChecksTheDownload(t *testing.T) {
+	ctx := context.Background()
+	data := randomBytes(t, 2*glanceChunk+3)
+	bad := append(bytes.Clone(data[:len(data)-1]), data[len(data)-1]^1)
+	str := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		name       string
+		algo       *string
+		noChecksum bool
+		serve      []byte
+		reason     string
+	}{
+		{name: "sha512 multihash, good data"},
+		{name: "sha512 multihash, bad data", serve: bad, reason: "the downloaded data's checksum (sha512)"},
+		{name: "sha256 multihash: the algorithm Glance names is used", algo: str("sha256"), reason: "the downloaded data's checksum (sha256)"},
+		{name: "no multihash: the MD5 checksum, bad data", algo: str(""), serve: bad, reason: "the downloaded data's checksum (md5)"},
+		{name: "an algorithm Go lacks falls back to the checksum", algo: str("blake3"), serve: bad, reason: "the downloaded data's checksum (md5)"},
+		{name: "an algorithm Go lacks and no checksum", algo: str("blake3"), noChecksum: true, reason: `hash "blake3" is not supported and it has no checksum`},
+		{name: "neither: not checked, as in Python", algo: str(""), noChecksum: true, serve: bad},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newFakeGlance(t)
+			id := g.add(data)
+			img := g.image(id)
+			img.hashAlgo, img.noChecksum, img.serve = tc.algo, tc.noChecksum, tc.serve
+			sec := section(t, fsBank(t, nil), id)
+			err := protectHooks{p: g.plugin(t, glanceChunk)}.run(ctx, args(providers.OpProtect, fakeContext(goodToken), id, nil), sec)
+			if tc.reason != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.reason)
+				return
+			}
+			require.NoError(t, err)
+		})
+	}
+}
+
 // An image found as a server's dependent is protected from a snapshot of
 // the server, which goes afterwards whatever happens.
 func TestProtectServerSnapshot(t *testing.T) {
