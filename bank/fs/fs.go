@@ -8,9 +8,9 @@
 // no symlink planted in the bank can reach outside it; listings are sorted,
 // honour marker, direction and limit, and stop early, and a large
 // directory's sorted listing is kept while the directory is unchanged
-// (dircache.go); and each instance
-// holds a lease, the file <file_system_bank_path>/leases/<owner_id>, where
-// the Python service never looks. Temporary files live in
+// (dircache.go); and each instance holds a lease, the file
+// <file_system_bank_path>/leases/<owner_id>, where the Python service never
+// looks. Temporary files live in
 // <file_system_bank_path>/.karbor-tmp/<owner_id>/, also outside the
 // container, so a crash never leaves a stray object behind.
 package fs
