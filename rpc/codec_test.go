@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -299,7 +300,7 @@ func TestRespondFailures(t *testing.T) {
 			req := requestFromMessage(message{
 				{"method", json.RawMessage(`"` + method + `"`)}, {"_msg_id", json.RawMessage(`"id1"`)}, {"_reply_q", json.RawMessage(`"reply_q"`)},
 			})
-			body, _, _ := s.respond(context.Background(), req, quietLog())
+			body, _, _ := s.respond(context.Background(), req, quietLog)
 			r, err := decodeReply(contentTypeJSON, nil, body, testMaxInflated)
 			require.NoError(t, err)
 			assert.Equal(t, "id1", r.MsgID)
@@ -465,5 +466,21 @@ func TestDecompressLimit(t *testing.T) {
 			require.NoError(t, err)
 			assert.Len(t, out, tt.wantLen)
 		})
+	}
+}
+
+// Every message's _unique_id is a uuid4 in hex, as oslo's uuid.uuid4().hex.
+func TestUniqueIDIsUUID4Hex(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		id := newUniqueID()
+		require.Len(t, id, 32)
+		u, err := uuid.Parse(id)
+		require.NoError(t, err)
+		assert.Equal(t, uuid.Version(4), u.Version())
+		assert.Equal(t, uuid.RFC4122, u.Variant())
+		assert.Equal(t, strings.ReplaceAll(u.String(), "-", ""), id, "lower-case hex")
+		assert.False(t, seen[id])
+		seen[id] = true
 	}
 }

@@ -86,7 +86,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"oslo.version": "2.0", "oslo.message": "{\"method\": 5, \"version\": \"1.x\", \"_msg_id\": 1}"}`))
 	addCapturedBodies(f)
 	s := goldenServer(f)
-	log := quietLog()
+	log := quietLog
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated)
 		if err != nil {

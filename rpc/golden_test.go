@@ -224,7 +224,7 @@ func TestRepliesMatchCaptured(t *testing.T) {
 			reqFix := requestFor(t, c, want["_msg_id"])
 			req, err := decodeRequest(reqFix.contentType(), nil, []byte(reqFix.Body), testMaxInflated)
 			require.NoError(t, err)
-			body, _, _ := s.respond(context.Background(), req, quietLog())
+			body, _, _ := s.respond(context.Background(), req, quietLog)
 			require.NotNil(t, body)
 			got := normalizeReply(t, body)
 			assert.Equal(t, want, got)
@@ -269,7 +269,7 @@ func TestCastsGetNoReply(t *testing.T) {
 			req, err := decodeRequest(f.contentType(), nil, []byte(body), testMaxInflated)
 			require.NoError(t, err)
 			require.Equal(t, method, req.MethodName())
-			reply, _, _ := s.respond(context.Background(), req, quietLog())
+			reply, _, _ := s.respond(context.Background(), req, quietLog)
 			assert.Nil(t, reply, "%s %s", name, method)
 		}
 	}

@@ -20,12 +20,15 @@ const unroutableRetryEvery = 250 * time.Millisecond
 // handle is the job a worker runs: one request (already acked), and its
 // reply if a reply is due; oslo's RPCServer._process_incoming.
 func (s *Server) handle(rt *runState, j job) {
-	req, log := j.req, j.log
-	ctx := logctx.With(rt.hctx, log)
+	req := j.req
+	// The request's entry is built only if a line is logged.
+	lazy := logctx.NewLazy(func() *logrus.Entry { return requestLog(rt.log, req) })
+	log := lazy.Entry
+	ctx := logctx.WithLazy(rt.hctx, lazy)
 	var stopHeartbeats func()
 	if req.WantsReply() {
 		if every := req.heartbeatInterval(); every > 0 {
-			stopHeartbeats = s.startHeartbeats(ctx, rt, req, every, log)
+			stopHeartbeats = s.startHeartbeats(ctx, rt, req, every, log())
 		}
 	}
 	obs := s.cfg.Observer
@@ -48,10 +51,11 @@ func (s *Server) handle(rt *runState, j job) {
 }
 
 // respond dispatches req and builds its reply body; nil when no reply is
-// due (casts never get one, even on error). method is the endpoint method
-// called ("" when none was found) and outcome "ok" or the class of the
-// exception the caller gets (Observer.CallDone).
-func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) (body []byte, method, outcome string) {
+// due (casts never get one, even on error). log gives the request's
+// entry; method is the endpoint method called ("" when none was found) and
+// outcome "ok" or the class of the exception the caller gets
+// (Observer.CallDone).
+func (s *Server) respond(ctx context.Context, req *request, log func() *logrus.Entry) (body []byte, method, outcome string) {
 	var (
 		call   *Call
 		result any
@@ -64,7 +68,7 @@ func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) (
 	if err == nil {
 		var merr error
 		if raw, merr = EncodeJSON(result); merr != nil {
-			log.WithError(merr).Error("Cannot encode the result")
+			log().WithError(merr).Error("Cannot encode the result")
 			err = NewTypeError(fmt.Sprintf("Object of type %T is not JSON serializable", result))
 		}
 	}
@@ -72,7 +76,7 @@ func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) (
 		method = call.Method
 	}
 	if err != nil {
-		logFailure(log, err)
+		logFailure(log(), err)
 	}
 	if err == nil {
 		if !req.WantsReply() {
@@ -90,7 +94,7 @@ func (s *Server) respond(ctx context.Context, req *request, log *logrus.Entry) (
 	f := failureFor(err, where)
 	fj, ferr := encodeFailure(f)
 	if ferr != nil { // cannot happen: every member is text or pre-encoded JSON
-		log.WithError(ferr).Error("Cannot encode the failure")
+		log().WithError(ferr).Error("Cannot encode the failure")
 		return nil, method, f.Class
 	}
 	return encodeReply(nil, fj, true, req.MsgID), method, f.Class
@@ -135,6 +139,10 @@ func (s *Server) dropped(reason string) {
 	}
 }
 
+// noHeaders is the empty header table of every reply, shared: nothing
+// writes into a publishing's table (compression makes a new one).
+var noHeaders = amqp.Table{}
+
 // replyPublishing is the AMQP message of a reply, with the properties oslo
 // puts on every message.
 func replyPublishing(body []byte) amqp.Publishing {
@@ -143,7 +151,7 @@ func replyPublishing(body []byte) amqp.Publishing {
 		ContentEncoding: contentEncodingUTF8,
 		DeliveryMode:    amqp.Persistent,
 		Priority:        0,
-		Headers:         amqp.Table{},
+		Headers:         noHeaders,
 		Body:            body,
 	}
 }
@@ -155,15 +163,15 @@ func replyPublishing(body []byte) amqp.Publishing {
 // the undelivered-replies area, so that the handler's slot is free at once.
 // A lost connection is retried on a new one until the server's replies are
 // abandoned at shutdown.
-func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body []byte, log *logrus.Entry) {
+func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body []byte, log func() *logrus.Entry) {
 	queue, ok := req.ReplyQueue()
 	if !ok {
-		log.Warn("call without a usable _reply_q; reply dropped")
+		log().Warn("call without a usable _reply_q; reply dropped")
 		s.dropped(DropNoReplyQueue)
 		return
 	}
 	if s.obsolete.contains(queue) {
-		log.Warnf("%s doesn't exist, drop reply to %s", queue, req.MsgIDText())
+		log().Warnf("%s doesn't exist, drop reply to %s", queue, req.MsgIDText())
 		s.dropped(DropQueueMissing)
 		return
 	}
@@ -171,14 +179,12 @@ func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body
 	giveUp := time.Now().Add(window)
 	pub := publishing{key: queue, mandatory: s.opts.DirectMandatoryFlag, msg: replyPublishing(body)}
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, max(window, time.Second))
-		err := rt.pub.publish(actx, pub)
-		cancel()
+		err := rt.pub.publishWithin(ctx, pub, max(window, time.Second))
 		switch {
 		case err == nil:
 			return
 		case ctx.Err() != nil:
-			log.WithError(err).Error("reply not sent: the server is stopping")
+			log().WithError(err).Error("reply not sent: the server is stopping")
 			s.dropped(DropStopping)
 			return
 		case errors.Is(err, ErrUnroutable):
@@ -187,20 +193,20 @@ func (s *Server) sendReply(ctx context.Context, rt *runState, req *request, body
 			}
 			if time.Now().After(giveUp) {
 				s.obsolete.add(queue)
-				log.Errorf("The reply %s failed to send after %d seconds due to a missing queue (%s). Abandoning...",
+				log().Errorf("The reply %s failed to send after %d seconds due to a missing queue (%s). Abandoning...",
 					req.MsgIDText(), int(window.Seconds()), queue)
 				s.dropped(DropQueueMissing)
 				return
 			}
-			s.deferReply(rt, &undeliveredReply{queue: queue, msgID: req.MsgIDText(), pub: pub, giveUp: giveUp, log: log})
+			s.deferReply(rt, &undeliveredReply{queue: queue, msgID: req.MsgIDText(), pub: pub, giveUp: giveUp, log: log()})
 			return
 		case errors.Is(err, ErrBlocked), errors.Is(err, context.DeadlineExceeded):
-			log.WithError(err).Error("reply not sent within the retry window; abandoning")
+			log().WithError(err).Error("reply not sent within the retry window; abandoning")
 			s.dropped(DropTimeout)
 			return
 		default:
 			delay := backoff(&s.opts, attempt)
-			log.WithError(err).Warnf("reply not sent; retrying in %s", delay)
+			log().WithError(err).Warnf("reply not sent; retrying in %s", delay)
 			sleepCtx(ctx, delay)
 		}
 	}

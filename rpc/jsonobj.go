@@ -141,7 +141,9 @@ func unquoteKey(quoted []byte) string {
 // decodeObject decodes a JSON object into a map of raw members (sub-slices
 // of data).
 func decodeObject(data []byte) (message, error) {
-	m := make(message, 0, 8)
+	// A request has some thirty members: size for them at once instead of
+	// growing through three arrays. Each member's key ends in `":`.
+	m := make(message, 0, min(bytes.Count(data, []byte(`":`)), 64))
 	err := splitObject(data, func(k string, v []byte) { m = append(m, member{k, v}) })
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
@@ -242,7 +243,47 @@ func (p *publisher) publish(ctx context.Context, pub publishing) error {
 	if err != nil {
 		return err
 	}
-	return pc.publishConfirmed(ctx, pub)
+	return pc.publishConfirmed(ctx, pub, nil)
+}
+
+// publishWithin is publish bounded by d. On a ready channel (connected,
+// not blocked, nothing to declare) the bound is a bare timer: a timeout
+// context per reply, registered with and removed from the server's
+// context, costs several allocations and locks on every call. Running out
+// of time is context.DeadlineExceeded either way.
+func (p *publisher) publishWithin(ctx context.Context, pub publishing, d time.Duration) error {
+	pc := p.readyChannel()
+	if pc == nil || pub.declare != nil {
+		tctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return p.publish(tctx, pub)
+	}
+	if err := p.compress(&pub); err != nil {
+		return err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	return pc.publishConfirmed(ctx, pub, t.C)
+}
+
+// readyChannel is the current channel when it is open and not blocked.
+func (p *publisher) readyChannel() *pubChannel {
+	p.mu.Lock()
+	pc := p.cur
+	if p.closed || pc == nil || pc.isDone() {
+		pc = nil
+	}
+	p.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
+	pc.blockMu.Lock()
+	blocked := pc.unblocked != nil
+	pc.blockMu.Unlock()
+	if blocked {
+		return nil
+	}
+	return pc
 }
 
 // pending is a published message whose confirm is still to come.
@@ -335,14 +376,17 @@ func publishErr(ctx context.Context, err error) error {
 }
 
 // publishConfirmed publishes on the confirm channel and waits for the ack;
-// a mandatory message the broker returned is ErrUnroutable.
-func (pc *pubChannel) publishConfirmed(ctx context.Context, pub publishing) error {
+// a mandatory message the broker returned is ErrUnroutable. expire, when
+// not nil, bounds the waits as a deadline would.
+func (pc *pubChannel) publishConfirmed(ctx context.Context, pub publishing, expire <-chan time.Time) error {
 	if pub.mandatory {
 		select {
 		case pc.slots <- struct{}{}:
 			defer func() { <-pc.slots }()
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-expire:
+			return context.DeadlineExceeded
 		case <-pc.done:
 			return errPublishConn
 		}
@@ -355,6 +399,8 @@ func (pc *pubChannel) publishConfirmed(ctx context.Context, pub publishing) erro
 	case <-dc.Done():
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-expire:
+		return context.DeadlineExceeded
 	}
 	if err := (pending{dc: dc, pc: pc}).result(); err != nil {
 		return err

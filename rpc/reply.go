@@ -1,24 +1,28 @@
 package rpc
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
-
-	"github.com/google/uuid"
 
 	"github.com/gokarbor/karbor-protection/pkg/python"
 )
 
 // newUniqueID is a fresh uuid4 in hex, as oslo's _add_unique_id makes.
-func newUniqueID() string {
-	u := uuid.New()
-	var out [32]byte
+func newUniqueID() string { return string(appendUniqueID(nil)) }
+
+// appendUniqueID appends a fresh uuid4 in hex to dst; every message
+// carries one, and building it in place saves a string per message.
+func appendUniqueID(dst []byte) []byte {
+	var u [16]byte
+	_, _ = rand.Read(u[:])  // never fails (crypto/rand)
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 	const hex = "0123456789abcdef"
-	for i, b := range u {
-		out[2*i] = hex[b>>4]
-		out[2*i+1] = hex[b&0xf]
+	for _, b := range u {
+		dst = append(dst, hex[b>>4], hex[b&0xf])
 	}
-	return string(out[:])
+	return dst
 }
 
 // encodeReply builds the enveloped reply body, members in the order oslo
@@ -48,7 +52,7 @@ func encodeReply(result json.RawMessage, failureJSON []byte, ending bool, msgID 
 	}
 	inner = append(inner, msgID...)
 	inner = append(inner, `, "_unique_id": "`...)
-	inner = append(inner, newUniqueID()...)
+	inner = appendUniqueID(inner)
 	inner = append(inner, `"}`...)
 	return envelope(inner)
 }

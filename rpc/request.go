@@ -71,7 +71,16 @@ func decodeError(cause error) *Exception {
 }
 
 func requestFromMessage(msg message) *request {
-	r := &request{Context: make(map[string]json.RawMessage, len(msg))}
+	// Sized for the context members only: a map sized for every member
+	// of the message is twice as large, and it is most of a request's
+	// garbage.
+	n := 0
+	for _, m := range msg {
+		if strings.HasPrefix(m.key, contextPrefix) {
+			n++
+		}
+	}
+	r := &request{Context: make(map[string]json.RawMessage, n)}
 	for _, m := range msg {
 		switch m.key {
 		case "method":

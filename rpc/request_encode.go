@@ -57,7 +57,7 @@ func encodeRequest(method string, args any, t Target, reqCtx any, call *callFiel
 		b = append(b, secondsJSON(call.callMonitorTimeout)...)
 	}
 	b = append(b, `, "_unique_id": "`...)
-	b = append(b, newUniqueID()...)
+	b = appendUniqueID(b)
 	b = append(b, '"')
 	for _, k := range ctxKeys {
 		b = append(b, ", "...)

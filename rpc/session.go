@@ -179,13 +179,12 @@ func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d 
 		return fmt.Errorf("rpc: ack: %w", err)
 	}
 	for _, req := range batch {
-		log := requestLog(rt.log, req)
 		if s.dedup.seen(req.dedupKey()) {
 			rt.pool.release(1)
-			log.Warn("ignoring duplicate message")
+			requestLog(rt.log, req).Warn("ignoring duplicate message")
 			continue
 		}
-		rt.pool.run(job{req: req, log: log})
+		rt.pool.run(job{req: req})
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/sirupsen/logrus"
 )
 
 // workerPool owns the worker slots ([DEFAULT] executor_thread_pool_size)
@@ -27,7 +26,6 @@ type workerPool struct {
 // job is one accepted request, holding a worker slot until it is done.
 type job struct {
 	req *request
-	log *logrus.Entry
 }
 
 func newWorkerPool(limit int, handle func(job)) *workerPool {

@@ -6,9 +6,11 @@
 // Beyond Python: writes are atomic (temporary file, fsync, rename, fsync of
 // the directory); every path is resolved through an os.Root, so no key and
 // no symlink planted in the bank can reach outside it; listings are sorted,
-// honour marker, direction and limit, and stop early; and each instance
-// holds a lease, the file <file_system_bank_path>/leases/<owner_id>, where
-// the Python service never looks. Temporary files live in
+// honour marker, direction and limit, and stop early, and a large
+// directory's sorted listing is kept while the directory is unchanged
+// (dircache.go); and each instance holds a lease, the file
+// <file_system_bank_path>/leases/<owner_id>, where the Python service never
+// looks. Temporary files live in
 // <file_system_bank_path>/.karbor-tmp/<owner_id>/, also outside the
 // container, so a crash never leaves a stray object behind.
 package fs
@@ -160,6 +162,13 @@ type Plugin struct {
 
 	expiry  bank.LeaseExpiry
 	renewal bank.LeaseLoop
+
+	dirs dirCache // listings of large directories
+
+	// readClock, when set by a test, tells the time a listing is read at,
+	// against which the cache judges whether a directory has settled; nil
+	// means time.Now.
+	readClock func() time.Time
 
 	closeOnce sync.Once
 	closeErr  error

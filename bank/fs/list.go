@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/gokarbor/karbor-protection/bank"
 )
@@ -53,10 +55,13 @@ func (w *walker) walk(ctx context.Context, dirKey, namePrefix string) error {
 	if err != nil {
 		return err
 	}
-	if w.opts.Desc {
-		slices.Reverse(items)
-	}
-	for _, it := range items {
+	// items may be the cache's: read it, never reorder it.
+	from, to := w.markerBounds(dirKey, items)
+	for i := range to - from {
+		it := items[from+i]
+		if w.opts.Desc {
+			it = items[to-1-i]
+		}
 		key := dirKey + it.sortName
 		if it.isDir && !w.opts.Delimiter {
 			if w.skipSubtree(key) {
@@ -76,6 +81,28 @@ func (w *walker) walk(ctx context.Context, dirKey, namePrefix string) error {
 		}
 	}
 	return nil
+}
+
+// markerBounds narrows a directory's sorted items to those that can come
+// after the marker, so that a page deep in a large directory does not
+// compare every entry before it: ascending, from the first item above the
+// marker or holding it (a directory that is a prefix of it); descending,
+// up to the last item below it. afterMarker and skipSubtree still decide
+// each item.
+func (w *walker) markerBounds(dirKey string, items []dirItem) (from, to int) {
+	rest, ok := strings.CutPrefix(w.opts.Marker, dirKey)
+	if w.opts.Marker == "" || !ok {
+		return 0, len(items)
+	}
+	if w.opts.Desc {
+		n, _ := slices.BinarySearchFunc(items, rest, func(it dirItem, m string) int { return strings.Compare(it.sortName, m) })
+		return 0, n
+	}
+	n := sort.Search(len(items), func(i int) bool { return items[i].sortName > rest })
+	if n > 0 && items[n-1].isDir && strings.HasPrefix(rest, items[n-1].sortName) {
+		n--
+	}
+	return n, len(items)
 }
 
 // afterMarker reports whether key comes after the marker in listing order.
@@ -107,7 +134,9 @@ func (w *walker) skipSubtree(dir string) bool {
 // readDir returns a directory's entries in key order. A missing path or a
 // file lists as empty (as in Python). Names that cannot be keys (temporary
 // or foreign files) and anything but regular files and directories
-// (symlinks, devices) are left out.
+// (symlinks, devices) are left out. A large directory's listing comes from
+// the cache while the directory is unchanged (dircache.go); the slice
+// returned must not be modified.
 func (p *Plugin) readDir(name, namePrefix string) ([]dirItem, error) {
 	d, err := p.root.Open(name)
 	if notExist(err) {
@@ -124,14 +153,30 @@ func (p *Plugin) readDir(name, namePrefix string) ([]dirItem, error) {
 	if !st.IsDir() {
 		return nil, nil
 	}
+	stamp, stamped := stampOf(st)
+	if stamped {
+		if items, ok := p.dirs.get(name, stamp); ok {
+			return withPrefix(items, namePrefix), nil
+		}
+	}
+	start := time.Now()
+	if p.readClock != nil {
+		start = p.readClock()
+	}
 	entries, err := readDirEntries(d)
 	if err != nil {
 		return nil, err
 	}
+	// A listing worth caching is kept whole; others only what was asked.
+	cache := stamped && len(entries) >= minCachedEntries && stamp.settled(start)
+	keep := namePrefix
+	if cache {
+		keep = ""
+	}
 	items := make([]dirItem, 0, len(entries))
 	for _, e := range entries {
 		n := e.Name()
-		if !strings.HasPrefix(n, namePrefix) || !bank.ValidKeyChars(n) || n == "." || n == ".." {
+		if !strings.HasPrefix(n, keep) || !bank.ValidKeyChars(n) || n == "." || n == ".." {
 			continue
 		}
 		switch t := e.Type(); {
@@ -142,5 +187,21 @@ func (p *Plugin) readDir(name, namePrefix string) ([]dirItem, error) {
 		}
 	}
 	slices.SortFunc(items, func(a, b dirItem) int { return strings.Compare(a.sortName, b.sortName) })
+	if cache {
+		p.dirs.put(name, stamp, items)
+		return withPrefix(items, namePrefix), nil
+	}
 	return items, nil
+}
+
+// withPrefix is the run of sorted items whose names start with prefix
+// (without "/", so a directory's sortName starts with it exactly when its
+// name does).
+func withPrefix(items []dirItem, prefix string) []dirItem {
+	if prefix == "" {
+		return items
+	}
+	from := sort.Search(len(items), func(i int) bool { return items[i].sortName >= prefix })
+	to := from + sort.Search(len(items)-from, func(i int) bool { return !strings.HasPrefix(items[from+i].sortName, prefix) })
+	return items[from:to]
 }

@@ -6,6 +6,7 @@ package logctx
 
 import (
 	"context"
+	"sync"
 
 	"github.com/sirupsen/logrus"
 )
@@ -17,12 +18,45 @@ func With(ctx context.Context, entry *logrus.Entry) context.Context {
 	return context.WithValue(ctx, key{}, entry)
 }
 
+// Lazy is an entry built the first time it is used. A request's entry
+// carries fields (request id, user identity...) that cost a few maps and
+// strings to assemble; most requests never log a line, so they never pay.
+type Lazy struct {
+	once  sync.Once
+	build func() *logrus.Entry
+	entry *logrus.Entry
+}
+
+// NewLazy returns an entry that build makes on first use.
+func NewLazy(build func() *logrus.Entry) *Lazy { return &Lazy{build: build} }
+
+// Entry builds the entry once and returns it.
+func (l *Lazy) Entry() *logrus.Entry {
+	l.once.Do(func() { l.entry = l.build() })
+	return l.entry
+}
+
+// WithLazy returns a copy of ctx that carries l, built when From first
+// asks for it.
+func WithLazy(ctx context.Context, l *Lazy) context.Context {
+	return context.WithValue(ctx, key{}, l)
+}
+
 // From returns the entry carried by ctx. A context without one gets an entry
 // on the standard logger, so callers never need a nil check; cmd/ configures
 // that logger's output and level.
 func From(ctx context.Context) *logrus.Entry {
-	if e, ok := ctx.Value(key{}).(*logrus.Entry); ok && e != nil {
-		return e
+	switch e := ctx.Value(key{}).(type) {
+	case *logrus.Entry:
+		if e != nil {
+			return e
+		}
+	case *Lazy:
+		if e != nil {
+			if entry := e.Entry(); entry != nil {
+				return entry
+			}
+		}
 	}
 	return logrus.NewEntry(logrus.StandardLogger())
 }

@@ -178,7 +178,10 @@ func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestCo
 		if err != nil {
 			return nil, err
 		}
-		ctx = logctx.With(ctx, m.log.WithFields(requestFields(call, &rc)))
+		// Most reads log nothing: the request's entry is built on first use.
+		ctx = logctx.WithLazy(ctx, logctx.NewLazy(func() *logrus.Entry {
+			return m.log.WithFields(requestFields(call, &rc))
+		}))
 		res, err := rpc.Handle(func(ctx context.Context, _ *rpc.Call, args T) (any, error) {
 			return fn(ctx, &rc, args)
 		})(ctx, call)
