@@ -28,10 +28,11 @@ import (
 	"github.com/gokarbor/karbor-protection/pkg/manager"
 	"github.com/gokarbor/karbor-protection/pkg/sdnotify"
 	"github.com/gokarbor/karbor-protection/providers"
-	_ "github.com/gokarbor/karbor-protection/providers/noop"             // karbor-noop-protection-plugin
-	_ "github.com/gokarbor/karbor-protection/providers/openstack/cinder" // karbor-volume-protection-plugin, karbor-volume-snapshot-plugin
-	_ "github.com/gokarbor/karbor-protection/providers/openstack/glance" // karbor-image-protection-plugin
-	_ "github.com/gokarbor/karbor-protection/providers/openstack/nova"   // karbor-server-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/noop"              // karbor-noop-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/cinder"  // karbor-volume-protection-plugin, karbor-volume-snapshot-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/glance"  // karbor-image-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/neutron" // karbor-network-protection-plugin
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/nova"    // karbor-server-protection-plugin
 	"github.com/gokarbor/karbor-protection/providers/protectables"
 	_ "github.com/gokarbor/karbor-protection/providers/protectables/openstack" // the OpenStack types (Python's answers without [trustee])
 	"github.com/gokarbor/karbor-protection/rpc"

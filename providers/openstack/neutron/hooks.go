@@ -1,0 +1,131 @@
+package neutron
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/providers"
+)
+
+// The names karbor's exceptions give the resource.
+const (
+	exceptionName = "Network Backup"
+	verifyName    = "Network backup"
+)
+
+// markError records the error status of a section whose operation failed;
+// the failure itself is what the caller returns, so this one is only logged.
+func markError(ctx context.Context, sec *bank.Section) {
+	dctx, cancel := detached(ctx)
+	defer cancel()
+	if err := sec.PutString(dctx, "status", karbor.ResourceStatusError); err != nil {
+		warn(ctx, err, "Failed recording the error status")
+	}
+}
+
+// protect saves the project's topology in the resource's section: status
+// protecting, metadata, status available. The resource's id is the
+// project's (the protectable names the topology so).
+func (p *Plugin) protect(ctx context.Context, a *providers.HookArgs) error {
+	id := a.Resource.ID
+	sec, err := a.Checkpoint.ResourceSection(id)
+	if err != nil {
+		return karbor.CreateResourceFailed(exceptionName, reason(err), id, karbor.NetworkResourceType)
+	}
+	if err := sec.PutString(ctx, "status", karbor.ResourceStatusProtecting); err != nil {
+		return karbor.CreateResourceFailed(exceptionName, reason(err), id, karbor.NetworkResourceType)
+	}
+	md, err := p.read(ctx, a)
+	if err != nil {
+		markError(ctx, sec)
+		return err
+	}
+	if err := sec.PutJSON(ctx, "metadata", md); err != nil {
+		markError(ctx, sec)
+		return karbor.CreateResourceFailed(exceptionName, reason(err), id, karbor.NetworkResourceType)
+	}
+	if err := sec.PutString(ctx, "status", karbor.ResourceStatusAvailable); err != nil {
+		markError(ctx, sec)
+		return karbor.CreateResourceFailed(exceptionName, reason(err), id, karbor.NetworkResourceType)
+	}
+	return nil
+}
+
+// read lists the topology; a failure is karbor's
+// GetProtectionNetworkSubResourceFailed.
+func (p *Plugin) read(ctx context.Context, a *providers.HookArgs) (*metadata, error) {
+	failed := func(err error) error {
+		return karbor.GetProtectionNetworkSubResourceFailed(fmt.Sprintf("['%s']", karbor.NetworkResourceType), reason(err))
+	}
+	c, err := p.client(ctx, a.Request)
+	if err != nil {
+		return nil, failed(err)
+	}
+	md, err := topology(ctx, c, a.Resource.ID)
+	if err != nil {
+		return nil, failed(err)
+	}
+	return md, nil
+}
+
+// verify checks the saved status, as the Python plugin does.
+func verify(ctx context.Context, a *providers.HookArgs) error {
+	id := a.Resource.ID
+	sec, err := a.Checkpoint.ResourceSection(id)
+	status := ""
+	if err == nil {
+		status, err = sec.GetString(ctx, "status")
+	}
+	if err != nil {
+		why := "The status of network backup cannot be read: " + reason(err)
+		report(ctx, a, karbor.ResourceStatusError, why)
+		return karbor.VerifyResourceFailed(verifyName, why, id, a.Resource.Type)
+	}
+	if status == karbor.ResourceStatusAvailable {
+		report(ctx, a, karbor.ResourceStatusAvailable, "")
+		return nil
+	}
+	why := fmt.Sprintf("The status of network backup status is %s.", status)
+	report(ctx, a, status, why)
+	return karbor.VerifyResourceFailed(verifyName, why, id, a.Resource.Type)
+}
+
+// deleteSection removes every object of the section but its status, which
+// ends "deleted" (the Python plugin's delete does nothing: its operation
+// is missing). Neutron is not touched: the topology is a description.
+func deleteSection(ctx context.Context, a *providers.HookArgs) error {
+	id := a.Resource.ID
+	sec, err := a.Checkpoint.ResourceSection(id)
+	if err == nil {
+		err = deleteObjects(ctx, sec)
+		if err != nil {
+			markError(ctx, sec)
+		}
+	}
+	if err != nil {
+		return karbor.DeleteResourceFailed(exceptionName, reason(err), id, karbor.NetworkResourceType)
+	}
+	return nil
+}
+
+func deleteObjects(ctx context.Context, sec *bank.Section) error {
+	if err := sec.PutString(ctx, "status", karbor.ResourceStatusDeleting); err != nil {
+		return err
+	}
+	keys, err := sec.ListObjects(ctx, bank.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k == "status" {
+			continue
+		}
+		if err := sec.DeleteObject(ctx, k); err != nil && !errors.Is(err, bank.ErrNotFound) {
+			return err
+		}
+	}
+	return sec.PutString(ctx, "status", karbor.ResourceStatusDeleted)
+}
