@@ -3,13 +3,8 @@ package main_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -24,6 +19,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/volumeattach"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/stretchr/testify/assert"
@@ -31,8 +28,6 @@ import (
 
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/bank/swift/swifttest"
-	"github.com/gokarbor/karbor-protection/pkg/karbor"
-	"github.com/gokarbor/karbor-protection/providers/openstack/clients"
 	"github.com/gokarbor/karbor-protection/providers/openstack/ostest"
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
@@ -64,166 +59,6 @@ func apiContext(t *testing.T, peers ostest.Peers) map[string]any {
 	return ctx
 }
 
-// clientsOf are the demo user's clients of the services the plan's
-// resources live in, with the token of the API's context.
-type clientsOf struct {
-	cinder, glance *gophercloud.ServiceClient
-}
-
-func openstackClients(t *testing.T, peers ostest.Peers, rc karbor.RequestContext) clientsOf {
-	t.Helper()
-	f := peers.Factory(t)
-	client := func(svc clients.Service) *gophercloud.ServiceClient {
-		c, err := f.Client(context.Background(), &rc, svc)
-		require.NoError(t, err)
-		return c
-	}
-	return clientsOf{cinder: client(clients.Cinder), glance: client(clients.Glance)}
-}
-
-// waitOS polls cond for up to two minutes; an error from cond fails the
-// test.
-func waitOS(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ostest.WaitFor(t, ctx, what, func() (bool, error) { return cond(ctx) })
-}
-
-// volumeFiles is where the test deployment's file-backed Cinder driver
-// keeps each volume's bytes, "" when they are not on this machine.
-func volumeFiles() string {
-	dir := filepath.Join(rpctest.EnvOr("KARBOR_TEST_PEERS_DIR", "/var/lib/karbor-test-peers"), "cinder", "files")
-	if _, err := os.Stat(dir); err != nil {
-		return ""
-	}
-	return dir
-}
-
-// volumeOffsets are where a test volume gets known bytes: its first block
-// and one in the middle.
-var volumeOffsets = []int64{0, 512 << 20}
-
-// deleteVolumes deletes the volumes named name (restores of a failed run
-// included), their backups and snapshots, and waits until they are gone.
-func deleteVolumes(t *testing.T, c *gophercloud.ServiceClient, name string) {
-	t.Helper()
-	pages, err := volumes.List(c, volumes.ListOpts{Name: name}).AllPages(context.Background())
-	if err != nil {
-		t.Errorf("list volumes %s: %v", name, err)
-		return
-	}
-	vs, err := volumes.ExtractVolumes(pages)
-	if err != nil {
-		t.Errorf("list volumes %s: %v", name, err)
-		return
-	}
-	for _, v := range vs {
-		ostest.DeleteBackups(t, c, v.ID)
-		waitOS(t, "volume "+v.ID+" settled", func(ctx context.Context) (bool, error) {
-			got, err := volumes.Get(ctx, c, v.ID).Extract()
-			if gophercloud.ResponseCodeIs(err, 404) {
-				return true, nil
-			}
-			return err == nil && !slices.Contains([]string{"creating", "restoring-backup", "backing-up", "in-use", "attaching", "detaching"}, got.Status), err
-		})
-		if err := volumes.Delete(context.Background(), c, v.ID, volumes.DeleteOpts{Cascade: true}).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
-			t.Errorf("delete volume %s: %v", v.ID, err)
-			continue
-		}
-		waitOS(t, "volume "+v.ID+" gone", func(ctx context.Context) (bool, error) {
-			_, err := volumes.Get(ctx, c, v.ID).Extract()
-			return gophercloud.ResponseCodeIs(err, 404), nil
-		})
-	}
-}
-
-// deleteImages deletes the images named name.
-func deleteImages(t *testing.T, c *gophercloud.ServiceClient, name string) {
-	t.Helper()
-	pages, err := images.List(c, images.ListOpts{Name: name}).AllPages(context.Background())
-	if err != nil {
-		t.Errorf("list images %s: %v", name, err)
-		return
-	}
-	is, err := images.ExtractImages(pages)
-	if err != nil {
-		t.Errorf("list images %s: %v", name, err)
-		return
-	}
-	for _, i := range is {
-		if err := images.Delete(context.Background(), c, i.ID).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
-			t.Errorf("delete image %s: %v", i.ID, err)
-		}
-	}
-}
-
-// planResources are what the test protects, in the demo project: the
-// resources' ids, the names of the originals and of their restores (every
-// one of them deleted when the test ends, whatever happened) and the bytes
-// to find in the restores.
-type planResources struct {
-	prefix             string
-	volume, image      string
-	volumeData         []byte // "" when the volume's bytes are not reachable
-	imageData          []byte
-	imageChecksum      string
-	restoredVolumeName string
-	restoredImageName  string
-}
-
-// createResources makes a 1 GiB volume with known bytes and an image of
-// known bytes, both available, and has everything named after them
-// deleted when the test ends.
-func createResources(t *testing.T, oc clientsOf) planResources {
-	t.Helper()
-	r := planResources{prefix: "karbor-e2e-" + uuid.NewString()[:8]}
-	r.restoredVolumeName, r.restoredImageName = r.prefix+"-volume-restored", r.prefix+"-image-restored"
-	ctx := context.Background()
-
-	// Cleanups run last-in first-out: the restores go before the
-	// originals whose backups they came from.
-	v, err := volumes.Create(ctx, oc.cinder, volumes.CreateOpts{Size: 1, Name: r.prefix + "-volume"}, nil).Extract()
-	require.NoError(t, err)
-	t.Cleanup(func() { deleteVolumes(t, oc.cinder, r.prefix+"-volume") })
-	t.Cleanup(func() { deleteVolumes(t, oc.cinder, r.restoredVolumeName) })
-	r.volume = v.ID
-
-	r.imageData = make([]byte, 3*131072+77)
-	_, _ = rand.Read(r.imageData)
-	sum := md5.Sum(r.imageData)
-	r.imageChecksum = hex.EncodeToString(sum[:])
-	img, err := images.Create(ctx, oc.glance, images.CreateOpts{Name: r.prefix + "-image", DiskFormat: "raw", ContainerFormat: "bare"}).Extract()
-	require.NoError(t, err)
-	t.Cleanup(func() { deleteImages(t, oc.glance, r.prefix+"-image") })
-	t.Cleanup(func() { deleteImages(t, oc.glance, r.restoredImageName) })
-	r.image = img.ID
-	require.NoError(t, imagedata.Upload(ctx, oc.glance, img.ID, bytes.NewReader(r.imageData)).ExtractErr())
-
-	waitOS(t, "volume available", func(ctx context.Context) (bool, error) {
-		got, err := volumes.Get(ctx, oc.cinder, v.ID).Extract()
-		if err == nil && got.Status == "error" {
-			return false, errors.New("the volume went to error")
-		}
-		return err == nil && got.Status == "available", err
-	})
-	waitOS(t, "image active", func(ctx context.Context) (bool, error) {
-		got, err := images.Get(ctx, oc.glance, img.ID).Extract()
-		return err == nil && got.Status == images.ImageStatusActive, err
-	})
-	if files := volumeFiles(); files != "" {
-		r.volumeData = []byte(r.prefix + " volume " + uuid.NewString())
-		f, err := os.OpenFile(filepath.Join(files, "volume-"+v.ID), os.O_WRONLY, 0)
-		require.NoError(t, err)
-		for _, off := range volumeOffsets {
-			_, err = f.WriteAt(r.volumeData, off)
-			require.NoError(t, err)
-		}
-		require.NoError(t, f.Close())
-	}
-	return r
-}
-
 // infraProvider writes testdata/openstack-infra.conf into the service's
 // providers.d, its bank in container of acct.
 func infraProvider(t *testing.T, s *service, acct swifttest.Account, container string) {
@@ -253,19 +88,18 @@ func waitRestore(t *testing.T, pool *sql.DB, id string) map[string]any {
 	return row
 }
 
-// TestPlanOverRPCSwiftBank is karbor's whole path for a plan of a volume
-// and an image of the demo project, against the real Keystone, Cinder,
-// Glance and Swift: the built binary, configured with karbor's
-// openstack-infra provider (its bank in Swift) and MariaDB, is driven by a
-// Python oslo.messaging client sending the context karbor-api builds from
-// the demo user's real token. Protect ends available with the volume's
-// backup and the image's chunks in the bank; restore (the API's restores
-// row first) makes a new volume with the original bytes and a new image
-// with the original checksum; delete removes the backup and the
-// checkpoint's objects.
-//
-// The plan has no server nor network yet: karbor-server-protection-plugin
-// and karbor-network-protection-plugin are not in this service yet.
+// TestPlanOverRPCSwiftBank is karbor's whole path for a plan of a server
+// with an attached volume, the image it was booted from and the project's
+// network, against the real Keystone, Nova, Cinder, Glance, Neutron and
+// Swift: the built binary, configured with karbor's openstack-infra
+// provider (its bank in Swift) and MariaDB, is driven by a Python
+// oslo.messaging client sending the context karbor-api builds from the
+// demo user's real token. Protect ends available with the volume's backup,
+// the image's chunks, the server's and the topology's metadata in the
+// bank; restore (the API's restores row first) makes a new volume with the
+// original bytes, a new image with the original checksum, a new server
+// ACTIVE from that image with that volume attached, and the network again;
+// delete removes the backup and the checkpoint's data.
 func TestPlanOverRPCSwiftBank(t *testing.T) {
 	peers := ostest.RealPeers(t)
 	acct := swifttest.Keystone(t)
@@ -297,9 +131,13 @@ func TestPlanOverRPCSwiftBank(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = bk.Close() })
 
+	// As the dashboard makes it: the server and what it depends on (the
+	// service adds the server's volume and image to the graph anyway).
 	resources := []map[string]any{
-		{"id": r.volume, "type": "OS::Cinder::Volume", "name": r.prefix + "-volume", "extra_info": nil},
-		{"id": r.image, "type": "OS::Glance::Image", "name": r.prefix + "-image", "extra_info": nil},
+		{"id": r.server, "type": "OS::Nova::Server", "name": r.srvName, "extra_info": nil},
+		{"id": r.volume, "type": "OS::Cinder::Volume", "name": r.volumeName, "extra_info": nil},
+		{"id": r.image, "type": "OS::Glance::Image", "name": r.imageName, "extra_info": nil},
+		{"id": project, "type": "OS::Neutron::Network", "name": "Network Topology", "extra_info": nil},
 	}
 	planID := uuid.NewString()
 	var cp string
@@ -318,54 +156,93 @@ func TestPlanOverRPCSwiftBank(t *testing.T) {
 		},
 	})), &cp))
 	show := map[string]any{"provider_id": infraProviderID, "checkpoint_id": cp}
-	status := ""
-	waitFor(t, 2*time.Minute, "checkpoint "+cp+" available", func() bool {
-		var got struct{ Status string }
-		require.NoError(t, json.Unmarshal(result(t, call(t, c, "show_checkpoint", ctx, show)), &got))
-		status = got.Status
-		return status == "available" || status == "error"
+	var shown struct {
+		Status        string
+		ResourceGraph string `json:"resource_graph"`
+	}
+	waitFor(t, 3*time.Minute, "checkpoint "+cp+" available", func() bool {
+		require.NoError(t, json.Unmarshal(result(t, call(t, c, "show_checkpoint", ctx, show)), &shown))
+		return shown.Status == "available" || shown.Status == "error"
 	})
-	require.Equal(t, "available", status)
+	require.Equal(t, "available", shown.Status)
+	for _, id := range []string{r.server, r.volume, r.image, project} {
+		assert.Contains(t, shown.ResourceGraph, id, "the checkpoint's resource graph")
+	}
 
-	// In the Swift bank: the volume's backup and the image's chunks.
+	// In the Swift bank: the volume's backup, the image's chunks, the
+	// server's attachment and boot image, the topology with the network.
 	section := "/checkpoints/" + cp + "/resource-data/"
-	obj, err := bk.GetObject(context.Background(), section+r.volume+"/metadata")
-	require.NoError(t, err)
-	var md struct {
+	readMetadata := func(id string, v any) {
+		t.Helper()
+		obj, err := bk.GetObject(context.Background(), section+id+"/metadata")
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(obj.Data, v), "%s", obj.Data)
+	}
+	var volMD struct {
 		VolumeID string `json:"volume_id"`
 		BackupID string `json:"backup_id"`
 	}
-	require.NoError(t, json.Unmarshal(obj.Data, &md), "%s", obj.Data)
-	assert.Equal(t, r.volume, md.VolumeID)
-	b, err := backups.Get(context.Background(), oc.cinder, md.BackupID).Extract()
+	readMetadata(r.volume, &volMD)
+	assert.Equal(t, r.volume, volMD.VolumeID)
+	b, err := backups.Get(context.Background(), oc.cinder, volMD.BackupID).Extract()
 	require.NoError(t, err)
 	assert.Equal(t, "available", b.Status)
 	assert.Equal(t, r.prefix+"-backup", b.Name)
 	chunks, err := bk.ListObjects(context.Background(), bank.ListOptions{Prefix: section + r.image + "/data_"})
 	require.NoError(t, err)
 	assert.Len(t, chunks, 4, "the image's chunks of 131072 bytes")
+	var srvMD struct {
+		Attach map[string]any `json:"attach_metadata"`
+		Boot   struct {
+			Type  string `json:"boot_device_type"`
+			Image string `json:"boot_image_id"`
+		} `json:"boot_metadata"`
+	}
+	readMetadata(r.server, &srvMD)
+	assert.Contains(t, srvMD.Attach, r.volume)
+	assert.Equal(t, "image", srvMD.Boot.Type)
+	assert.Equal(t, r.image, srvMD.Boot.Image)
+	var saved savedTopology
+	readMetadata(project, &saved)
+	require.Contains(t, saved.Networks, r.network)
+	assert.Equal(t, r.netName, saved.Networks[r.network].Name)
 
+	before := listTopology(t, oc.neutron, project)
+	t.Cleanup(func() {
+		// Stop the service first: a restore still running would make
+		// more.
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		removeTopology(t, oc.neutron, restoredTopology(before, listTopology(t, oc.neutron, project), saved))
+	})
 	t.Run("restore", func(t *testing.T) {
-		volKey, imgKey := "OS::Cinder::Volume#"+r.volume, "OS::Glance::Image#"+r.image
+		keys := map[string]string{"server": "OS::Nova::Server#" + r.server, "volume": "OS::Cinder::Volume#" + r.volume,
+			"image": "OS::Glance::Image#" + r.image, "network": "OS::Neutron::Network#" + project}
 		insertAsAPI(t, pool, "restores", pythonRow(t, pythonRows(t), "restores", "id", recordedRestoreID), cp)
 		args := restoreArgs(cp, project, map[string]any{
-			volKey: map[string]any{"restore_name": r.restoredVolumeName},
-			imgKey: map[string]any{"restore_name": r.restoredImageName},
+			keys["server"]: map[string]any{"restore_name": r.restoredServer},
+			keys["volume"]: map[string]any{"restore_name": r.restoredVolume},
+			keys["image"]:  map[string]any{"restore_name": r.restoredImage},
 		})
 		args["restore"].(map[string]any)["karbor_object.data"].(map[string]any)["provider_id"] = infraProviderID
 		assert.JSONEq(t, "null", string(result(t, call(t, c, "restore", ctx, args))))
 		row := waitRestore(t, pool, recordedRestoreID)
 		require.Equal(t, "success", row["status"], "restore reasons: %v", row["resources_reason"])
-		assert.JSONEq(t, fmt.Sprintf(`{%q: "available", %q: "available"}`, volKey, imgKey), row["resources_status"].(string))
+		var statuses map[string]string
+		require.NoError(t, json.Unmarshal([]byte(row["resources_status"].(string)), &statuses))
+		for _, k := range keys {
+			assert.Equal(t, "available", statuses[k], k)
+		}
 
-		pages, err := volumes.List(oc.cinder, volumes.ListOpts{Name: r.restoredVolumeName}).AllPages(context.Background())
+		// The volume, with the original bytes.
+		pages, err := volumes.List(oc.cinder, volumes.ListOpts{Name: r.restoredVolume}).AllPages(context.Background())
 		require.NoError(t, err)
 		vs, err := volumes.ExtractVolumes(pages)
 		require.NoError(t, err)
 		require.Len(t, vs, 1, "one restored volume")
-		assert.Equal(t, "available", vs[0].Status)
-		if files := volumeFiles(); files != "" {
-			f, err := os.Open(filepath.Join(files, "volume-"+vs[0].ID))
+		restoredVolume := vs[0]
+		if r.volumeData != nil {
+			f, err := os.Open(filepath.Join(volumeFiles(), "volume-"+restoredVolume.ID))
 			require.NoError(t, err)
 			defer func() { _ = f.Close() }()
 			for _, off := range volumeOffsets {
@@ -378,7 +255,8 @@ func TestPlanOverRPCSwiftBank(t *testing.T) {
 			t.Log("the volume driver's files are not on this machine: the restored volume's bytes are not compared")
 		}
 
-		pages, err = images.List(oc.glance, images.ListOpts{Name: r.restoredImageName}).AllPages(context.Background())
+		// The image, with the original checksum and bytes.
+		pages, err = images.List(oc.glance, images.ListOpts{Name: r.restoredImage}).AllPages(context.Background())
 		require.NoError(t, err)
 		is, err := images.ExtractImages(pages)
 		require.NoError(t, err)
@@ -391,6 +269,35 @@ func TestPlanOverRPCSwiftBank(t *testing.T) {
 		_ = rd.Close()
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(r.imageData, got), "the restored image carries the original bytes")
+
+		// The server, ACTIVE, booted from the restored image, with the
+		// restored volume attached.
+		ss, err := serversNamed(context.Background(), oc.nova, r.restoredServer)
+		require.NoError(t, err)
+		require.Len(t, ss, 1, "one restored server")
+		srv, err := servers.Get(context.Background(), oc.nova, ss[0].ID).Extract()
+		require.NoError(t, err)
+		assert.Equal(t, "ACTIVE", srv.Status)
+		assert.Equal(t, is[0].ID, srv.Image["id"], "booted from the restored image")
+		pages, err = volumeattach.List(oc.nova, srv.ID).AllPages(context.Background())
+		require.NoError(t, err)
+		attached, err := volumeattach.ExtractVolumeAttachments(pages)
+		require.NoError(t, err)
+		require.Len(t, attached, 1)
+		assert.Equal(t, restoredVolume.ID, attached[0].VolumeID)
+		v, err := volumes.Get(context.Background(), oc.cinder, restoredVolume.ID).Extract()
+		require.NoError(t, err)
+		assert.Equal(t, "in-use", v.Status)
+
+		// The network, again.
+		made := restoredTopology(before, listTopology(t, oc.neutron, project), saved)
+		var nets []string
+		for _, n := range made.networks {
+			if n.Name == r.netName {
+				nets = append(nets, n.ID)
+			}
+		}
+		assert.Len(t, nets, 1, "one restored %s", r.netName)
 	})
 
 	assert.JSONEq(t, "null", string(result(t, call(t, c, "delete", ctx, show))))
@@ -404,13 +311,17 @@ func TestPlanOverRPCSwiftBank(t *testing.T) {
 		require.NotEqual(t, "error-deleting", got.Status)
 		return got.Status == "deleted"
 	})
-	_, err = backups.Get(context.Background(), oc.cinder, md.BackupID).Extract()
+	_, err = backups.Get(context.Background(), oc.cinder, volMD.BackupID).Extract()
 	assert.True(t, gophercloud.ResponseCodeIs(err, 404), "the backup is gone: %v", err)
 	// Of each resource's section, only its status is left, as karbor's
 	// plugins leave it.
 	left, err := bk.ListObjects(context.Background(), bank.ListOptions{Prefix: section})
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{section + r.volume + "/status", section + r.image + "/status"}, left)
+	var want []string
+	for _, id := range []string{r.server, r.volume, r.image, project} {
+		want = append(want, section+id+"/status")
+	}
+	assert.ElementsMatch(t, want, left)
 	for _, key := range left {
 		obj, err := bk.GetObject(context.Background(), key)
 		require.NoError(t, err)
