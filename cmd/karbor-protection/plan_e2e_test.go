@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/volumeattach"
@@ -188,6 +189,11 @@ func TestPlanOverRPCSwiftBank(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "available", b.Status)
 	assert.Equal(t, r.prefix+"-backup", b.Name)
+	pages, err := snapshots.ListDetail(oc.cinder, snapshots.ListOpts{VolumeID: r.volume}).AllPages(context.Background())
+	require.NoError(t, err)
+	snaps, err := snapshots.ExtractSnapshots(pages)
+	require.NoError(t, err)
+	assert.Empty(t, snaps, "the temporary snapshot the backup was made from is gone")
 	chunks, err := bk.ListObjects(context.Background(), bank.ListOptions{Prefix: section + r.image + "/data_"})
 	require.NoError(t, err)
 	assert.Len(t, chunks, 4, "the image's chunks of 131072 bytes")
