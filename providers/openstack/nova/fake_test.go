@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
+	"github.com/gokarbor/karbor-protection/pkg/python"
 )
 
 const fakeToken = "demo-token"
@@ -189,22 +190,46 @@ func (f *fakeOS) reply(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// show is a thing's captured body with its id and status.
+// show is a thing's captured body with its id and status, in Nova's and
+// Cinder's key order (the plugin keeps Cinder's attachments as they are).
 func (f *fakeOS) show(key, id, status string, o *fakeThing) []byte {
-	var doc map[string]map[string]any
-	if err := json.Unmarshal(readCaptured(f.t, o.body), &doc); err != nil {
+	doc, err := python.LoadDict(readCaptured(f.t, o.body))
+	if err != nil {
 		f.t.Fatal(err)
 	}
-	doc[key]["id"], doc[key]["status"] = id, status
+	raw, _ := doc.Get(key)
+	inner, err := python.LoadDict(raw)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	inner.Set("id", quote(id))
+	inner.Set("status", quote(status))
 	if key == "server" && status == "ERROR" {
-		var e map[string]map[string]any
+		var e struct {
+			Server struct {
+				Fault json.RawMessage `json:"fault"`
+			} `json:"server"`
+		}
 		if err := json.Unmarshal(readCaptured(f.t, "nova-server-error-ERROR"), &e); err != nil {
 			f.t.Fatal(err)
 		}
-		doc[key]["fault"] = e["server"]["fault"]
+		inner.Set("fault", e.Server.Fault)
 	}
-	out, _ := json.Marshal(doc)
+	raw, err = inner.AppendJSON(nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	doc.Set(key, raw)
+	out, err := doc.AppendJSON(nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	return out
+}
+
+func quote(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
 }
 
 func (f *fakeOS) serve(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package nova_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -123,6 +124,8 @@ type env struct {
 	p   *providers.Provider
 	rc  *karbor.RequestContext
 	log *logtest.Hook
+	// planParams are the plan's parameters of each type.
+	planParams karbor.Parameters
 }
 
 // newEnv loads the provider with the provider-file lines extra and the
@@ -181,7 +184,7 @@ func (e *env) protect(t *testing.T, ctx context.Context, g graph.Graph) (*bank.C
 	t.Helper()
 	srv := g[0].Resource
 	plan := &karbor.Plan{ID: "632d8f7d-e2c3-4f31-82ea-900d8afb9880", Name: "plan", ProviderID: providerID, ProjectID: e.rc.ProjectID,
-		Resources: []karbor.PlanResource{{ID: srv.ID, Type: srv.Type, Name: srv.Name}}}
+		Resources: []karbor.PlanResource{{ID: srv.ID, Type: srv.Type, Name: srv.Name}}, Parameters: e.planParams}
 	op, id, err := providers.NewBuilder(fixedGraph(g), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	runErr := op.Run(ctx)
@@ -200,6 +203,15 @@ func (e *env) section(t *testing.T, cp *bank.Checkpoint, id, key string) string 
 		return "<" + err.Error() + ">"
 	}
 	return string(b)
+}
+
+// missing reports whether a key of a resource's section is absent.
+func (e *env) missing(t *testing.T, cp *bank.Checkpoint, id, key string) bool {
+	t.Helper()
+	sec, err := e.p.Checkpoints().ResourceSection(cp.ID, id, false)
+	require.NoError(t, err)
+	_, err = sec.Get(e.ctx, key)
+	return errors.Is(err, bank.ErrNotFound)
 }
 
 // restore restores the checkpoint with the server's params; it returns the

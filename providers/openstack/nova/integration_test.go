@@ -27,7 +27,9 @@ import (
 	"github.com/gokarbor/karbor-protection/bank"
 	"github.com/gokarbor/karbor-protection/pkg/karbor"
 	"github.com/gokarbor/karbor-protection/providers/graph"
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/cinder" // the volumes' plugin
 	"github.com/gokarbor/karbor-protection/providers/openstack/clients"
+	_ "github.com/gokarbor/karbor-protection/providers/openstack/glance" // the image's plugin
 	"github.com/gokarbor/karbor-protection/providers/openstack/nova"
 	"github.com/gokarbor/karbor-protection/providers/openstack/ostest"
 )
@@ -191,7 +193,10 @@ func (w *realWorld) deleteImage(t *testing.T, id string) {
 }
 
 func (w *realWorld) env(t *testing.T, rc karbor.RequestContext) *env {
-	return newEnv(t, plugins, pluginOptions, w.peers.KarborConf(), &rc)
+	e := newEnv(t, plugins, pluginOptions, w.peers.KarborConf(), &rc)
+	// The volume is attached: Cinder snapshots it only when forced.
+	e.planParams = karbor.Parameters{karbor.VolumeResourceType: {"force": "True"}}
+	return e
 }
 
 func (w *realWorld) graph() graph.Graph {
@@ -240,7 +245,11 @@ func restoreParams(name string) karbor.Parameters {
 	}
 }
 
-func TestRealServerProtectVerifyRestoreDelete(t *testing.T) {
+// TestRealServer runs, on one server of the real services (booting one
+// takes most of the time), protect → verify → restore → delete, then the
+// failures: a restore whose server never starts, a protect with an invalid
+// token.
+func TestRealServer(t *testing.T) {
 	w := newRealWorld(t)
 	e := w.env(t, w.rc)
 	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Minute)
@@ -255,7 +264,6 @@ func TestRealServerProtectVerifyRestoreDelete(t *testing.T) {
 		BootMetadata   map[string]string          `json:"boot_metadata"`
 		ServerMetadata struct {
 			Networks []string `json:"networks"`
-			Flavor   string   `json:"flavor"`
 		} `json:"server_metadata"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(e.section(t, cp, w.server, "metadata")), &md))
@@ -277,35 +285,67 @@ func TestRealServerProtectVerifyRestoreDelete(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, karbor.VerificationStatusSuccess, last(row.Statuses))
 
-	name := w.prefix + "-restored"
-	w.cleanupRestored(t, name)
-	rec, row, err := e.restoreWith(t, ctx, cp, restoreParams(name))
-	require.NoError(t, err)
-	assert.Equal(t, karbor.RestoreStatusSuccess, last(row.Statuses))
-	statuses, _ := rec.of(karbor.ServerResourceType)
-	assert.Equal(t, []string{"restoring", "available"}, statuses)
-	restored := w.restoredServers(t, name)
-	require.Len(t, restored, 1)
-	got := restored[0]
-	assert.Equal(t, "ACTIVE", got.Status)
-	require.Len(t, got.AttachedVolumes, 1, "the restored volume is attached")
-	vol, err := volumes.Get(ctx, w.cinder, got.AttachedVolumes[0].ID).Extract()
-	require.NoError(t, err)
-	assert.Equal(t, name+"-volume", vol.Name)
-	assert.Equal(t, "in-use", vol.Status)
-	require.Len(t, vol.Attachments, 1)
-	assert.Equal(t, got.ID, vol.Attachments[0].ServerID)
-	assert.Equal(t, att.Device, vol.Attachments[0].Device, "at the saved device")
-	img, _ := got.Image["id"].(string)
-	rimg, err := images.Get(ctx, w.glance, img).Extract()
-	require.NoError(t, err)
-	assert.Equal(t, name+"-image", rimg.Name, "booted from the restored image")
-	assert.Contains(t, got.Addresses, w.prefix, "on the original network")
+	t.Run("restore boots the server with the restored volume attached", func(t *testing.T) {
+		name := w.prefix + "-restored"
+		w.cleanupRestored(t, name)
+		rec, row, err := e.restoreWith(t, ctx, cp, restoreParams(name))
+		require.NoError(t, err)
+		assert.Equal(t, karbor.RestoreStatusSuccess, last(row.Statuses))
+		statuses, _ := rec.of(karbor.ServerResourceType)
+		assert.Equal(t, []string{"restoring", "available"}, statuses)
+		restored := w.restoredServers(t, name)
+		require.Len(t, restored, 1)
+		got := restored[0]
+		assert.Equal(t, "ACTIVE", got.Status)
+		require.Len(t, got.AttachedVolumes, 1, "the restored volume is attached")
+		vol, err := volumes.Get(ctx, w.cinder, got.AttachedVolumes[0].ID).Extract()
+		require.NoError(t, err)
+		assert.Equal(t, name+"-volume", vol.Name)
+		assert.Equal(t, "in-use", vol.Status)
+		require.Len(t, vol.Attachments, 1)
+		assert.Equal(t, got.ID, vol.Attachments[0].ServerID)
+		assert.Equal(t, att.Device, vol.Attachments[0].Device, "at the saved device")
+		img, _ := got.Image["id"].(string)
+		rimg, err := images.Get(ctx, w.glance, img).Extract()
+		require.NoError(t, err)
+		assert.Equal(t, name+"-image", rimg.Name, "booted from the restored image")
+		assert.Contains(t, got.Addresses, w.prefix, "on the original network")
+	})
+
+	t.Run("a restored server that never starts is deleted", func(t *testing.T) {
+		// A flavor no host can hold: the scheduler puts the server in
+		// ERROR.
+		name := w.prefix + "-never"
+		w.cleanupRestored(t, name)
+		params := restoreParams(name)
+		params[karbor.ServerResourceType]["restore_flavor_id"] = w.hugeFlavor(t)
+		rec, row, err := e.restoreWith(t, ctx, cp, params)
+		require.Error(t, err)
+		assert.Equal(t, karbor.RestoreStatusFailure, last(row.Statuses))
+		statuses, reasons := rec.of(karbor.ServerResourceType)
+		assert.Equal(t, []string{"restoring", "error"}, statuses)
+		assert.Contains(t, reasons[1], "The server does not start successfully")
+		assert.Contains(t, reasons[1], "is ERROR: No valid host was found")
+		assert.Empty(t, w.restoredServers(t, name), "the server that failed is deleted")
+	})
 
 	require.NoError(t, e.delete(t, cp))
 	assert.Equal(t, "deleted", e.section(t, cp, w.server, "status"))
-	assert.Contains(t, e.section(t, cp, w.server, "metadata"), "not found")
+	assert.True(t, e.missing(t, cp, w.server, "metadata"))
 	w.noSnapshotsOf(t, w.volume)
+
+	t.Run("an invalid token fails the protect with the reason", func(t *testing.T) {
+		rc := w.rc
+		rc.AuthToken = "invalid-" + w.prefix
+		e := w.env(t, rc)
+		cp, err := e.protect(t, ctx, w.graph())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Create Server Backup failed: get volume "+w.volume)
+		assert.Contains(t, err.Error(), "cinder refused the request's token (expired, revoked or invalid)")
+		assert.Equal(t, bank.StatusError, cp.Status)
+		assert.Equal(t, "error", e.section(t, cp, w.server, "status"))
+		w.noSnapshotsOf(t, w.volume)
+	})
 }
 
 // noSnapshotsOf checks that nothing karbor made of the volume is left.
@@ -321,44 +361,6 @@ func (w *realWorld) noSnapshotsOf(t *testing.T, vol string) {
 	})
 }
 
-func TestRealServerFailures(t *testing.T) {
-	w := newRealWorld(t)
-
-	t.Run("an invalid token fails the protect with the reason", func(t *testing.T) {
-		rc := w.rc
-		rc.AuthToken = "invalid-" + w.prefix
-		e := w.env(t, rc)
-		cp, err := e.protect(t, e.ctx, w.graph())
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), "refused the request's token (expired, revoked or invalid)")
-		assert.Equal(t, bank.StatusError, cp.Status)
-		assert.Equal(t, "error", e.section(t, cp, w.server, "status"))
-		w.noSnapshotsOf(t, w.volume)
-	})
-
-	t.Run("a server that never starts is deleted", func(t *testing.T) {
-		e := w.env(t, w.rc)
-		cp, err := e.protect(t, e.ctx, w.graph())
-		require.NoError(t, err)
-		t.Cleanup(func() { assert.NoError(t, e.delete(t, cp)) })
-		// A flavor no host can hold: the scheduler puts the server in
-		// ERROR.
-		flavor := w.hugeFlavor(t)
-		name := w.prefix + "-never"
-		w.cleanupRestored(t, name)
-		params := restoreParams(name)
-		params[karbor.ServerResourceType]["restore_flavor_id"] = flavor
-		rec, row, err := e.restoreWith(t, e.ctx, cp, params)
-		require.Error(t, err)
-		assert.Equal(t, karbor.RestoreStatusFailure, last(row.Statuses))
-		statuses, reasons := rec.of(karbor.ServerResourceType)
-		assert.Equal(t, []string{"restoring", "error"}, statuses)
-		assert.Contains(t, reasons[1], "The server does not start successfully")
-		assert.Contains(t, reasons[1], "is ERROR: No valid host was found")
-		assert.Empty(t, w.restoredServers(t, name), "the server that failed is deleted")
-	})
-}
-
 // hugeFlavor makes, as admin, a public flavor bigger than the fake
 // compute host, deleted when the test ends.
 func (w *realWorld) hugeFlavor(t *testing.T) string {
@@ -367,7 +369,7 @@ func (w *realWorld) hugeFlavor(t *testing.T) string {
 	adm, err := w.peers.Factory(t).Client(context.Background(), &arc, clients.Nova)
 	require.NoError(t, err)
 	public := true
-	fl, err := flavors.Create(context.Background(), adm, flavors.CreateOpts{Name: w.prefix + "-huge", RAM: 10000000, VCPUs: 1, Disk: gophercloud.IntToPointer(1), IsPublic: &public}).Extract()
+	fl, err := flavors.Create(context.Background(), adm, flavors.CreateOpts{Name: w.prefix + "-huge", RAM: 64, VCPUs: 1, Disk: gophercloud.IntToPointer(1000000), IsPublic: &public}).Extract()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = flavors.Delete(context.Background(), adm, fl.ID).ExtractErr() })
 	return fl.ID

@@ -59,12 +59,7 @@ type serverMetadata struct {
 type attachment struct {
 	VolumeID string  // the key: the volume's id in the checkpoint
 	Device   *string `json:"device"`
-	Bootable any     `json:"bootable"`
 }
-
-// boot reports whether the entry is the boot volume, which Python compares
-// with the string "true" (Cinder's "bootable").
-func (a attachment) boot() bool { return a.Bootable == "true" }
 
 // attachments reads attach_metadata in its order (Python iterates the dict).
 func (d *definition) attachments() ([]attachment, error) {

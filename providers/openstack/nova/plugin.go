@@ -13,9 +13,16 @@
 // boots a new server from the restored image or boot volume, waits until it
 // is ACTIVE, attaches the other restored volumes at their saved devices and
 // re-associates the saved floating IPs. Every wait polls every
-// poll_interval seconds and ends with the operation's context. A restore
-// that fails deletes the server it booted (the Python plugin leaves it).
-// Verify reads the saved status; delete removes the section's objects.
+// poll_interval seconds and ends with the operation's context. Verify
+// reads the saved status; delete removes the section's objects.
+//
+// Better than the Python plugin (docs/compatibility.md, N1-N9): a restore
+// that fails deletes the server it booted; results are keyed by the
+// server's id in the checkpoint; a server saved without networks is
+// restored without networks; a dependent that was not restored fails the
+// restore before anything is booted; reasons carry their cause (Nova's
+// fault, the HTTP error, a refused token); a bootable data volume is
+// attached again.
 //
 // The program imports it for its side effect:
 //

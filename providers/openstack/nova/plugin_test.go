@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -68,8 +70,8 @@ func TestProtectFailures(t *testing.T) {
 		reason string
 	}{
 		{"the server is gone", func(f *fakeOS, _ *karbor.RequestContext) { f.set(f.servers, f.world.Server, "not-found") },
-			"get server " + "%s: Resource not found"},
-		{"Nova fails", func(f *fakeOS, _ *karbor.RequestContext) { f.fail["GET server"] = []int{500} }, "Internal Server Error"},
+			"get server %s: Expected HTTP response code [200] when accessing [GET "},
+		{"Nova fails", func(f *fakeOS, _ *karbor.RequestContext) { f.fail["GET server"] = []int{500} }, "but got 500 instead: {\"computeFault\""},
 		{"Cinder fails", func(f *fakeOS, _ *karbor.RequestContext) { f.fail["GET volume"] = []int{503} }, "get volume"},
 		{"Neutron fails", func(f *fakeOS, _ *karbor.RequestContext) { f.fail["GET ports"] = []int{500} }, "list the ports of MAC address"},
 		{"the token is refused", func(_ *fakeOS, rc *karbor.RequestContext) { rc.AuthToken = "revoked" },
@@ -83,11 +85,11 @@ func TestProtectFailures(t *testing.T) {
 			cp, err := e.protect(t, e.ctx, imageServer(f))
 			var ke *karbor.Error
 			require.ErrorAs(t, err, &ke)
-			assert.Equal(t, "CreateResourceFailed", ke.Class)
+			assert.Equal(t, "CreateResourceFailed", ke.PythonClass())
 			assert.Contains(t, ke.Error(), strings.ReplaceAll(tc.reason, "%s", f.world.Server))
 			assert.Equal(t, bank.StatusError, cp.Status)
 			assert.Equal(t, "error", e.section(t, cp, f.world.Server, "status"))
-			assert.Contains(t, e.section(t, cp, f.world.Server, "metadata"), "not found", "no metadata of a failed protect")
+			assert.True(t, e.missing(t, cp, f.world.Server, "metadata"), "no metadata of a failed protect")
 		})
 	}
 }
@@ -123,22 +125,31 @@ func TestRestoreBootsAttachesAndRecords(t *testing.T) {
 	assert.Equal(t, []string{"restoring", "available"}, statuses)
 	assert.Equal(t, []string{"", ""}, reasons)
 
+	// The captured server: flavor, key pair and the volume's device.
+	var saved struct {
+		Attach map[string]struct {
+			Device string `json:"device"`
+		} `json:"attach_metadata"`
+		Server struct {
+			Flavor  string `json:"flavor"`
+			KeyName string `json:"key_name"`
+		} `json:"server_metadata"`
+	}
+	require.NoError(t, json.Unmarshal(readCaptured(t, "python-metadata-image"), &saved))
 	boots := f.posted("servers")
 	require.Len(t, boots, 1)
 	var want map[string]any
 	require.NoError(t, json.Unmarshal([]byte(`{"server": {"name": "back", "imageRef": "`+restoredPrefix+f.world.Image+`",
-		"flavorRef": "1", "min_count": 1, "max_count": 1, "availability_zone": "nova", "key_name": "KEY",
-		"security_groups": [{"name": "default"}], "networks": [{"uuid": "`+f.world.Network+`"}]}}`), &want))
-	srv := boots[0]["server"].(map[string]any)
-	want["server"].(map[string]any)["flavorRef"] = srv["flavorRef"]
-	want["server"].(map[string]any)["key_name"] = srv["key_name"]
+		"flavorRef": "`+saved.Server.Flavor+`", "min_count": 1, "max_count": 1, "availability_zone": "nova",
+		"key_name": "`+saved.Server.KeyName+`", "security_groups": [{"name": "default"}],
+		"networks": [{"uuid": "`+f.world.Network+`"}]}}`), &want))
 	assert.Equal(t, want, boots[0], "novaclient's request: the restored image, the original networks")
-	assert.NotEmpty(t, srv["key_name"])
 	assert.Equal(t, []string{""}, f.microversions, "no microversion, as novaclient('2')")
 
 	attaches := f.posted("attach")
 	require.Len(t, attaches, 1)
-	assert.Equal(t, map[string]any{"volumeAttachment": map[string]any{"volumeId": restoredPrefix + f.world.Volume, "device": "/dev/vdb"}}, attaches[0])
+	assert.Equal(t, map[string]any{"volumeAttachment": map[string]any{"volumeId": restoredPrefix + f.world.Volume,
+		"device": saved.Attach[f.world.Volume].Device}}, attaches[0])
 	live := f.live()
 	require.Len(t, live, 1)
 	log := f.requests()
@@ -208,7 +219,7 @@ func TestRestoreFailuresDeleteTheServer(t *testing.T) {
 		{"the attach is refused", func(f *fakeOS) { f.fail["POST attach"] = []int{500} }, "attach volume restored-", true},
 		{"the volume goes to error", func(f *fakeOS) { f.attached = []string{"attaching", "error"} },
 			"Attach the volume to server failed: volume restored-", true},
-		{"Cinder fails while attaching", func(f *fakeOS) { f.fail["GET volume"] = []int{0, 500} }, "Attach the volume to server failed", true},
+		{"Cinder fails while attaching", func(f *fakeOS) { f.fail["GET volume"] = []int{500} }, "Attach the volume to server failed", true},
 		{"the floating IP is refused", func(f *fakeOS) { f.fail["POST action"] = []int{500} }, "associate floating IP", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,22 +229,11 @@ func TestRestoreFailuresDeleteTheServer(t *testing.T) {
 			if strings.Contains(tc.name, "floating") {
 				addFloatingIP(t, e, cp, f.world.Server)
 			}
-			if codes := f.fail["GET volume"]; len(codes) > 0 && codes[0] == 0 {
-				f.attached = []string{"attaching"}
-				f.fail["GET volume"] = nil
-				f.onRequest = func(line string) {
-					if strings.HasPrefix(line, "POST attach") {
-						f.mu.Lock()
-						f.fail["GET volume"] = []int{500}
-						f.mu.Unlock()
-					}
-				}
-			}
 			tc.setup(f)
 			rec, row, err := e.restore(t, e.ctx, cp, nil)
 			var ke *karbor.Error
 			require.ErrorAs(t, err, &ke)
-			assert.Equal(t, "RestoreResourceFailed", ke.Class)
+			assert.Equal(t, "RestoreResourceFailed", ke.PythonClass())
 			assert.Equal(t, karbor.RestoreStatusFailure, last(row.Statuses))
 			statuses, reasons := rec.of(karbor.ServerResourceType)
 			assert.Equal(t, []string{"restoring", "error"}, statuses)
@@ -266,6 +266,23 @@ func addFloatingIP(t *testing.T, e *env, cp *bank.Checkpoint, server string) {
 	require.NoError(t, sec.GetJSON(e.ctx, "metadata", &md))
 	md["server_metadata"].(map[string]any)["floating_ips"] = []string{"192.0.2.10"}
 	require.NoError(t, sec.PutJSON(e.ctx, "metadata", md))
+}
+
+func TestRestoreAttachesABootableDataVolume(t *testing.T) {
+	// A volume made of an image is bootable; attached to a server booted
+	// from an image it is a data volume all the same.
+	f := newFakeOS(t)
+	e := fakeEnv(t, f, "")
+	cp := protected(t, f, e, imageServer(f))
+	sec, err := e.p.Checkpoints().ResourceSection(cp.ID, f.world.Server, true)
+	require.NoError(t, err)
+	var md map[string]any
+	require.NoError(t, sec.GetJSON(e.ctx, "metadata", &md))
+	md["attach_metadata"].(map[string]any)[f.world.Volume].(map[string]any)["bootable"] = "true"
+	require.NoError(t, sec.PutJSON(e.ctx, "metadata", md))
+	_, _, err = e.restore(t, e.ctx, cp, nil)
+	require.NoError(t, err)
+	require.Len(t, f.posted("attach"), 1)
 }
 
 func TestRestoreWaitsThroughTransientErrors(t *testing.T) {
@@ -317,7 +334,9 @@ func TestRestoreWithARefusedTokenFailsClearly(t *testing.T) {
 	require.Error(t, err)
 	// Nor can the server be deleted with that token: that is logged.
 	assert.Len(t, f.live(), 1)
-	assert.Contains(t, e.log.LastEntry().Message, "Failed cleaning up server")
+	assert.True(t, slices.ContainsFunc(e.log.AllEntries(), func(l *logrus.Entry) bool {
+		return strings.HasPrefix(l.Message, "Failed cleaning up server")
+	}), "the server left is named in a warning")
 	_, reasons := rec.of(karbor.ServerResourceType)
 	assert.Contains(t, reasons[len(reasons)-1], "nova refused the request's token (expired, revoked or invalid)")
 	assert.Contains(t, reasons[len(reasons)-1], "The request you have made requires authentication.")
@@ -396,7 +415,7 @@ func TestVerify(t *testing.T) {
 	rec, _, err = e.verify(t, cp)
 	var ke *karbor.Error
 	require.ErrorAs(t, err, &ke)
-	assert.Equal(t, "VerifyResourceFailed", ke.Class)
+	assert.Equal(t, "VerifyResourceFailed", ke.PythonClass())
 	statuses, reasons := rec.of(karbor.ServerResourceType)
 	assert.Equal(t, []string{"error"}, statuses)
 	assert.Equal(t, []string{"The status of server backup status is error."}, reasons)
@@ -415,7 +434,7 @@ func TestDeleteRemovesTheSection(t *testing.T) {
 	before := len(f.requests())
 	require.NoError(t, e.delete(t, cp))
 	assert.Equal(t, "deleted", e.section(t, cp, f.world.Server, "status"))
-	assert.Contains(t, e.section(t, cp, f.world.Server, "metadata"), "not found")
+	assert.True(t, e.missing(t, cp, f.world.Server, "metadata"))
 	assert.Len(t, f.requests(), before, "OpenStack is not touched")
 }
 

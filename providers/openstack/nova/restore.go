@@ -32,11 +32,13 @@ var (
 		ignore: []string{"BUILD", "HARD_REBOOT", "PASSWORD", "REBOOT", "RESCUE", "RESIZE",
 			"REVERT_RESIZE", "SHUTOFF", "SUSPENDED", "VERIFY_RESIZE"},
 	}
-	// volumeAttached: a restored volume being attached to it.
+	// volumeAttached: a restored volume being attached to it. Cinder's
+	// attachment API (Nova's since Queens) shows "reserved" first, which
+	// Python's set lacks.
 	volumeAttached = statuses{
 		success: []string{"in-use"},
 		failure: []string{"ERROR"},
-		ignore:  []string{"available", "attaching"},
+		ignore:  []string{"available", "attaching", "reserved"},
 	}
 )
 
@@ -79,11 +81,12 @@ func (h restoreHooks) restore(ctx context.Context, a *providers.HookArgs) (newID
 	if err != nil {
 		return "", err
 	}
-	// Every volume to attach must have been restored: better to know
-	// before booting.
+	// Every volume but the boot volume is attached again (Python skips
+	// every bootable one, so a bootable data volume was lost). Each must
+	// have been restored: better to know before booting.
 	var toAttach []attachment
 	for _, at := range attach {
-		if at.boot() {
+		if def.BootMetadata.DeviceType == bootVolume && at.VolumeID == def.BootMetadata.VolumeID {
 			continue
 		}
 		if _, ok := a.NewResources.Get(at.VolumeID); !ok {
