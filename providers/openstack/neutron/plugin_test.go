@@ -149,6 +149,9 @@ func TestProtectFails(t *testing.T) {
 		{"networks 500", func(f *fakeNeutron, _ *env) { f.fail["GET networks"] = []int{500} }, "Request Failed: internal server error"},
 		{"ports 503", func(f *fakeNeutron, _ *env) { f.fail["GET ports"] = []int{503} }, "503"},
 		{"routers 404", func(f *fakeNeutron, _ *env) { f.fail["GET routers"] = []int{404} }, "404"},
+		{"item without an id", func(f *fakeNeutron, _ *env) {
+			f.objects["subnets"] = append(f.objects["subnets"], map[string]any{"name": "x", "project_id": f.w.ProjectID})
+		}, "list subnets: an item without an id"},
 		{"invalid token", func(_ *fakeNeutron, e *env) { e.rc.AuthToken = "revoked" },
 			"neutron refused the request's token (expired, revoked or invalid)"},
 	} {

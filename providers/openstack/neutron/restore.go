@@ -72,7 +72,10 @@ type (
 		PortRangeMax   json.RawMessage `json:"port_range_max"`
 		RemoteIPPrefix *string         `json:"remote_ip_prefix"`
 		RemoteGroupID  *string         `json:"remote_group_id"`
-		ID             string          `json:"id"`
+		// RemoteAddressGroupID is kept as saved: a rule from an address
+		// group must not come back as a rule from anywhere.
+		RemoteAddressGroupID *string `json:"remote_address_group_id"`
+		ID                   string  `json:"id"`
 	}
 	savedGroup struct {
 		ID          string      `json:"id"`
@@ -165,7 +168,7 @@ func (r *restorer) made(what string, run func(ctx context.Context) error) {
 	r.undo = append(r.undo, undoStep{what: what, run: run})
 }
 
-// made records a created object of a collection.
+// madeObject records a created object of a collection.
 func (r *restorer) madeObject(collection, id string) {
 	r.made(collection+" "+id, func(ctx context.Context) error { return remove(ctx, r.c, collection, id) })
 }
@@ -261,7 +264,7 @@ func (r *restorer) securityGroups(ctx context.Context) error {
 }
 
 // ruleKey is what makes two rules the same rule.
-func ruleKey(direction, ethertype string, protocol, lo, hi json.RawMessage, prefix, group *string) string {
+func ruleKey(direction, ethertype string, protocol, lo, hi json.RawMessage, prefix, group, addressGroup *string) string {
 	s := func(p *string) string {
 		if p == nil {
 			return "null"
@@ -274,7 +277,7 @@ func ruleKey(direction, ethertype string, protocol, lo, hi json.RawMessage, pref
 		}
 		return string(m)
 	}
-	return strings.Join([]string{direction, ethertype, raw(protocol), raw(lo), raw(hi), s(prefix), s(group)}, "|")
+	return strings.Join([]string{direction, ethertype, raw(protocol), raw(lo), raw(hi), s(prefix), s(group), s(addressGroup)}, "|")
 }
 
 // rules makes the new group's rules the saved ones: the rules Neutron
@@ -294,7 +297,7 @@ func (r *restorer) rules(ctx context.Context, g savedGroup) error {
 			}
 			group = &mapped
 		}
-		k := ruleKey(rule.Direction, rule.Ethertype, rule.Protocol, rule.PortRangeMin, rule.PortRangeMax, rule.RemoteIPPrefix, group)
+		k := ruleKey(rule.Direction, rule.Ethertype, rule.Protocol, rule.PortRangeMin, rule.PortRangeMax, rule.RemoteIPPrefix, group, rule.RemoteAddressGroupID)
 		if _, dup := want[k]; dup {
 			continue
 		}
@@ -310,6 +313,9 @@ func (r *restorer) rules(ctx context.Context, g savedGroup) error {
 		if group != nil {
 			body["remote_group_id"] = *group
 		}
+		if rule.RemoteAddressGroupID != nil {
+			body["remote_address_group_id"] = *rule.RemoteAddressGroupID
+		}
 		want[k] = body
 		order = append(order, k)
 	}
@@ -319,7 +325,7 @@ func (r *restorer) rules(ctx context.Context, g savedGroup) error {
 	}
 	have := map[string]bool{}
 	for _, rule := range now.Rules {
-		k := ruleKey(rule.Direction, rule.Ethertype, rule.Protocol, rule.PortRangeMin, rule.PortRangeMax, rule.RemoteIPPrefix, rule.RemoteGroupID)
+		k := ruleKey(rule.Direction, rule.Ethertype, rule.Protocol, rule.PortRangeMin, rule.PortRangeMax, rule.RemoteIPPrefix, rule.RemoteGroupID, rule.RemoteAddressGroupID)
 		if _, ok := want[k]; ok {
 			have[k] = true
 			continue
@@ -458,8 +464,10 @@ func (r *restorer) portsStep(ctx context.Context) error {
 			pairs = append(pairs, c)
 		}
 		body["allowed_address_pairs"] = pairs
-		if len(p.SecurityGroups) > 0 {
-			var sgs []string
+		// A port saved in no group stays in none (left out, Neutron
+		// would put it in the default group).
+		if p.SecurityGroups != nil {
+			sgs := []string{}
 			for _, g := range p.SecurityGroups {
 				id, err := r.groupID(ctx, g)
 				if err != nil {
@@ -490,8 +498,8 @@ func (r *restorer) interfaces(ctx context.Context) error {
 			continue
 		}
 		router, ok := r.ids[p.DeviceID]
-		if !ok || !slices.ContainsFunc(r.routers, func(rt savedRouter) bool { return rt.ID == p.DeviceID }) {
-			continue
+		if !ok {
+			continue // not a router of the topology
 		}
 		subnet, ok := r.ids[p.FixedIPs[0].SubnetID]
 		if !ok {

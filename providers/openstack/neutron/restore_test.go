@@ -368,3 +368,40 @@ func TestRestoreCancelled(t *testing.T) {
 	assert.Equal(t, []string{"restoring", "error"}, res.trail.statuses())
 	assert.Empty(t, leftovers(f), "%v", f.requests())
 }
+
+// TestRestoreAddressGroupRule: a rule from an address group comes back
+// from that address group, not from anywhere.
+func TestRestoreAddressGroupRule(t *testing.T) {
+	f, e, cp, _ := protected(t)
+	var md map[string]any
+	require.NoError(t, json.Unmarshal([]byte(e.read(t, cp, "metadata")), &md))
+	g := md["security-group_metadata"].(map[string]any)[f.w.SecurityGroup].(map[string]any)
+	g["security_group_rules"] = append(g["security_group_rules"].([]any), map[string]any{
+		"id": "r-ag", "direction": "ingress", "ethertype": "IPv4", "protocol": "udp", "port_range_min": 53, "port_range_max": 53,
+		"remote_ip_prefix": nil, "remote_group_id": nil, "remote_address_group_id": "5f2c9a34-3d0e-4c55-a1c5-7d7d1c0f0b11"})
+	require.NoError(t, e.section(t, cp).PutJSON(e.ctx, "metadata", md))
+	res := e.restore(t, cp, nil)
+	require.NoError(t, res.err)
+	groups := f.all("security-groups")
+	require.Len(t, groups, 1)
+	var found []any
+	for _, r := range groups[0]["security_group_rules"].([]any) {
+		if rule := r.(map[string]any); rule["protocol"] == "udp" {
+			found = append(found, rule["remote_address_group_id"], rule["remote_ip_prefix"])
+		}
+	}
+	assert.Equal(t, []any{"5f2c9a34-3d0e-4c55-a1c5-7d7d1c0f0b11", nil}, found)
+}
+
+// TestRestorePortWithoutGroups: a port saved in no security group is
+// restored in none (Neutron would otherwise put it in the default group).
+func TestRestorePortWithoutGroups(t *testing.T) {
+	f, e, cp, _ := protected(t)
+	var md map[string]any
+	require.NoError(t, json.Unmarshal([]byte(e.read(t, cp, "metadata")), &md))
+	md["port_metadata"].(map[string]any)[f.w.Port].(map[string]any)["security_groups"] = []any{}
+	require.NoError(t, e.section(t, cp).PutJSON(e.ctx, "metadata", md))
+	res := e.restore(t, cp, nil)
+	require.NoError(t, res.err)
+	assert.Equal(t, []any{}, byName(t, f.all("ports"), "cap-port")["security_groups"])
+}

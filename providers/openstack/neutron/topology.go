@@ -95,16 +95,16 @@ func (k kind) fetch(ctx context.Context, c *gophercloud.ServiceClient, project s
 	err := k.list(c, project).EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
 		rp, ok := page.(rawPage)
 		if !ok {
-			return false, fmt.Errorf("list %s: unexpected page type %T", k.name, page)
+			return false, fmt.Errorf("unexpected page type %T", page)
 		}
 		var items []map[string]json.RawMessage
 		if err := rp.ExtractIntoSlicePtr(&items, k.listKey); err != nil {
-			return false, fmt.Errorf("list %s: %w", k.name, err)
+			return false, err
 		}
 		for _, item := range items {
 			var id string
 			if err := json.Unmarshal(item["id"], &id); err != nil || id == "" {
-				return false, fmt.Errorf("list %s: an item without an id: %s", k.name, item["id"])
+				return false, fmt.Errorf("an item without an id: %s", item["id"])
 			}
 			kept := map[string]json.RawMessage{}
 			for key, v := range item {
