@@ -50,7 +50,10 @@ func apiContext(t *testing.T, peers ostest.Peers) map[string]any {
 		"deadline": 60,
 	})
 	require.NoError(t, err)
-	cmd := exec.Command(rpctest.PythonPath(), filepath.Join("testdata", "karbor_api_context.py"), string(spec))
+	// The script retries for 60 s at most; this bounds a hung Keystone.
+	run, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(run, rpctest.PythonPath(), filepath.Join("testdata", "karbor_api_context.py"), string(spec))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
