@@ -98,14 +98,14 @@ func waitRestore(t *testing.T, pool *sql.DB, id string) map[string]any {
 // Swift: the built binary, configured with karbor's openstack-infra
 // provider (its bank in Swift) and MariaDB, is driven by a Python
 // oslo.messaging client sending the context karbor-api builds from the
-// demo user's real token. Protect ends available with the volume's backup,
+// demo user's real token, in a project of the test's own. Protect ends available with the volume's backup,
 // the image's chunks, the server's and the topology's metadata in the
 // bank; restore (the API's restores row first) makes a new volume with the
 // original bytes, a new image with the original checksum, a new server
 // ACTIVE from that image with that volume attached, and the network again;
 // delete removes the backup and the checkpoint's data.
 func TestPlanOverRPCSwiftBank(t *testing.T) {
-	peers := ostest.RealPeers(t)
+	peers := ownProject(t, ostest.RealPeers(t))
 	acct := swifttest.Keystone(t)
 	m := sharedMariaDB(t)
 	dbName, pool := m.createDatabase(t)

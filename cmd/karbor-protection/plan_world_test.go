@@ -17,10 +17,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/volumeattach"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/routers"
@@ -36,9 +40,66 @@ import (
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
-// The demo project's resources the plan test protects, and the clean-up
-// of everything it makes in OpenStack, restores included, whatever
-// happened to the test.
+// The resources the plan test protects, in a project of its own, and the
+// clean-up of everything it makes in OpenStack, restores included,
+// whatever happened to the test.
+
+// ownProject makes a project of the test's own in the default domain,
+// the demo user a member of it, and returns the peers with it as the demo
+// user's project. The project is deleted when the test ends, so call it
+// before making anything in it (cleanups run last-in first-out). The
+// plan's network is the whole project's topology, which a restore makes
+// again: in the demo project that would be other tests' objects too,
+// which they change meanwhile.
+func ownProject(t *testing.T, peers ostest.Peers) ostest.Peers {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: peers.AuthURL,
+		Username: peers.AdminUser, Password: peers.AdminPass, DomainID: "default",
+		Scope: &gophercloud.AuthScope{ProjectName: peers.AdminProj, DomainID: "default"}})
+	require.NoError(t, err)
+	keystone, err := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
+	require.NoError(t, err)
+	p, err := projects.Create(ctx, keystone, projects.CreateOpts{Name: "karbor-e2e-" + uuid.NewString()[:8], DomainID: "default"}).Extract()
+	require.NoError(t, err)
+	neutron, err := openstack.NewNetworkV2(admin, gophercloud.EndpointOpts{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		// Neutron made the project's default security group, which only
+		// an admin may delete, and keeps it when the project goes.
+		ctx := context.Background()
+		pages, err := groups.List(neutron, groups.ListOpts{ProjectID: p.ID}).AllPages(ctx)
+		if err == nil {
+			var gs []groups.SecGroup
+			if gs, err = groups.ExtractGroups(pages); err == nil {
+				for _, g := range gs {
+					if err := groups.Delete(ctx, neutron, g.ID).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
+						t.Errorf("delete security group %s: %v", g.ID, err)
+					}
+				}
+			}
+		}
+		if err != nil {
+			t.Errorf("list the security groups of project %s: %v", p.ID, err)
+		}
+		if err := projects.Delete(ctx, keystone, p.ID).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, 404) {
+			t.Errorf("delete project %s: %v", p.ID, err)
+		}
+	})
+	pages, err := users.List(keystone, users.ListOpts{Name: peers.User, DomainID: "default"}).AllPages(ctx)
+	require.NoError(t, err)
+	us, err := users.ExtractUsers(pages)
+	require.NoError(t, err)
+	require.Len(t, us, 1, "user %s", peers.User)
+	pages, err = roles.List(keystone, roles.ListOpts{Name: "member"}).AllPages(ctx)
+	require.NoError(t, err)
+	rs, err := roles.ExtractRoles(pages)
+	require.NoError(t, err)
+	require.Len(t, rs, 1, "role member")
+	require.NoError(t, roles.Assign(ctx, keystone, rs[0].ID, roles.AssignOpts{UserID: us[0].ID, ProjectID: p.ID}).ExtractErr())
+	peers.Project = p.Name
+	return peers
+}
 
 // clientsOf are the demo user's clients of the services the plan's
 // resources live in, with the token of the API's context.
@@ -165,7 +226,7 @@ func deleteServers(t *testing.T, c *gophercloud.ServiceClient, name string) {
 	}
 }
 
-// planResources are what the test protects, in the demo project: a server
+// planResources are what the test protects: a server
 // booted from an image of known bytes, with a 1 GiB volume of known bytes
 // attached, and a network.
 type planResources struct {
@@ -374,7 +435,8 @@ func restoredTopology(before, after topology, saved savedTopology) topology {
 	}
 	groupNames := names(saved.Groups, func(n struct{ Name string }) string { return n.Name })
 	for id, g := range after.groups {
-		if _, old := before.groups[id]; !old && groupNames[g.Name] {
+		// The project's default group is never made again.
+		if _, old := before.groups[id]; !old && groupNames[g.Name] && g.Name != "default" {
 			made.groups[id] = g
 		}
 	}
