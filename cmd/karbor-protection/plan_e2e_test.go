@@ -81,7 +81,7 @@ func infraProvider(t *testing.T, s *service, acct swifttest.Account, container s
 func waitRestore(t *testing.T, pool *sql.DB, id string) map[string]any {
 	t.Helper()
 	var row map[string]any
-	waitFor(t, 2*time.Minute, "restore "+id+" finished", func() bool {
+	waitFor(t, 3*time.Minute, "restore "+id+" finished", func() bool {
 		rows := tableRows(t, pool, "restores", "id = ?", id)
 		if len(rows) != 1 || rows[0]["status"] == "in_progress" {
 			return false
@@ -164,7 +164,9 @@ func TestPlanOverRPCSwiftBank(t *testing.T) {
 		Status        string
 		ResourceGraph string `json:"resource_graph"`
 	}
-	waitFor(t, 3*time.Minute, "checkpoint "+cp+" available", func() bool {
+	// A 1 GiB Cinder backup waits behind every other test's in the one
+	// cinder-backup process: minutes on a busy machine.
+	waitFor(t, 5*time.Minute, "checkpoint "+cp+" available", func() bool {
 		require.NoError(t, json.Unmarshal(result(t, call(t, c, "show_checkpoint", ctx, show)), &shown))
 		return shown.Status == "available" || shown.Status == "error"
 	})
