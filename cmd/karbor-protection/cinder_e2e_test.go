@@ -22,8 +22,6 @@ import (
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
-const cinderProviderID = "cf56bd3e-97a7-4078-b6d5-f36246333fd9"
-
 // TestCinderProtectionOverRPC protects a real Cinder volume with the built
 // binary's karbor-volume-protection-plugin, as karbor-api asks it through a
 // Python oslo.messaging client with a real Keystone token, then deletes the
@@ -64,7 +62,7 @@ file_system_bank_path = %s
 
 [cinder_backup_protection_plugin]
 poll_interval = 1
-`, cinderProviderID, filepath.Join(s.dir, "cinder-bank"))), 0o644))
+`, infraProviderID, filepath.Join(s.dir, "cinder-bank"))), 0o644))
 	s.start()
 	c := pyClient(t, url)
 
@@ -79,12 +77,12 @@ poll_interval = 1
 	args := map[string]any{
 		"plan": map[string]any{
 			"karbor_object.name": "Plan", "karbor_object.namespace": "karbor", "karbor_object.version": "1.0",
-			"karbor_object.data": map[string]any{"id": planID, "name": name, "description": nil, "provider_id": cinderProviderID,
+			"karbor_object.data": map[string]any{"id": planID, "name": name, "description": nil, "provider_id": infraProviderID,
 				"project_id": rc.ProjectID, "status": "suspended", "resources": res,
 				"parameters": map[string]any{"OS::Cinder::Volume": map[string]any{"backup_name": name + "-backup", "backup_mode": "full"}}},
 			"karbor_object.changes": []string{"id", "name", "description", "provider_id", "project_id", "status", "resources", "parameters"},
 		},
-		"checkpoint_properties": map[string]any{"project_id": rc.ProjectID, "status": "protecting", "provider_id": cinderProviderID,
+		"checkpoint_properties": map[string]any{"project_id": rc.ProjectID, "status": "protecting", "provider_id": infraProviderID,
 			"protection_plan": map[string]any{"id": planID, "name": name, "resources": res}, "extra_info": `{"created_by": "manual"}`},
 	}
 	// Cinder has the volume available before it is protected.
@@ -97,7 +95,7 @@ poll_interval = 1
 
 	var id string
 	require.NoError(t, json.Unmarshal(result(t, call(t, c, "protect", ctx, args)), &id))
-	show := map[string]any{"provider_id": cinderProviderID, "checkpoint_id": id}
+	show := map[string]any{"provider_id": infraProviderID, "checkpoint_id": id}
 	status := func() string {
 		var cp struct{ Status string }
 		require.NoError(t, json.Unmarshal(result(t, call(t, c, "show_checkpoint", ctx, show)), &cp))

@@ -23,8 +23,6 @@ import (
 	"github.com/gokarbor/karbor-protection/rpc/rpctest"
 )
 
-const glanceProviderID = "cf56bd3e-97a7-4078-b6d5-f36246333fd9" // karbor's "OS Infra Provider"
-
 // waitGlanceStatus polls show_checkpoint of the Glance provider until the
 // checkpoint has status; an error status ends the wait at once.
 func waitGlanceStatus(t *testing.T, c *rpctest.PyClient, ctx map[string]any, id, status string) {
@@ -32,7 +30,7 @@ func waitGlanceStatus(t *testing.T, c *rpctest.PyClient, ctx map[string]any, id,
 	got := ""
 	waitFor(t, 120*time.Second, "checkpoint "+id+" "+status, func() bool {
 		var cp struct{ Status string }
-		require.NoError(t, json.Unmarshal(result(t, call(t, c, "show_checkpoint", ctx, map[string]any{"provider_id": glanceProviderID, "checkpoint_id": id})), &cp))
+		require.NoError(t, json.Unmarshal(result(t, call(t, c, "show_checkpoint", ctx, map[string]any{"provider_id": infraProviderID, "checkpoint_id": id})), &cp))
 		got = cp.Status
 		return got == status || got == "error"
 	})
@@ -80,7 +78,7 @@ file_system_bank_path = %s
 [image_backup_plugin]
 backup_image_object_size = 131072
 poll_interval = 1
-`, glanceProviderID, bankPath)), 0o644))
+`, infraProviderID, bankPath)), 0o644))
 	s.start()
 	c := pyClient(t, url)
 
@@ -96,12 +94,12 @@ poll_interval = 1
 	require.NoError(t, json.Unmarshal(result(t, call(t, c, "protect", ctx, map[string]any{
 		"plan": map[string]any{
 			"karbor_object.name": "Plan", "karbor_object.namespace": "karbor", "karbor_object.version": "1.0",
-			"karbor_object.data": map[string]any{"id": planID, "name": "image plan", "description": nil, "provider_id": glanceProviderID,
+			"karbor_object.data": map[string]any{"id": planID, "name": "image plan", "description": nil, "provider_id": infraProviderID,
 				"project_id": project, "status": "suspended", "resources": resources, "parameters": map[string]any{}},
 			"karbor_object.changes": []string{"id", "name", "description", "provider_id", "project_id", "status", "resources", "parameters"},
 		},
 		"checkpoint_properties": map[string]any{
-			"project_id": project, "status": "protecting", "provider_id": glanceProviderID,
+			"project_id": project, "status": "protecting", "provider_id": infraProviderID,
 			"protection_plan": map[string]any{"id": planID, "name": "image plan", "resources": resources},
 			"extra_info":      `{"created_by": "manual"}`,
 		},
@@ -119,7 +117,7 @@ poll_interval = 1
 	key := "OS::Glance::Image#" + img.ID
 	py := pythonRows(t)
 	withProvider := func(args map[string]any, kind string) map[string]any {
-		args[kind].(map[string]any)["karbor_object.data"].(map[string]any)["provider_id"] = glanceProviderID
+		args[kind].(map[string]any)["karbor_object.data"].(map[string]any)["provider_id"] = infraProviderID
 		return args
 	}
 
@@ -156,7 +154,7 @@ poll_interval = 1
 		assert.True(t, bytes.Equal(data, got), "the restored image carries the original bytes")
 	})
 
-	assert.JSONEq(t, "null", string(result(t, call(t, c, "delete", ctx, map[string]any{"provider_id": glanceProviderID, "checkpoint_id": cp}))))
+	assert.JSONEq(t, "null", string(result(t, call(t, c, "delete", ctx, map[string]any{"provider_id": infraProviderID, "checkpoint_id": cp}))))
 	waitGlanceStatus(t, c, ctx, cp, "deleted")
 	_, err = os.Stat(filepath.Join(section, "data_1"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the image's objects are deleted")
