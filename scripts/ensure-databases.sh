@@ -74,6 +74,16 @@ _edb_mariadb_sql() {
 }
 
 ensure_mariadb() {
+	_edb_mariadb_up || return 1
+	# The OpenStack peers share this server: each Cinder, Nova and Neutron
+	# worker keeps a pool of connections, and a plan of 50 volumes polled at
+	# once went past MariaDB's default of 151 ("Too many connections" as
+	# Cinder's 500s). Raised at run time, so a server already running gets it.
+	mariadb --protocol=tcp -h 127.0.0.1 -P 3306 -u root --connect-timeout=5 \
+		-e 'SET GLOBAL max_connections = GREATEST(@@max_connections, 1000)'
+}
+
+_edb_mariadb_up() {
 	if ! command -v mariadb >/dev/null; then
 		_edb_log "installing mariadb-client"
 		_edb_apt_install mariadb-client
