@@ -51,11 +51,31 @@ func rawString(key string, raw json.RawMessage) (string, error) {
 	if bytes.Equal(raw, []byte("null")) {
 		return "", nil
 	}
+	if s, ok := plainString(raw); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("%q is not a string", key)
 	}
 	return s, nil
+}
+
+// plainString reads a JSON string of printable ASCII without escapes, the
+// form of nearly every field of index.json, without encoding/json's
+// reflection: a listing page decodes hundreds of them. False for any other
+// text.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(inner), true
 }
 
 // Plan is the protection_plan of a checkpoint.

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,61 +43,94 @@ func (c *Call) Bind(dst any) error {
 		return fmt.Errorf("rpc: Bind needs a non-nil pointer to a struct, got %T", dst)
 	}
 	spec := paramsOf(rv.Elem().Type())
-	keys, values, err := objectMembers(c.Args)
+	// Each parameter's value, the last one given as in a Python dict; held
+	// on the stack for the usual handful of parameters.
+	var held [8]json.RawMessage
+	values := held[:0]
+	if n := len(spec.params); n <= len(held) {
+		values = held[:n]
+	} else {
+		values = make([]json.RawMessage, n)
+	}
+	// Keys are checked in order, so the first bad one is the one Python
+	// reports first.
+	var bad []byte // the first bad key, quoted
+	badIsContext := false
+	err := splitMembers(c.Args, func(quoted, v []byte) {
+		if bad != nil {
+			return
+		}
+		i, isContext := spec.lookup(quoted, c.contextParam)
+		switch {
+		case isContext:
+			bad, badIsContext = quoted, true
+		case i < 0:
+			bad = quoted
+		default:
+			values[i] = v
+		}
+	})
 	if err != nil {
 		return NewAttributeError(fmt.Sprintf("'%s' object has no attribute 'items'", python.TypeNameJSON(c.Args)))
 	}
-	qual := c.Class + "." + c.Method + "()"
-	for _, k := range keys {
-		if k == c.contextParam && c.contextParam != "" {
-			return NewTypeError(fmt.Sprintf("%s got multiple values for argument '%s'", qual, k))
+	qual := func() string { return c.Class + "." + c.Method + "()" }
+	if bad != nil {
+		if badIsContext {
+			return NewTypeError(fmt.Sprintf("%s got multiple values for argument '%s'", qual(), unquoteKey(bad)))
 		}
-		if _, ok := spec.byName[k]; !ok {
-			return NewTypeError(fmt.Sprintf("%s got an unexpected keyword argument '%s'", qual, k))
-		}
+		return NewTypeError(fmt.Sprintf("%s got an unexpected keyword argument '%s'", qual(), unquoteKey(bad)))
 	}
 	var missing []string
-	for _, p := range spec.params {
-		if _, ok := values[p.name]; !ok && !p.optional {
+	rawBytes := 0
+	for i, p := range spec.params {
+		switch {
+		case values[i] == nil && !p.optional:
 			missing = append(missing, p.name)
+		case p.raw:
+			rawBytes += len(values[i])
 		}
 	}
 	if len(missing) > 0 {
-		return NewTypeError(missingArgsText(qual, missing))
+		return NewTypeError(missingArgsText(qual(), missing))
 	}
-	for _, p := range spec.params {
-		raw, ok := values[p.name]
-		if !ok {
+	// The json.RawMessage parameters are copies, as json.Unmarshal makes
+	// them, all in one allocation.
+	rawBuf := make([]byte, 0, rawBytes)
+	for i, p := range spec.params {
+		raw := values[i]
+		if raw == nil {
 			continue
 		}
 		field := rv.Elem().FieldByIndex(p.index)
-		if bindDirect(field, raw) {
+		if p.raw {
+			from := len(rawBuf)
+			rawBuf = append(rawBuf, raw...)
+			field.SetBytes(rawBuf[from:len(rawBuf):len(rawBuf)])
+			continue
+		}
+		if bindString(field, raw) {
 			continue
 		}
 		if err := json.Unmarshal(raw, field.Addr().Interface()); err != nil {
-			return NewTypeError(fmt.Sprintf("%s argument '%s': %s", qual, p.name, bindErrorText(err)))
+			return NewTypeError(fmt.Sprintf("%s argument '%s': %s", qual(), p.name, bindErrorText(err)))
 		}
 	}
 	return nil
 }
 
-// bindDirect sets the two commonest kinds of parameter without
-// encoding/json's reflection, with the value json.Unmarshal would give: a
-// json.RawMessage (raw is valid JSON, checked with the whole message) and a
-// string sent as one. It reports whether it did.
-func bindDirect(field reflect.Value, raw json.RawMessage) bool {
-	switch f := field.Addr().Interface().(type) {
-	case *json.RawMessage:
-		*f = append(json.RawMessage(nil), raw...)
-		return true
-	case *string:
-		s, ok := unquoteJSON(raw)
-		if ok {
-			*f = string(s)
-		}
-		return ok
+// bindString sets a string parameter sent as a string without
+// encoding/json's reflection, with the value json.Unmarshal would give. It
+// reports whether it did.
+func bindString(field reflect.Value, raw json.RawMessage) bool {
+	f, ok := field.Addr().Interface().(*string)
+	if !ok {
+		return false
 	}
-	return false
+	s, ok := unquoteJSON(raw)
+	if ok {
+		*f = string(s)
+	}
+	return ok
 }
 
 // missingArgsText is CPython's format_missing: 'a', 'a' and 'b',
@@ -134,11 +168,36 @@ type param struct {
 	name     string
 	index    []int
 	optional bool
+	raw      bool // a json.RawMessage, bound as a copy of the value
 }
 
 type params struct {
 	params []param
-	byName map[string]param
+	byName map[string]int // index in params
+}
+
+// lookup finds the parameter a quoted key names: its index, -1 for none;
+// isContext when the key is the method's context parameter.
+func (p *params) lookup(quoted []byte, contextParam string) (i int, isContext bool) {
+	inner := quoted[1 : len(quoted)-1]
+	key := ""
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		key = unquoteKey(quoted)
+		inner = nil
+	}
+	if contextParam != "" && (string(inner) == contextParam || (inner == nil && key == contextParam)) {
+		return -1, true
+	}
+	var ok bool
+	if inner != nil {
+		i, ok = p.byName[string(inner)] // no allocation
+	} else {
+		i, ok = p.byName[key]
+	}
+	if !ok {
+		return -1, false
+	}
+	return i, false
 }
 
 var paramCache sync.Map // reflect.Type -> *params
@@ -147,7 +206,7 @@ func paramsOf(t reflect.Type) *params {
 	if p, ok := paramCache.Load(t); ok {
 		return p.(*params)
 	}
-	p := &params{byName: map[string]param{}}
+	p := &params{byName: map[string]int{}}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -160,9 +219,10 @@ func paramsOf(t reflect.Type) *params {
 		if name == "" {
 			name = f.Name
 		}
-		pr := param{name: name, index: f.Index, optional: hasTagOption(f.Tag.Get("rpc"), "optional")}
+		pr := param{name: name, index: f.Index, optional: hasTagOption(f.Tag.Get("rpc"), "optional"),
+			raw: f.Type == reflect.TypeFor[json.RawMessage]()}
+		p.byName[name] = len(p.params)
 		p.params = append(p.params, pr)
-		p.byName[name] = pr
 	}
 	paramCache.Store(t, p)
 	return p

@@ -290,16 +290,21 @@ func FuzzBindDirect(f *testing.F) {
 			return
 		}
 		var s, wantS string
-		if bindDirect(reflect.ValueOf(&s).Elem(), raw) {
+		if bindString(reflect.ValueOf(&s).Elem(), raw) {
 			if err := json.Unmarshal(raw, &wantS); err != nil || s != wantS {
 				t.Fatalf("%q: string %q, encoding/json %q (%v)", raw, s, wantS, err)
 			}
 		}
-		var r, wantR json.RawMessage
-		if bindDirect(reflect.ValueOf(&r).Elem(), raw) {
-			if err := json.Unmarshal(raw, &wantR); err != nil || !bytes.Equal(r, wantR) {
-				t.Fatalf("%q: raw %q, encoding/json %q (%v)", raw, r, wantR, err)
-			}
+		var args struct {
+			R json.RawMessage `json:"r"`
+		}
+		var wantR json.RawMessage
+		call := &Call{Method: "m", Class: "C", Args: append(append([]byte(`{"r": `), raw...), '}')}
+		if err := call.Bind(&args); err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if err := json.Unmarshal(raw, &wantR); err != nil || !bytes.Equal(args.R, wantR) {
+			t.Fatalf("%q: raw %q, encoding/json %q (%v)", raw, args.R, wantR, err)
 		}
 	})
 }

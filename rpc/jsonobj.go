@@ -16,6 +16,11 @@ var errNotObject = errors.New("not a JSON object")
 // copy). It validates data first, so that the scan below can be simple; it
 // is the hot path of every request and reply.
 func splitObject(data []byte, fn func(key string, value []byte)) error {
+	return splitMembers(data, func(quoted, value []byte) { fn(unquoteKey(quoted), value) })
+}
+
+// splitMembers is splitObject with each key as written, quotes included.
+func splitMembers(data []byte, fn func(quotedKey, value []byte)) error {
 	if !validJSON(data) {
 		var v any
 		return json.Unmarshal(data, &v) // the same error encoding/json gives
@@ -30,7 +35,7 @@ func splitObject(data []byte, fn func(key string, value []byte)) error {
 	}
 	for {
 		end := skipString(data, i)
-		key := unquoteKey(data[i:end])
+		key := data[i:end:end]
 		i = skipSpace(data, end)
 		i = skipSpace(data, i+1) // ':'
 		vEnd := skipValue(data, i)

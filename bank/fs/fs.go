@@ -155,6 +155,7 @@ func checkContainer(c string) error {
 // Plugin is the file-system bank. It implements bank.Plugin and bank.Locker.
 type Plugin struct {
 	root      *os.Root // file_system_bank_path
+	rootDir   *os.File // the same folder, opened through root (openBeneath)
 	container string
 	tmp       string // this owner's temporary directory, relative to root
 	opts      Options
@@ -197,8 +198,14 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fs bank: open file_system_bank_path: %w", err)
 	}
+	rootDir, err := root.Open(".")
+	if err != nil {
+		_ = root.Close()
+		return nil, fmt.Errorf("fs bank: open file_system_bank_path: %w", err)
+	}
 	p := &Plugin{
 		root:      root,
+		rootDir:   rootDir,
 		container: opts.Container,
 		tmp:       tmpDir + "/" + opts.OwnerID,
 		opts:      opts,
@@ -206,11 +213,13 @@ func New(ctx context.Context, opts Options) (*Plugin, error) {
 	}
 	for _, dir := range []string{p.container, leasesDir, p.tmp} {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
+			_ = rootDir.Close()
 			_ = root.Close()
 			return nil, fmt.Errorf("fs bank: create %s: %w", dir, err)
 		}
 	}
 	if err := p.AcquireLease(ctx); err != nil {
+		_ = rootDir.Close()
 		_ = root.Close()
 		return nil, err
 	}
@@ -265,6 +274,7 @@ func (p *Plugin) Close() error {
 		}
 		p.expiry.Set(time.Time{})
 		_ = p.root.RemoveAll(p.tmp)
+		_ = p.rootDir.Close()
 		if err := p.root.Close(); err != nil && p.closeErr == nil {
 			p.closeErr = err
 		}

@@ -240,12 +240,16 @@ func (p *Plugin) GetObject(ctx context.Context, key string) (bank.Object, error)
 }
 
 func (p *Plugin) readFile(name string) ([]byte, error) {
-	f, err := p.root.Open(name)
-	if notExist(err) {
-		return nil, errNotAFile{}
-	}
-	if err != nil {
-		return nil, err
+	f, ok := p.openBeneath(name)
+	if !ok {
+		var err error
+		f, err = p.root.Open(name)
+		if notExist(err) {
+			return nil, errNotAFile{}
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	defer f.Close()
 	st, err := f.Stat()

@@ -91,25 +91,28 @@ func FromDict(d map[string]json.RawMessage) (RequestContext, error) {
 		return RequestContext{}, missingArgs(missing)
 	}
 	r := dictReader{d: d}
-	c := RequestContext{
-		UserID:        r.str("user_id"),
-		ProjectID:     r.str("project_id"),
-		ProjectName:   r.str("project_name"),
-		Domain:        r.str("domain"),
-		UserDomain:    r.str("user_domain"),
-		ProjectDomain: r.str("project_domain"),
-		RemoteAddress: r.str("remote_address"),
-		QuotaClass:    r.str("quota_class"),
-		RequestID:     r.str("request_id"),
-		AuthToken:     r.str("auth_token"),
-		Roles:         r.strList("roles"),
+	var c RequestContext
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{
+		{"user_id", &c.UserID}, {"project_id", &c.ProjectID}, {"project_name", &c.ProjectName},
+		{"domain", &c.Domain}, {"user_domain", &c.UserDomain}, {"project_domain", &c.ProjectDomain},
+		{"remote_address", &c.RemoteAddress}, {"quota_class", &c.QuotaClass},
+		{"request_id", &c.RequestID}, {"auth_token", &c.AuthToken},
+	} {
+		r.str(f.key, f.dst)
 	}
+	c.Roles = r.strList("roles")
 	isAdmin, adminGiven := r.boolean("is_admin")
 	catalog := r.list("service_catalog")
 	if raw, ok := d["auth_token_info"]; ok && !isNull(raw) {
 		c.AuthTokenInfo = slices.Clone(raw)
 	}
-	ts, tsGiven := r.str("timestamp"), !isNull(d["timestamp"])
+	var ts string
+	r.str("timestamp", &ts)
+	tsGiven := !isNull(d["timestamp"])
+	r.strings.fill()
 	if r.err != nil {
 		return RequestContext{}, r.err
 	}
@@ -168,12 +171,23 @@ func (c *RequestContext) setReadDeleted(d map[string]json.RawMessage) error {
 		c.ReadDeleted = "no"
 		return nil
 	}
-	s, plain := plainString(raw)
+	s, plain := readDeletedValue(raw)
 	if (!plain && json.Unmarshal(raw, &s) != nil) || (s != "no" && s != "yes" && s != "only") {
 		return ValueError("read_deleted can only be one of 'no', 'yes' or 'only', not " + python.ReprJSON(raw))
 	}
 	c.ReadDeleted = s
 	return nil
+}
+
+// readDeletedValue reads the common values of read_deleted without
+// allocating; false for any other text.
+func readDeletedValue(raw json.RawMessage) (string, bool) {
+	for _, v := range []string{"no", "yes", "only"} {
+		if len(raw) == len(v)+2 && raw[0] == '"' && string(raw[1:len(raw)-1]) == v {
+			return v, true
+		}
+	}
+	return plainString(raw)
 }
 
 // setCatalog keeps the entries of the types karbor uses; an entry that is
@@ -292,8 +306,47 @@ func pyIsoformat(t time.Time) string {
 // dictReader reads typed values from a context dict, keeping the first
 // type error.
 type dictReader struct {
-	d   map[string]json.RawMessage
-	err error
+	d       map[string]json.RawMessage
+	err     error
+	strings stringArena
+}
+
+// stringArena gathers the plain string values of a context into one
+// allocation: a request's context has a dozen of them, and one allocation
+// per value was most of what a call that reads nothing else allocated.
+// The strings are set by fill.
+type stringArena struct {
+	dst   [24]*string
+	src   [24][]byte
+	n     int
+	total int
+}
+
+// add has fill set *dst to the text src.
+func (a *stringArena) add(dst *string, src []byte) {
+	if a.n == len(a.dst) {
+		*dst = string(src)
+		return
+	}
+	a.dst[a.n], a.src[a.n] = dst, src
+	a.n++
+	a.total += len(src)
+}
+
+// fill sets every string added, as substrings of one.
+func (a *stringArena) fill() {
+	var b strings.Builder
+	b.Grow(a.total)
+	for _, s := range a.src[:a.n] {
+		b.Write(s)
+	}
+	all := b.String()
+	off := 0
+	for i, s := range a.src[:a.n] {
+		*a.dst[i] = all[off : off+len(s)]
+		off += len(s)
+	}
+	a.n, a.total = 0, 0
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -319,13 +372,14 @@ func (r *dictReader) decode(key, want string, into any) bool {
 // escapes, true, false, a list of such strings) are read directly, the rest
 // by encoding/json.
 
-func (r *dictReader) str(key string) string {
-	if s, ok := plainString(r.d[key]); ok {
-		return s
+// str reads a string value into *dst; a plain one is set by
+// r.strings.fill.
+func (r *dictReader) str(key string, dst *string) {
+	if inner, ok := plainStringText(r.d[key]); ok {
+		r.strings.add(dst, inner)
+		return
 	}
-	var s string
-	r.decode(key, "a string", &s)
-	return s
+	r.decode(key, "a string", dst)
 }
 
 func (r *dictReader) boolean(key string) (value, given bool) {
@@ -340,8 +394,12 @@ func (r *dictReader) boolean(key string) (value, given bool) {
 	return b, given
 }
 
+// strList reads a list of strings; plain ones are set by r.strings.fill.
 func (r *dictReader) strList(key string) []string {
-	if l, ok := plainStringList(r.d[key]); ok {
+	raw := r.d[key]
+	if n, ok := eachPlainString(raw, nil); ok {
+		l := make([]string, n)
+		eachPlainString(raw, func(i int, inner []byte) { r.strings.add(&l[i], inner) })
 		return l
 	}
 	var l []string
@@ -352,51 +410,72 @@ func (r *dictReader) strList(key string) []string {
 // plainString is the value of a JSON string of printable ASCII without
 // escapes; false for any other text.
 func plainString(raw json.RawMessage) (string, bool) {
+	inner, ok := plainStringText(raw)
+	return string(inner), ok
+}
+
+// plainStringText is plainString's text, within raw.
+func plainStringText(raw json.RawMessage) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	inner := raw[1 : len(raw)-1]
 	for _, c := range inner {
 		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return "", false
+			return nil, false
 		}
 	}
-	return string(inner), true
+	return inner, true
 }
 
 // plainStringList is a JSON list of plainString values, as json.Unmarshal
 // would give it (an empty list is not nil); false for any other text.
 func plainStringList(raw json.RawMessage) ([]string, bool) {
-	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+	n, ok := eachPlainString(raw, nil)
+	if !ok {
 		return nil, false
 	}
-	l := []string{}
+	l := make([]string, n)
+	eachPlainString(raw, func(i int, inner []byte) { l[i] = string(inner) })
+	return l, true
+}
+
+// eachPlainString checks that raw is a JSON list of plainString values and
+// counts them, calling fn (when not nil) with each one's text.
+func eachPlainString(raw json.RawMessage, fn func(i int, inner []byte)) (int, bool) {
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return 0, false
+	}
+	n := 0
 	rest := trimJSONSpace(raw[1 : len(raw)-1])
 	for len(rest) > 0 {
 		if rest[0] != '"' {
-			return nil, false
+			return 0, false
 		}
 		end := bytes.IndexByte(rest[1:], '"') + 2
 		if end < 2 {
-			return nil, false
+			return 0, false
 		}
-		s, ok := plainString(rest[:end])
+		inner, ok := plainStringText(rest[:end])
 		if !ok {
-			return nil, false
+			return 0, false
 		}
-		l = append(l, s)
+		if fn != nil {
+			fn(n, inner)
+		}
+		n++
 		rest = trimJSONSpace(rest[end:])
 		if len(rest) == 0 {
 			break
 		}
 		if rest[0] != ',' {
-			return nil, false
+			return 0, false
 		}
 		if rest = trimJSONSpace(rest[1:]); len(rest) == 0 {
-			return nil, false // a trailing comma
+			return 0, false // a trailing comma
 		}
 	}
-	return l, true
+	return n, true
 }
 
 // trimJSONSpace trims the whitespace JSON allows between tokens.

@@ -27,6 +27,7 @@ func BenchmarkReads(b *testing.B) {
 	dir := b.TempDir()
 	bankDir := filepath.Join(dir, "bank")
 	ids := writeBenchCheckpoints(b, bankDir, projectA, total)
+	waitListingCacheable(b, filepath.Join(bankDir, "karbor", "indices", "by-provider", noopID, projectA))
 	provDir := filepath.Join(dir, "providers.d")
 	require.NoError(b, os.MkdirAll(provDir, 0o755))
 	require.NoError(b, os.WriteFile(filepath.Join(provDir, "noop.conf"),
@@ -123,4 +124,18 @@ func writeBenchCheckpoints(b *testing.B, path, project string, n int) []string {
 		}
 	}
 	return ids
+}
+
+// waitListingCacheable waits until dir has not changed for the 2 s after
+// which the file-system bank keeps its listing (a change within a
+// file-system timestamp tick of a read must not hide behind a cached
+// listing), so that list_checkpoints is measured in its steady state.
+func waitListingCacheable(b *testing.B, dir string) {
+	b.Helper()
+	st, err := os.Stat(dir)
+	require.NoError(b, err)
+	// A margin for the coarse clock of file-system timestamps.
+	settled := time.NewTimer(time.Until(st.ModTime().Add(2*time.Second + 50*time.Millisecond)))
+	defer settled.Stop()
+	<-settled.C
 }

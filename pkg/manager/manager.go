@@ -182,9 +182,11 @@ func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestCo
 		ctx = logctx.WithLazy(ctx, logctx.NewLazy(func() *logrus.Entry {
 			return m.log.WithFields(requestFields(call, &rc))
 		}))
-		res, err := rpc.Handle(func(ctx context.Context, _ *rpc.Call, args T) (any, error) {
-			return fn(ctx, &rc, args)
-		})(ctx, call)
+		var args T
+		res, err := any(nil), call.Bind(&args)
+		if err == nil {
+			res, err = fn(ctx, &rc, args)
+		}
 		if err != nil {
 			if callerText(err) != err.Error() {
 				// The reply leaves out the server's paths; the log keeps them.

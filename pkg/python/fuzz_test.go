@@ -3,6 +3,8 @@ package python_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"strconv"
@@ -221,4 +223,28 @@ func readEscape(b *strings.Builder, rest string, quote rune) (int, error) {
 	}
 	b.WriteRune(rune(n))
 	return 1 + digits, nil
+}
+
+// FuzzMembersReaders: what the one-pass reader of valid objects accepts,
+// json.Decoder reads into the same members, in the same order.
+func FuzzMembersReaders(f *testing.F) {
+	for _, c := range membersCases {
+		f.Add([]byte(c.text))
+	}
+	for _, s := range []string{` {"a" : [1, {"b": "}"}], "a": -1.5e3 , "\u00e9\"": "x"} `, `{"k": "\ud800"}`, `{"\ud800": 1, "\ufffd": 2}`, `{}`, `[1]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, fastAt, ok := python.LoadValidObject(data)
+		if !ok {
+			return
+		}
+		slow, slowAt, err := python.DecodeMembers(data)
+		if err != nil {
+			t.Fatalf("%q: read in one pass, but json.Decoder says %v", data, err)
+		}
+		if fmt.Sprintf("%q", fast) != fmt.Sprintf("%q", slow) || !maps.Equal(fastAt, slowAt) {
+			t.Fatalf("%q: one pass %q %v, json.Decoder %q %v", data, fast, fastAt, slow, slowAt)
+		}
+	})
 }
