@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gokarbor/karbor-protection/providers/openstack/statuspoll"
+
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
@@ -35,7 +37,7 @@ func statusOf[T any](v *T, err error, f func(*T) string) (string, error) {
 	return f(v), nil
 }
 
-// The status getters of the polls: a 404 reads as statusNotFound.
+// The status getters of the polls: a 404 reads as statuspoll.NotFound.
 
 func volumeStatus(c *gophercloud.ServiceClient, id string) func(context.Context) (string, error) {
 	return polled(c, id, getVolumeStatus)
@@ -53,7 +55,7 @@ func polled(c *gophercloud.ServiceClient, id string, get func(context.Context, *
 	return func(ctx context.Context) (string, error) {
 		st, err := get(ctx, c, id)
 		if notFound(err) {
-			return statusNotFound, nil
+			return statuspoll.NotFound, nil
 		}
 		return st, err
 	}
@@ -61,9 +63,9 @@ func polled(c *gophercloud.ServiceClient, id string, get func(context.Context, *
 
 // deleteSettled deletes a snapshot or backup with deleteAndWait once it is
 // no longer being made: Cinder refuses to delete it before.
-func deleteSettled(ctx context.Context, interval time.Duration, what string, del func() error, s statuses, get func(context.Context) (string, error)) error {
-	settled := statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating"}, ignoreUnexpected: true}
-	if _, _, err := poll(ctx, interval, settled, get); err != nil {
+func deleteSettled(ctx context.Context, interval time.Duration, what string, del func() error, s statuspoll.Rule, get func(context.Context) (string, error)) error {
+	settled := statuspoll.Rule{Success: []string{"available", "error", statuspoll.NotFound}, Ignore: []string{"creating"}, IgnoreUnexpected: true}
+	if _, _, err := statuspoll.Wait(ctx, interval, settled, get); err != nil {
 		return err
 	}
 	return deleteAndWait(ctx, interval, what, del(), s, get)
@@ -72,11 +74,11 @@ func deleteSettled(ctx context.Context, interval time.Duration, what string, del
 // deleteAndWait deletes a snapshot or backup (a 404 counts as deleted) and
 // polls until it is gone; ending in a failure status is an error that
 // names what ("snapshot <id>") and the status.
-func deleteAndWait(ctx context.Context, interval time.Duration, what string, del error, s statuses, get func(context.Context) (string, error)) error {
+func deleteAndWait(ctx context.Context, interval time.Duration, what string, del error, s statuspoll.Rule, get func(context.Context) (string, error)) error {
 	if del != nil && !notFound(del) {
 		return del
 	}
-	st, ok, err := poll(ctx, interval, s, get)
+	st, ok, err := statuspoll.Wait(ctx, interval, s, get)
 	if err == nil && !ok {
 		err = fmt.Errorf("%s is %s", what, st)
 	}

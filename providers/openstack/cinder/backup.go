@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gokarbor/karbor-protection/providers/openstack/statuspoll"
+
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
@@ -117,7 +119,7 @@ func (h *backupProtect) OnPrepareFinish(ctx context.Context, a *providers.HookAr
 		return fail(err)
 	}
 	h.snapshotID = s.ID
-	st, ok, err := poll(ctx, h.p.interval, temporarySnapshotCreated, snapshotStatus(c, s.ID))
+	st, ok, err := statuspoll.Wait(ctx, h.p.interval, temporarySnapshotCreated, snapshotStatus(c, s.ID))
 	if err == nil && !ok {
 		err = fmt.Errorf("snapshot %s is %s", s.ID, st)
 	}
@@ -145,7 +147,7 @@ func (h *backupProtect) OnMain(ctx context.Context, a *providers.HookArgs) error
 	if err != nil {
 		return h.fail(ctx, sec, vol, reason(err))
 	}
-	st, ok, err := poll(ctx, h.p.interval, volumeReady, volumeStatus(c, vol))
+	st, ok, err := statuspoll.Wait(ctx, h.p.interval, volumeReady, volumeStatus(c, vol))
 	if err != nil {
 		return h.fail(ctx, sec, vol, "Volume is in errorneous state: "+reason(err))
 	}
@@ -204,7 +206,7 @@ func (p *BackupPlugin) createBackup(ctx context.Context, c *gophercloud.ServiceC
 	if err != nil {
 		return "", err
 	}
-	_, ok, err := poll(ctx, p.interval, backupCreated, backupStatus(c, b.ID))
+	_, ok, err := statuspoll.Wait(ctx, p.interval, backupCreated, backupStatus(c, b.ID))
 	if err == nil && !ok {
 		//lint:ignore ST1005 Python's reason
 		err = errors.New("Unable to find backup")
@@ -247,7 +249,7 @@ func (p *BackupPlugin) restore(ctx context.Context, a *providers.HookArgs) error
 			var st string
 			ok := false
 			if err == nil {
-				st, ok, err = poll(ctx, p.interval, volumeRestored, volumeStatus(c, r.VolumeID))
+				st, ok, err = statuspoll.Wait(ctx, p.interval, volumeRestored, volumeStatus(c, r.VolumeID))
 			}
 			if err != nil {
 				return r.VolumeID, "Error creating volume: " + reason(err)
@@ -262,8 +264,8 @@ func (p *BackupPlugin) restore(ctx context.Context, a *providers.HookArgs) error
 // deleteVolume removes a volume a failed restore made, once Cinder lets it
 // (not while it is still being written).
 func (b base) deleteVolume(ctx context.Context, c *gophercloud.ServiceClient, id string) error {
-	settled := statuses{success: []string{"available", "error", statusNotFound}, ignore: []string{"creating", "restoring-backup", "downloading"}, ignoreUnexpected: true}
-	if _, _, err := poll(ctx, b.interval, settled, volumeStatus(c, id)); err != nil {
+	settled := statuspoll.Rule{Success: []string{"available", "error", statuspoll.NotFound}, Ignore: []string{"creating", "restoring-backup", "downloading"}, IgnoreUnexpected: true}
+	if _, _, err := statuspoll.Wait(ctx, b.interval, settled, volumeStatus(c, id)); err != nil {
 		return err
 	}
 	if err := volumes.Delete(ctx, c, id, volumes.DeleteOpts{}).ExtractErr(); err != nil && !notFound(err) {

@@ -3,6 +3,8 @@ package cinder
 import (
 	"context"
 
+	"github.com/gokarbor/karbor-protection/providers/openstack/statuspoll"
+
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
@@ -73,7 +75,7 @@ func (p *SnapshotPlugin) protect(ctx context.Context, a *providers.HookArgs) err
 	if err != nil {
 		return fail("Volume is in a error status: " + reason(err))
 	}
-	st, ok, err := poll(ctx, p.interval, volumeReady, volumeStatus(c, vol))
+	st, ok, err := statuspoll.Wait(ctx, p.interval, volumeReady, volumeStatus(c, vol))
 	if err != nil {
 		return fail("Volume is in a error status: " + reason(err))
 	}
@@ -88,7 +90,7 @@ func (p *SnapshotPlugin) protect(ctx context.Context, a *providers.HookArgs) err
 	drop := func() {
 		cleanup(ctx, "snapshot "+s.ID, func(ctx context.Context) error { return p.deleteSnapshot(ctx, c, s.ID) })
 	}
-	st, ok, err = poll(ctx, p.interval, snapshotCreated, snapshotStatus(c, s.ID))
+	st, ok, err = statuspoll.Wait(ctx, p.interval, snapshotCreated, snapshotStatus(c, s.ID))
 	if err != nil || !ok {
 		drop()
 		if err != nil {
@@ -128,7 +130,7 @@ func (p *SnapshotPlugin) restore(ctx context.Context, a *providers.HookArgs) err
 				return "", reason(err)
 			}
 			a.ReportResult(ctx, result(a.Resource.ID, karbor.ResourceStatusRestoring, ""))
-			st, ok, err := poll(ctx, p.interval, volumeReady, volumeStatus(c, v.ID))
+			st, ok, err := statuspoll.Wait(ctx, p.interval, volumeReady, volumeStatus(c, v.ID))
 			if err != nil {
 				return v.ID, reason(err)
 			}

@@ -263,7 +263,7 @@ func (deleteHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
 	id := a.Resource.ID
 	sec, err := a.Checkpoint.ResourceSection(id)
 	if err == nil {
-		err = deleteObjects(ctx, sec)
+		err = providers.DeleteSectionData(ctx, sec)
 	}
 	if err != nil {
 		if sec != nil {
@@ -276,25 +276,4 @@ func (deleteHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
 		return karbor.DeleteResourceFailed(backupName, err.Error(), id, karbor.ImageResourceType)
 	}
 	return nil
-}
-
-// deleteObjects removes every object of the section but its status, which
-// ends "deleted".
-func deleteObjects(ctx context.Context, sec *bank.Section) error {
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusDeleting); err != nil {
-		return err
-	}
-	keys, err := sec.ListObjects(ctx, bank.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if k == "status" {
-			continue
-		}
-		if err := sec.DeleteObject(ctx, k); err != nil {
-			return err
-		}
-	}
-	return sec.PutString(ctx, "status", karbor.ResourceStatusDeleted)
 }

@@ -147,7 +147,7 @@ func TestRealGlanceProtectVerifyRestoreDelete(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, bytes.Equal(tc.data, restored), "the restored image carries the original bytes")
 
-			require.NoError(t, deleteObjects(ctx, sec))
+			require.NoError(t, providers.DeleteSectionData(ctx, sec))
 			keys, err := sec.ListObjects(ctx, bank.ListOptions{})
 			require.NoError(t, err)
 			assert.Equal(t, []string{"status"}, keys)

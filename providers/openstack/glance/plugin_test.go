@@ -459,7 +459,7 @@ func TestDelete(t *testing.T) {
 	ctx := context.Background()
 	g := newFakeGlance(t)
 	_, sec := protected(t, g, g.plugin(t, glanceChunk), randomBytes(t, 3*glanceChunk))
-	require.NoError(t, deleteObjects(ctx, sec))
+	require.NoError(t, providers.DeleteSectionData(ctx, sec))
 	keys, err := sec.ListObjects(ctx, bank.ListOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"status"}, keys)

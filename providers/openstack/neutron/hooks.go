@@ -2,7 +2,6 @@ package neutron
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gokarbor/karbor-protection/bank"
@@ -100,7 +99,7 @@ func deleteSection(ctx context.Context, a *providers.HookArgs) error {
 	id := a.Resource.ID
 	sec, err := a.Checkpoint.ResourceSection(id)
 	if err == nil {
-		err = deleteObjects(ctx, sec)
+		err = providers.DeleteSectionData(ctx, sec)
 		if err != nil {
 			markError(ctx, sec)
 		}
@@ -109,23 +108,4 @@ func deleteSection(ctx context.Context, a *providers.HookArgs) error {
 		return karbor.DeleteResourceFailed(exceptionName, reason(err), id, karbor.NetworkResourceType)
 	}
 	return nil
-}
-
-func deleteObjects(ctx context.Context, sec *bank.Section) error {
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusDeleting); err != nil {
-		return err
-	}
-	keys, err := sec.ListObjects(ctx, bank.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if k == "status" {
-			continue
-		}
-		if err := sec.DeleteObject(ctx, k); err != nil && !errors.Is(err, bank.ErrNotFound) {
-			return err
-		}
-	}
-	return sec.PutString(ctx, "status", karbor.ResourceStatusDeleted)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gokarbor/karbor-protection/bank"
@@ -21,46 +20,6 @@ const (
 	cleanupTimeout         = 2 * time.Minute
 	stoppingCleanupTimeout = 30 * time.Second
 )
-
-// statusNotFound is the status a poll sees for something Nova answers 404
-// for.
-const statusNotFound = "not-found"
-
-// statuses are what a poll does with each status it sees (karbor's
-// status_poll): stop with success, stop with failure, keep polling; any
-// other status stops with failure unless unexpected ones are ignored.
-type statuses struct {
-	success, failure, ignore []string
-	ignoreUnexpected         bool
-}
-
-// poll reads a status every interval, the first after one interval, until
-// s says to stop; it returns the last status and whether it is a success.
-// An error from get, or the end of ctx, ends it with that error.
-func poll(ctx context.Context, interval time.Duration, s statuses, get func(context.Context) (string, error)) (string, bool, error) {
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return "", false, fmt.Errorf("stopped waiting: %w", context.Cause(ctx))
-		case <-t.C:
-		}
-		status, err := get(ctx)
-		if err != nil {
-			return "", false, err
-		}
-		switch {
-		case slices.Contains(s.success, status):
-			return status, true, nil
-		case slices.Contains(s.failure, status):
-			return status, false, nil
-		case !slices.Contains(s.ignore, status) && !s.ignoreUnexpected:
-			return status, false, nil
-		}
-		t.Reset(interval)
-	}
-}
 
 // cleanup runs f with a context that outlives the hook's (a cancelled
 // operation still cleans up) but is bounded; a failure is only logged, the
@@ -133,30 +92,11 @@ func (deleteHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
 	if err != nil {
 		return karbor.DeleteResourceFailed(backupName, err.Error(), id, karbor.ServerResourceType)
 	}
-	if err := deleteObjects(ctx, sec); err != nil {
+	if err := providers.DeleteSectionData(ctx, sec); err != nil {
 		if serr := markError(ctx, sec); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		return karbor.DeleteResourceFailed(backupName, err.Error(), id, karbor.ServerResourceType)
 	}
 	return nil
-}
-
-func deleteObjects(ctx context.Context, sec *bank.Section) error {
-	if err := sec.PutString(ctx, "status", karbor.ResourceStatusDeleting); err != nil {
-		return err
-	}
-	keys, err := sec.ListObjects(ctx, bank.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if k == "status" {
-			continue
-		}
-		if err := sec.DeleteObject(ctx, k); err != nil {
-			return err
-		}
-	}
-	return sec.PutString(ctx, "status", karbor.ResourceStatusDeleted)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gokarbor/karbor-protection/providers/openstack/statuspoll"
+
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 
@@ -26,19 +28,19 @@ const noNetworksMicroversion = "2.37"
 var (
 	// serverActive: the booted server. Nova's legacy statuses may carry
 	// a task in parentheses ("BUILD(spawning)"); the part before counts.
-	serverActive = statuses{
-		success: []string{"ACTIVE"},
-		failure: []string{"ERROR"},
-		ignore: []string{"BUILD", "HARD_REBOOT", "PASSWORD", "REBOOT", "RESCUE", "RESIZE",
+	serverActive = statuspoll.Rule{
+		Success: []string{"ACTIVE"},
+		Failure: []string{"ERROR"},
+		Ignore: []string{"BUILD", "HARD_REBOOT", "PASSWORD", "REBOOT", "RESCUE", "RESIZE",
 			"REVERT_RESIZE", "SHUTOFF", "SUSPENDED", "VERIFY_RESIZE"},
 	}
 	// volumeAttached: a restored volume being attached to it. Cinder's
 	// attachment API (Nova's since Queens) shows "reserved" first, which
 	// Python's set lacks.
-	volumeAttached = statuses{
-		success: []string{"in-use"},
-		failure: []string{"ERROR"},
-		ignore:  []string{"available", "attaching", "reserved"},
+	volumeAttached = statuspoll.Rule{
+		Success: []string{"in-use"},
+		Failure: []string{"ERROR"},
+		Ignore:  []string{"available", "attaching", "reserved"},
 	}
 )
 
@@ -261,7 +263,7 @@ func createServer(ctx context.Context, nova *gophercloud.ServiceClient, req boot
 // while the server is built).
 func (h restoreHooks) waitActive(ctx context.Context, nova *gophercloud.ServiceClient, id string) error {
 	var last *server
-	st, ok, err := poll(ctx, h.p.opts.PollInterval, serverActive, func(ctx context.Context) (string, error) {
+	st, ok, err := statuspoll.Wait(ctx, h.p.opts.PollInterval, serverActive, func(ctx context.Context) (string, error) {
 		s, err := getServer(ctx, nova, id)
 		if transient(err) {
 			logctx.From(ctx).WithError(err).Warnf("Fetching server %s failed; still waiting", id)
@@ -308,7 +310,7 @@ func attachVolume(ctx context.Context, nova *gophercloud.ServiceClient, srv, vol
 
 // waitAttached polls a volume until Cinder has it in use.
 func (h restoreHooks) waitAttached(ctx context.Context, cinder *gophercloud.ServiceClient, vol string) error {
-	st, ok, err := poll(ctx, h.p.opts.PollInterval, volumeAttached, func(ctx context.Context) (string, error) {
+	st, ok, err := statuspoll.Wait(ctx, h.p.opts.PollInterval, volumeAttached, func(ctx context.Context) (string, error) {
 		v, err := volumes.Get(ctx, cinder, vol).Extract()
 		if err != nil {
 			return "", err
@@ -343,11 +345,11 @@ func deleteServer(ctx context.Context, nova *gophercloud.ServiceClient, id strin
 	if err != nil {
 		return err
 	}
-	gone := statuses{success: []string{statusNotFound}, ignoreUnexpected: true}
-	_, _, err = poll(ctx, interval, gone, func(ctx context.Context) (string, error) {
+	gone := statuspoll.Rule{Success: []string{statuspoll.NotFound}, IgnoreUnexpected: true}
+	_, _, err = statuspoll.Wait(ctx, interval, gone, func(ctx context.Context) (string, error) {
 		s, err := getServer(ctx, nova, id)
 		if gophercloud.ResponseCodeIs(err, 404) {
-			return statusNotFound, nil
+			return statuspoll.NotFound, nil
 		}
 		if err != nil {
 			return "", err
