@@ -4,8 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
+
+	"github.com/gokarbor/karbor-protection/providers/providerstest"
 
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -24,53 +25,6 @@ import (
 )
 
 const providerID = "cf56bd3e-97a7-4078-b6d5-f36246333fd9"
-
-type fixedGraph graph.Graph
-
-func (g fixedGraph) BuildGraph(context.Context, *karbor.RequestContext, []graph.Resource) (graph.Graph, error) {
-	return graph.Graph(g), nil
-}
-
-// trail records through the in-memory database recorder and keeps every
-// result in order.
-type trail struct {
-	*db.Memory
-
-	mu      sync.Mutex
-	results []karbor.ResourceResult
-}
-
-func newTrail() *trail {
-	mem := db.NewMemory()
-	return &trail{Memory: mem}
-}
-
-func (r *trail) add(res karbor.ResourceResult) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.results = append(r.results, res)
-}
-
-func (r *trail) RestoreResource(ctx context.Context, id string, res karbor.ResourceResult) error {
-	r.add(res)
-	return r.Memory.RestoreResource(ctx, id, res)
-}
-
-func (r *trail) VerificationResource(ctx context.Context, id string, res karbor.ResourceResult) error {
-	r.add(res)
-	return r.Memory.VerificationResource(ctx, id, res)
-}
-
-// statuses are the statuses reported, in order.
-func (r *trail) statuses() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, res := range r.results {
-		out = append(out, res.Status)
-	}
-	return out
-}
 
 // env is a provider of one Cinder plugin over a file-system bank.
 type env struct {
@@ -135,7 +89,7 @@ func (e *env) protectAll(t testing.TB, vols []string, params map[string]string) 
 	for _, vol := range vols {
 		plan.Resources = append(plan.Resources, karbor.PlanResource{ID: vol, Type: karbor.VolumeResourceType, Name: "vol"})
 	}
-	op, id, err := providers.NewBuilder(fixedGraph(volumeGraph(vols...)), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
+	op, id, err := providers.NewBuilder(providerstest.FixedGraph(volumeGraph(vols...)), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	runErr := op.Run(e.ctx)
 	cp, err := e.p.Checkpoints().Get(e.ctx, id)
@@ -157,12 +111,12 @@ func (e *env) section(t testing.TB, cp *bank.Checkpoint, vol, key string) string
 
 // restore restores the checkpoint with params; it returns the trail, the
 // restore's row and the operation's error.
-func (e *env) restore(t testing.TB, cp *bank.Checkpoint, vol string, params map[string]string) (*trail, db.TargetRecord, error) {
+func (e *env) restore(t testing.TB, cp *bank.Checkpoint, vol string, params map[string]string) (*providerstest.Trail, db.TargetRecord, error) {
 	t.Helper()
-	rec := newTrail()
+	rec := providerstest.NewTrail()
 	r := &karbor.Restore{ID: "800fe32c-c20a-4e5f-a776-6b89bab80234", ProjectID: e.rc.ProjectID, ProviderID: providerID,
 		CheckpointID: cp.ID, Status: karbor.RestoreStatusInProgress, Parameters: karbor.Parameters{karbor.VolumeResourceType: params}}
-	op, err := providers.NewBuilder(fixedGraph(volumeGraph(vol)), rec).BuildRestore(e.ctx, e.rc, e.p, r, cp)
+	op, err := providers.NewBuilder(providerstest.FixedGraph(volumeGraph(vol)), rec).BuildRestore(e.ctx, e.rc, e.p, r, cp)
 	require.NoError(t, err)
 	runErr := op.Run(e.ctx)
 	row, ok := rec.Memory.Restore(r.ID)
@@ -171,12 +125,12 @@ func (e *env) restore(t testing.TB, cp *bank.Checkpoint, vol string, params map[
 }
 
 // verify verifies the checkpoint.
-func (e *env) verify(t testing.TB, cp *bank.Checkpoint, vol string) (*trail, db.TargetRecord, error) {
+func (e *env) verify(t testing.TB, cp *bank.Checkpoint, vol string) (*providerstest.Trail, db.TargetRecord, error) {
 	t.Helper()
-	rec := newTrail()
+	rec := providerstest.NewTrail()
 	v := &karbor.Verification{ID: "a80b2ec0-a195-4540-aeb5-fbbbde33719e", ProjectID: e.rc.ProjectID, ProviderID: providerID,
 		CheckpointID: cp.ID, Status: karbor.VerificationStatusInProgress}
-	op, err := providers.NewBuilder(fixedGraph(volumeGraph(vol)), rec).BuildVerify(e.ctx, e.rc, e.p, v, cp)
+	op, err := providers.NewBuilder(providerstest.FixedGraph(volumeGraph(vol)), rec).BuildVerify(e.ctx, e.rc, e.p, v, cp)
 	require.NoError(t, err)
 	runErr := op.Run(e.ctx)
 	row, ok := rec.Memory.Verification(v.ID)
@@ -190,7 +144,7 @@ func (e *env) delete(t testing.TB, cp *bank.Checkpoint, vols ...string) error {
 	t.Helper()
 	cp, err := e.p.Checkpoints().BeginDelete(e.ctx, cp.ID)
 	require.NoError(t, err)
-	op, err := providers.NewBuilder(fixedGraph(volumeGraph(vols...)), db.NewMemory()).BuildDelete(e.ctx, e.rc, e.p, cp)
+	op, err := providers.NewBuilder(providerstest.FixedGraph(volumeGraph(vols...)), db.NewMemory()).BuildDelete(e.ctx, e.rc, e.p, cp)
 	require.NoError(t, err)
 	return op.Run(e.ctx)
 }

@@ -235,14 +235,14 @@ func TestRealCinderBackup(t *testing.T) {
 
 			rec, row, err := e.verify(t, cp, vol)
 			require.NoError(t, err)
-			assert.Equal(t, []string{"available"}, rec.statuses())
+			assert.Equal(t, []string{"available"}, rec.Statuses())
 			assert.Equal(t, map[string]string{karbor.VolumeResourceType + "#" + vol: "available"}, row.ResourcesStatus)
 
 			start = time.Now()
 			rec, row, err = e.restore(t, cp, vol, map[string]string{"restore_name": r.prefix + "-restored-" + name, "restore_description": "restored"})
 			require.NoError(t, err)
 			t.Logf("restore: %v", time.Since(start))
-			assert.Equal(t, []string{"restoring", "available"}, rec.statuses())
+			assert.Equal(t, []string{"restoring", "available"}, rec.Statuses())
 			assert.Equal(t, map[string]string{karbor.VolumeResourceType + "#" + vol: "available"}, row.ResourcesStatus)
 			nv := r.restored(t, r.prefix+"-restored-"+name)
 			assert.Equal(t, "available", nv.Status)
@@ -278,11 +278,11 @@ func TestRealCinderSnapshot(t *testing.T) {
 
 	rec, _, err := e.verify(t, cp, vol)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"available"}, rec.statuses())
+	assert.Equal(t, []string{"available"}, rec.Statuses())
 
 	rec, row, err := e.restore(t, cp, vol, map[string]string{"restore_name": r.prefix + "-restored"})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"restoring", "available"}, rec.statuses())
+	assert.Equal(t, []string{"restoring", "available"}, rec.Statuses())
 	assert.Equal(t, map[string]string{karbor.VolumeResourceType + "#" + vol: "available"}, row.ResourcesStatus)
 	nv := r.restored(t, r.prefix+"-restored")
 	r.assertBytes(t, nv.ID, data)

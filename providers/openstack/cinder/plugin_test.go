@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokarbor/karbor-protection/providers/providerstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -211,7 +213,7 @@ func TestBackupProtectCancelled(t *testing.T) {
 	start := time.Now()
 	plan := &karbor.Plan{ID: "632d8f7d-e2c3-4f31-82ea-900d8afb9880", ProviderID: providerID, ProjectID: fakeProject,
 		Resources: []karbor.PlanResource{{ID: vol, Type: karbor.VolumeResourceType}}}
-	op, _, err := providers.NewBuilder(fixedGraph(volumeGraph(vol)), db.NewMemory()).BuildProtect(ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
+	op, _, err := providers.NewBuilder(providerstest.FixedGraph(volumeGraph(vol)), db.NewMemory()).BuildProtect(ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	err = op.Run(ctx)
 	require.Error(t, err)
@@ -232,7 +234,7 @@ func TestLongBackupBlocksNothingElse(t *testing.T) {
 	f.mu.Unlock()
 	plan := &karbor.Plan{ID: "632d8f7d-e2c3-4f31-82ea-900d8afb9880", ProviderID: providerID, ProjectID: fakeProject,
 		Resources: []karbor.PlanResource{{ID: slow, Type: karbor.VolumeResourceType}}}
-	op, slowCP, err := providers.NewBuilder(fixedGraph(volumeGraph(slow)), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
+	op, slowCP, err := providers.NewBuilder(providerstest.FixedGraph(volumeGraph(slow)), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- op.Run(e.ctx) }()
@@ -315,7 +317,7 @@ func TestBackupRestore(t *testing.T) {
 			}
 			before := f.live("volumes")
 			rec, row, err := e.restore(t, cp, vol, tc.params)
-			assert.Equal(t, tc.trail, rec.statuses())
+			assert.Equal(t, tc.trail, rec.Statuses())
 			key := karbor.VolumeResourceType + "#" + vol
 			if tc.reason != "" {
 				require.Error(t, err)
@@ -373,7 +375,7 @@ func TestBackupVerify(t *testing.T) {
 			cp, vol, _ := protected(t, f, e, tc.setup)
 			rec, row, err := e.verify(t, cp, vol)
 			key := karbor.VolumeResourceType + "#" + vol
-			assert.Equal(t, []string{tc.status}, rec.statuses())
+			assert.Equal(t, []string{tc.status}, rec.Statuses())
 			assert.Equal(t, map[string]string{key: tc.status}, row.ResourcesStatus)
 			if tc.reason == "" {
 				require.NoError(t, err)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gokarbor/karbor-protection/providers/providerstest"
+
 	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -58,48 +60,6 @@ func (probeHooks) OnComplete(_ context.Context, a *providers.HookArgs) error {
 		probes.Store(a.Restore.ID, a.NewResources.Map())
 	}
 	return nil
-}
-
-type fixedGraph graph.Graph
-
-func (g fixedGraph) BuildGraph(context.Context, *karbor.RequestContext, []graph.Resource) (graph.Graph, error) {
-	return graph.Graph(g), nil
-}
-
-// trail records through the in-memory database recorder and keeps every
-// result in order.
-type trail struct {
-	*db.Memory
-
-	mu      sync.Mutex
-	results []karbor.ResourceResult
-}
-
-func (r *trail) add(res karbor.ResourceResult) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.results = append(r.results, res)
-}
-
-func (r *trail) RestoreResource(ctx context.Context, id string, res karbor.ResourceResult) error {
-	r.add(res)
-	return r.Memory.RestoreResource(ctx, id, res)
-}
-
-func (r *trail) VerificationResource(ctx context.Context, id string, res karbor.ResourceResult) error {
-	r.add(res)
-	return r.Memory.VerificationResource(ctx, id, res)
-}
-
-// statuses are the statuses reported, in order.
-func (r *trail) statuses() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, res := range r.results {
-		out = append(out, res.Status)
-	}
-	return out
 }
 
 // env is a provider of the network plugin (and the probe) over a
@@ -159,7 +119,7 @@ func (e *env) protect(t *testing.T) (*bank.Checkpoint, error) {
 	t.Helper()
 	plan := &karbor.Plan{ID: "632d8f7d-e2c3-4f31-82ea-900d8afb9880", Name: "plan", ProviderID: providerID, ProjectID: e.rc.ProjectID,
 		Resources: []karbor.PlanResource{{ID: e.rc.ProjectID, Type: karbor.NetworkResourceType, Name: "Network Topology"}}}
-	op, id, err := providers.NewBuilder(fixedGraph(e.graph()), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
+	op, id, err := providers.NewBuilder(providerstest.FixedGraph(e.graph()), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	runErr := op.Run(e.ctx)
 	cp, err := e.p.Checkpoints().Get(e.ctx, id)
@@ -187,7 +147,7 @@ func (e *env) read(t *testing.T, cp *bank.Checkpoint, key string) string {
 
 // restored is what a restore left.
 type restored struct {
-	trail *trail
+	trail *providerstest.Trail
 	row   db.TargetRecord
 	err   error
 	// newResources is new_resources as the probe saw it.
@@ -197,10 +157,10 @@ type restored struct {
 // restore restores the checkpoint with params.
 func (e *env) restore(t *testing.T, cp *bank.Checkpoint, params map[string]string) restored {
 	t.Helper()
-	rec := &trail{Memory: db.NewMemory()}
+	rec := providerstest.NewTrail()
 	r := &karbor.Restore{ID: uuid.NewString(), ProjectID: e.rc.ProjectID, ProviderID: providerID,
 		CheckpointID: cp.ID, Status: karbor.RestoreStatusInProgress, Parameters: karbor.Parameters{karbor.NetworkResourceType: params}}
-	op, err := providers.NewBuilder(fixedGraph(e.graph()), rec).BuildRestore(e.ctx, e.rc, e.p, r, cp)
+	op, err := providers.NewBuilder(providerstest.FixedGraph(e.graph()), rec).BuildRestore(e.ctx, e.rc, e.p, r, cp)
 	require.NoError(t, err)
 	runErr := op.Run(e.ctx)
 	row, ok := rec.Memory.Restore(r.ID)
@@ -213,12 +173,12 @@ func (e *env) restore(t *testing.T, cp *bank.Checkpoint, params map[string]strin
 }
 
 // verify verifies the checkpoint.
-func (e *env) verify(t *testing.T, cp *bank.Checkpoint) (*trail, db.TargetRecord, error) {
+func (e *env) verify(t *testing.T, cp *bank.Checkpoint) (*providerstest.Trail, db.TargetRecord, error) {
 	t.Helper()
-	rec := &trail{Memory: db.NewMemory()}
+	rec := providerstest.NewTrail()
 	v := &karbor.Verification{ID: "a80b2ec0-a195-4540-aeb5-fbbbde33719e", ProjectID: e.rc.ProjectID, ProviderID: providerID,
 		CheckpointID: cp.ID, Status: karbor.VerificationStatusInProgress}
-	op, err := providers.NewBuilder(fixedGraph(e.graph()), rec).BuildVerify(e.ctx, e.rc, e.p, v, cp)
+	op, err := providers.NewBuilder(providerstest.FixedGraph(e.graph()), rec).BuildVerify(e.ctx, e.rc, e.p, v, cp)
 	require.NoError(t, err)
 	runErr := op.Run(e.ctx)
 	row, ok := rec.Memory.Verification(v.ID)
@@ -231,7 +191,7 @@ func (e *env) delete(t *testing.T, cp *bank.Checkpoint) error {
 	t.Helper()
 	cp, err := e.p.Checkpoints().BeginDelete(e.ctx, cp.ID)
 	require.NoError(t, err)
-	op, err := providers.NewBuilder(fixedGraph(e.graph()), db.NewMemory()).BuildDelete(e.ctx, e.rc, e.p, cp)
+	op, err := providers.NewBuilder(providerstest.FixedGraph(e.graph()), db.NewMemory()).BuildDelete(e.ctx, e.rc, e.p, cp)
 	require.NoError(t, err)
 	return op.Run(e.ctx)
 }

@@ -342,7 +342,7 @@ func TestRealNeutron(t *testing.T) {
 
 	rec, row, err := e.verify(t, cp)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"available"}, rec.statuses())
+	assert.Equal(t, []string{"available"}, rec.Statuses())
 	assert.Equal(t, map[string]string{karbor.NetworkResourceType + "#" + rc.ProjectID: "available"}, row.ResourcesStatus)
 
 	start = time.Now()
@@ -355,7 +355,7 @@ func TestRealNeutron(t *testing.T) {
 	})
 	require.NoError(t, res.err)
 	t.Logf("restore: %v", time.Since(start))
-	assert.Equal(t, []string{"restoring", "available"}, res.trail.statuses())
+	assert.Equal(t, []string{"restoring", "available"}, res.trail.Statuses())
 
 	nn, err := networks.Get(ctx, r.c, res.newResources[r.net]).Extract()
 	require.NoError(t, err)
@@ -407,7 +407,7 @@ func TestRealNeutron(t *testing.T) {
 		require.Error(t, res.err)
 		assert.Contains(t, res.err.Error(), "create port")
 		assert.Contains(t, res.err.Error(), "192.0.2.1")
-		assert.Equal(t, []string{"restoring", "error"}, res.trail.statuses())
+		assert.Equal(t, []string{"restoring", "error"}, res.trail.Statuses())
 		assert.Equal(t, own, r.named(t), "nothing left behind but the test's own objects")
 	})
 

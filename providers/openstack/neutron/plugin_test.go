@@ -210,7 +210,7 @@ func TestVerify(t *testing.T) {
 			key := karbor.NetworkResourceType + "#" + f.w.ProjectID
 			if tc.reason == "" {
 				require.NoError(t, err)
-				assert.Equal(t, []string{"available"}, rec.statuses())
+				assert.Equal(t, []string{"available"}, rec.Statuses())
 				assert.Equal(t, karbor.VerificationStatusSuccess, row.Statuses[len(row.Statuses)-1])
 				return
 			}

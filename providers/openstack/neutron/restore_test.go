@@ -54,7 +54,7 @@ func TestRestore(t *testing.T) {
 	res := e.restore(t, cp, nil)
 	require.NoError(t, res.err)
 	key := karbor.NetworkResourceType + "#" + f.w.ProjectID
-	assert.Equal(t, []string{"restoring", "available"}, res.trail.statuses())
+	assert.Equal(t, []string{"restoring", "available"}, res.trail.Statuses())
 	assert.Equal(t, map[string]string{key: "available"}, res.row.ResourcesStatus)
 	assert.Equal(t, karbor.RestoreStatusSuccess, res.row.Statuses[len(res.row.Statuses)-1])
 
@@ -210,14 +210,14 @@ func TestRestoreStatuses(t *testing.T) {
 			}
 			if tc.reason == "" {
 				require.NoError(t, res.err)
-				assert.Equal(t, []string{"restoring", "available"}, res.trail.statuses())
+				assert.Equal(t, []string{"restoring", "available"}, res.trail.Statuses())
 				assert.Equal(t, tc.gets*countSettled(t, f, tc.coll), gets, "GETs of %s: %v", tc.coll, f.requests())
 				return
 			}
 			require.Error(t, res.err)
 			assert.ErrorIs(t, res.err, karbor.ExcRestoreResourceFailed)
 			assert.Contains(t, res.err.Error(), tc.reason)
-			assert.Equal(t, []string{"restoring", "error"}, res.trail.statuses())
+			assert.Equal(t, []string{"restoring", "error"}, res.trail.Statuses())
 			key := karbor.NetworkResourceType + "#" + f.w.ProjectID
 			assert.Contains(t, res.row.ResourcesReason[key], tc.reason)
 			assert.Equal(t, tc.gets, gets)
@@ -275,7 +275,7 @@ func TestRestoreFails(t *testing.T) {
 			for _, r := range tc.reason {
 				assert.Contains(t, res.err.Error(), r)
 			}
-			assert.Equal(t, []string{"restoring", "error"}, res.trail.statuses())
+			assert.Equal(t, []string{"restoring", "error"}, res.trail.Statuses())
 			remains := tc.remains
 			if remains == nil {
 				remains = map[string]int{}
@@ -336,7 +336,7 @@ func TestRestoreBadCheckpoint(t *testing.T) {
 			}
 			require.Error(t, res.err)
 			assert.Contains(t, res.err.Error(), tc.reason)
-			assert.Equal(t, []string{"restoring", "error"}, res.trail.statuses())
+			assert.Equal(t, []string{"restoring", "error"}, res.trail.Statuses())
 			assert.Empty(t, f.requests(), "Neutron is not asked")
 		})
 	}
@@ -365,7 +365,7 @@ func TestRestoreCancelled(t *testing.T) {
 	res := e.restore(t, cp, nil)
 	require.Error(t, res.err)
 	assert.Contains(t, res.err.Error(), "stopped waiting for network")
-	assert.Equal(t, []string{"restoring", "error"}, res.trail.statuses())
+	assert.Equal(t, []string{"restoring", "error"}, res.trail.Statuses())
 	assert.Empty(t, leftovers(f), "%v", f.requests())
 }
 

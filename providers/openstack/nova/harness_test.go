@@ -5,8 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
+
+	"github.com/gokarbor/karbor-protection/providers/providerstest"
 
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -68,42 +69,9 @@ func (r restored) OnMain(_ context.Context, a *providers.HookArgs) error {
 	return nil
 }
 
-type fixedGraph graph.Graph
-
-func (g fixedGraph) BuildGraph(context.Context, *karbor.RequestContext, []graph.Resource) (graph.Graph, error) {
-	return graph.Graph(g), nil
-}
-
-// trail records through the in-memory database recorder and keeps every
-// result in order.
-type trail struct {
-	*db.Memory
-
-	mu      sync.Mutex
-	results []karbor.ResourceResult
-}
-
-func (r *trail) add(res karbor.ResourceResult) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.results = append(r.results, res)
-}
-
-func (r *trail) RestoreResource(ctx context.Context, id string, res karbor.ResourceResult) error {
-	r.add(res)
-	return r.Memory.RestoreResource(ctx, id, res)
-}
-
-func (r *trail) VerificationResource(ctx context.Context, id string, res karbor.ResourceResult) error {
-	r.add(res)
-	return r.Memory.VerificationResource(ctx, id, res)
-}
-
-// of returns the statuses and reasons reported for one resource type.
-func (r *trail) of(typ string) (statuses, reasons []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, res := range r.results {
+// of returns the statuses and reasons r kept for one resource type.
+func of(r *providerstest.Trail, typ string) (statuses, reasons []string) {
+	for _, res := range r.Results() {
 		if res.Type != typ {
 			continue
 		}
@@ -185,7 +153,7 @@ func (e *env) protect(t *testing.T, ctx context.Context, g graph.Graph) (*bank.C
 	srv := g[0].Resource
 	plan := &karbor.Plan{ID: "632d8f7d-e2c3-4f31-82ea-900d8afb9880", Name: "plan", ProviderID: providerID, ProjectID: e.rc.ProjectID,
 		Resources: []karbor.PlanResource{{ID: srv.ID, Type: srv.Type, Name: srv.Name}}, Parameters: e.planParams}
-	op, id, err := providers.NewBuilder(fixedGraph(g), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
+	op, id, err := providers.NewBuilder(providerstest.FixedGraph(g), db.NewMemory()).BuildProtect(e.ctx, e.rc, e.p, plan, providers.CheckpointProperties{})
 	require.NoError(t, err)
 	runErr := op.Run(ctx)
 	cp, err := e.p.Checkpoints().Get(e.ctx, id)
@@ -216,15 +184,15 @@ func (e *env) missing(t *testing.T, cp *bank.Checkpoint, id, key string) bool {
 
 // restore restores the checkpoint with the server's params; it returns the
 // trail, the restore's row and the operation's error.
-func (e *env) restore(t *testing.T, ctx context.Context, cp *bank.Checkpoint, params map[string]string) (*trail, db.TargetRecord, error) {
+func (e *env) restore(t *testing.T, ctx context.Context, cp *bank.Checkpoint, params map[string]string) (*providerstest.Trail, db.TargetRecord, error) {
 	t.Helper()
 	return e.restoreWith(t, ctx, cp, karbor.Parameters{karbor.ServerResourceType: params})
 }
 
 // restoreWith restores the checkpoint with the parameters of every type.
-func (e *env) restoreWith(t *testing.T, ctx context.Context, cp *bank.Checkpoint, params karbor.Parameters) (*trail, db.TargetRecord, error) {
+func (e *env) restoreWith(t *testing.T, ctx context.Context, cp *bank.Checkpoint, params karbor.Parameters) (*providerstest.Trail, db.TargetRecord, error) {
 	t.Helper()
-	rec := &trail{Memory: db.NewMemory()}
+	rec := providerstest.NewTrail()
 	r := &karbor.Restore{ID: "800fe32c-c20a-4e5f-a776-6b89bab80234", ProjectID: e.rc.ProjectID, ProviderID: providerID,
 		CheckpointID: cp.ID, Status: karbor.RestoreStatusInProgress, Parameters: params}
 	op, err := providers.NewBuilder(nil, rec).BuildRestore(e.ctx, e.rc, e.p, r, cp)
@@ -236,9 +204,9 @@ func (e *env) restoreWith(t *testing.T, ctx context.Context, cp *bank.Checkpoint
 }
 
 // verify verifies the checkpoint.
-func (e *env) verify(t *testing.T, cp *bank.Checkpoint) (*trail, db.TargetRecord, error) {
+func (e *env) verify(t *testing.T, cp *bank.Checkpoint) (*providerstest.Trail, db.TargetRecord, error) {
 	t.Helper()
-	rec := &trail{Memory: db.NewMemory()}
+	rec := providerstest.NewTrail()
 	v := &karbor.Verification{ID: "a80b2ec0-a195-4540-aeb5-fbbbde33719e", ProjectID: e.rc.ProjectID, ProviderID: providerID,
 		CheckpointID: cp.ID, Status: karbor.VerificationStatusInProgress}
 	op, err := providers.NewBuilder(nil, rec).BuildVerify(e.ctx, e.rc, e.p, v, cp)

@@ -121,7 +121,7 @@ func TestRestoreBootsAttachesAndRecords(t *testing.T) {
 	rec, row, err := e.restore(t, e.ctx, cp, map[string]string{"restore_name": "back"})
 	require.NoError(t, err)
 	assert.Equal(t, karbor.RestoreStatusSuccess, last(row.Statuses))
-	statuses, reasons := rec.of(karbor.ServerResourceType)
+	statuses, reasons := of(rec, karbor.ServerResourceType)
 	assert.Equal(t, []string{"restoring", "available"}, statuses)
 	assert.Equal(t, []string{"", ""}, reasons)
 
@@ -235,7 +235,7 @@ func TestRestoreFailuresDeleteTheServer(t *testing.T) {
 			require.ErrorAs(t, err, &ke)
 			assert.Equal(t, "RestoreResourceFailed", ke.PythonClass())
 			assert.Equal(t, karbor.RestoreStatusFailure, last(row.Statuses))
-			statuses, reasons := rec.of(karbor.ServerResourceType)
+			statuses, reasons := of(rec, karbor.ServerResourceType)
 			assert.Equal(t, []string{"restoring", "error"}, statuses)
 			made := f.posted("servers")
 			want := tc.reason
@@ -337,7 +337,7 @@ func TestRestoreWithARefusedTokenFailsClearly(t *testing.T) {
 	assert.True(t, slices.ContainsFunc(e.log.AllEntries(), func(l *logrus.Entry) bool {
 		return strings.HasPrefix(l.Message, "Failed cleaning up server")
 	}), "the server left is named in a warning")
-	_, reasons := rec.of(karbor.ServerResourceType)
+	_, reasons := of(rec, karbor.ServerResourceType)
 	assert.Contains(t, reasons[len(reasons)-1], "nova refused the request's token (expired, revoked or invalid)")
 	assert.Contains(t, reasons[len(reasons)-1], "The request you have made requires authentication.")
 }
@@ -392,7 +392,7 @@ func TestRestoreOfBadMetadata(t *testing.T) {
 			require.NoError(t, sec.PutObject(e.ctx, "metadata", bank.Object{Data: []byte(tc.metadata), Serialized: true}))
 			rec, _, err := e.restore(t, e.ctx, cp, nil)
 			require.Error(t, err)
-			_, reasons := rec.of(karbor.ServerResourceType)
+			_, reasons := of(rec, karbor.ServerResourceType)
 			assert.Contains(t, reasons[len(reasons)-1], tc.reason)
 			assert.Empty(t, f.posted("servers"))
 		})
@@ -406,7 +406,7 @@ func TestVerify(t *testing.T) {
 	rec, row, err := e.verify(t, cp)
 	require.NoError(t, err)
 	assert.Equal(t, karbor.VerificationStatusSuccess, last(row.Statuses))
-	statuses, _ := rec.of(karbor.ServerResourceType)
+	statuses, _ := of(rec, karbor.ServerResourceType)
 	assert.Equal(t, []string{"available"}, statuses)
 
 	sec, err := e.p.Checkpoints().ResourceSection(cp.ID, f.world.Server, true)
@@ -416,14 +416,14 @@ func TestVerify(t *testing.T) {
 	var ke *karbor.Error
 	require.ErrorAs(t, err, &ke)
 	assert.Equal(t, "VerifyResourceFailed", ke.PythonClass())
-	statuses, reasons := rec.of(karbor.ServerResourceType)
+	statuses, reasons := of(rec, karbor.ServerResourceType)
 	assert.Equal(t, []string{"error"}, statuses)
 	assert.Equal(t, []string{"The status of server backup status is error."}, reasons)
 
 	require.NoError(t, sec.DeleteObject(e.ctx, "status"))
 	rec, _, err = e.verify(t, cp)
 	require.Error(t, err)
-	_, reasons = rec.of(karbor.ServerResourceType)
+	_, reasons = of(rec, karbor.ServerResourceType)
 	assert.Contains(t, reasons[0], "The status of server backup cannot be read")
 }
 
