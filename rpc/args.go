@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,17 +19,6 @@ import (
 // json tag names the keyword (an untagged exported field uses its Go name),
 // `json:"-"` skips a field, and the tag `rpc:"optional"` marks a parameter
 // with a Python default.
-
-// Handle adapts a handler that takes its arguments as a struct T (see Bind).
-func Handle[T any](fn func(ctx context.Context, call *Call, args T) (any, error)) HandlerFunc {
-	return func(ctx context.Context, call *Call) (any, error) {
-		var args T
-		if err := call.Bind(&args); err != nil {
-			return nil, err
-		}
-		return fn(ctx, call, args)
-	}
-}
 
 // Bind decodes the call's kwargs into dst, a pointer to a struct. It fails
 // as Python would: builtins.TypeError "<Class>.<method>() got an unexpected

@@ -60,12 +60,12 @@ func demoEndpoints(o demoOptions) []*Endpoint {
 				"ctx_request_id": c.Context["request_id"],
 			}, nil
 		})).
-		Handle("ret_none", wrap(Handle(func(ctx context.Context, c *Call, _ struct{}) (any, error) { return nil, nil }))).
+		Handle("ret_none", wrap(bound(func(ctx context.Context, c *Call, _ struct{}) (any, error) { return nil, nil }))).
 		Handle("ret_str", wrap(func(context.Context, *Call) (any, error) { return "hello", nil })).
 		Handle("ret_list", wrap(func(context.Context, *Call) (any, error) {
 			return []any{1, "two", 3.5, true, nil, map[string]string{"k": "v"}}, nil
 		})).
-		Handle("slow", wrap(Handle(func(ctx context.Context, c *Call, a struct {
+		Handle("slow", wrap(bound(func(ctx context.Context, c *Call, a struct {
 			Seconds float64 `json:"seconds"`
 		}) (any, error) {
 			select {
@@ -75,12 +75,12 @@ func demoEndpoints(o demoOptions) []*Endpoint {
 			}
 			return fmt.Sprintf("slept %v", a.Seconds), nil
 		}))).
-		Handle("fail", wrap(Handle(func(ctx context.Context, c *Call, a struct {
+		Handle("fail", wrap(bound(func(ctx context.Context, c *Call, a struct {
 			ProviderID string `json:"provider_id"`
 		}) (any, error) {
 			return nil, fmt.Errorf("showing provider: %w", providerNotFound(a.ProviderID))
 		}))).
-		Handle("fail_expected", wrap(Handle(func(ctx context.Context, c *Call, a struct {
+		Handle("fail_expected", wrap(bound(func(ctx context.Context, c *Call, a struct {
 			CheckpointID string `json:"checkpoint_id"`
 		}) (any, error) {
 			return nil, checkpointNotFound(a.CheckpointID)
@@ -101,10 +101,22 @@ func demoEndpoints(o demoOptions) []*Endpoint {
 			return make(chan int), nil
 		}))
 	other := NewEndpoint("OtherEndpoint", "2.3", InNamespace("other")).
-		Handle("ns_echo", wrap(Handle(func(ctx context.Context, c *Call, a struct {
+		Handle("ns_echo", wrap(bound(func(ctx context.Context, c *Call, a struct {
 			X json.RawMessage `json:"x"`
 		}) (any, error) {
 			return map[string]any{"ns": "other", "x": a.X}, nil
 		})))
 	return []*Endpoint{main, other}
+}
+
+// bound adapts a handler that takes its arguments as a struct T, bound by
+// Call.Bind as the manager binds its endpoints' arguments.
+func bound[T any](fn func(ctx context.Context, call *Call, args T) (any, error)) HandlerFunc {
+	return func(ctx context.Context, call *Call) (any, error) {
+		var args T
+		if err := call.Bind(&args); err != nil {
+			return nil, err
+		}
+		return fn(ctx, call, args)
+	}
 }
