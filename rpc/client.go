@@ -417,6 +417,9 @@ func (c *Client) replySession(ctx context.Context) (consumed bool, err error) {
 	}
 }
 
+// maxAckBatch bounds the replies one basic.ack settles.
+const maxAckBatch = 64
+
 // takeReplies hands d and every further reply the library already holds to
 // their calls, then acks them together. A reply is acked after its call has
 // it, off the call's path: if the ack is lost with the connection, the

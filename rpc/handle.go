@@ -17,10 +17,9 @@ import (
 // reply queue (undelivered.go).
 const unroutableRetryEvery = 250 * time.Millisecond
 
-// handle is the job a worker runs: one request (already acked), and its
-// reply if a reply is due; oslo's RPCServer._process_incoming.
-func (s *Server) handle(rt *runState, j job) {
-	req := j.req
+// handle runs one request (already acked), and sends its reply if a reply
+// is due; oslo's RPCServer._process_incoming.
+func (s *Server) handle(rt *runState, req *request) {
 	// The request's entry is built only if a line is logged.
 	lazy := logctx.NewLazy(func() *logrus.Entry { return requestLog(rt.log, req) })
 	log := lazy.Entry

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gokarbor/karbor-protection/pkg/grace"
 	"github.com/gokarbor/karbor-protection/pkg/logctx"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
 )
 
@@ -148,7 +149,7 @@ func (s *Server) Sessions() int64 { return s.sessions.Load() }
 // holds its slot from before its ack until its reply is handed over.
 func (s *Server) HandlerSlots() (busy, total int) {
 	if p := s.pool.Load(); p != nil {
-		return len(p.slots), cap(p.slots)
+		return int(p.busy.Load()), p.limit
 	}
 	return 0, s.cfg.Workers
 }
@@ -192,7 +193,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	rt := &runState{log: log}
-	rt.pool = newWorkerPool(s.cfg.Workers, func(j job) { s.handle(rt, j) })
+	rt.pool = newWorkerPool(s.cfg.Workers, func(ls *listenSession, d *amqp.Delivery) { s.accept(rt, ls, d) })
 	s.pool.Store(rt.pool)
 	rt.hctx, rt.hcancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer rt.hcancel()

@@ -15,7 +15,8 @@ import (
 const closeTimeout = 5 * time.Second
 
 // listenSession is one listener connection of a server: the three consumers
-// and the notifications that end the session.
+// the workers take deliveries from, and the notifications that end the
+// session.
 type listenSession struct {
 	ch         *amqp.Channel
 	connClosed chan *amqp.Error
@@ -23,13 +24,15 @@ type listenSession struct {
 	cancelled  chan string
 	deliveries [3]<-chan amqp.Delivery // topic, server and fanout consumers
 	tags       []string
-	acks       ackTracker
+	failed     chan error    // a worker's reason to end the session (first one kept)
+	done       chan struct{} // closed once the workers stop taking deliveries
+	detached   bool          // guarded by the pool's mutex
 }
 
-// session runs one listener connection: dial, declare, consume, accept
-// deliveries until the connection fails (returning why) or ctx is cancelled
-// (graceful stop, returning nil). consumed reports whether it got as far as
-// consuming, which resets the reconnection backoff.
+// session runs one listener connection: dial, declare, consume, let the
+// workers take deliveries until the connection fails (returning why) or
+// ctx is cancelled (graceful stop, returning nil). consumed reports whether
+// it got as far as consuming, which resets the reconnection backoff.
 func (s *Server) session(ctx context.Context, conn *connector, rt *runState) (consumed bool, err error) {
 	s.sessions.Add(1)
 	c, err := conn.dial(ctx, "listen")
@@ -41,26 +44,24 @@ func (s *Server) session(ctx context.Context, conn *connector, rt *runState) (co
 	if err != nil {
 		return false, err
 	}
+	rt.pool.attach(ls)
+	defer rt.pool.detach(ls)
 	s.setHealth(nil)
 	s.readyOnce.Do(func() { close(s.ready) })
 	rt.log.WithField("fanout_queue", s.fanoutQueue).Info("RPC server consuming")
 
-	for {
-		chosen, err := ls.next(ctx)
-		if err != nil {
-			return true, err
-		}
-		if chosen == nil { // ctx cancelled
-			s.stopGracefully(ls, rt)
-			return true, nil
-		}
-		if err := s.accept(ctx, ls, rt, chosen); err != nil {
-			if ctx.Err() != nil {
-				s.stopGracefully(ls, rt)
-				return true, nil
-			}
-			return true, err
-		}
+	select {
+	case <-ctx.Done():
+		s.stopGracefully(ls, rt)
+		return true, nil
+	case err := <-ls.connClosed:
+		return true, closeReasonErr(err)
+	case err := <-ls.chClosed:
+		return true, closeReasonErr(err)
+	case tag := <-ls.cancelled:
+		return true, fmt.Errorf("rpc: consumer %s cancelled by the broker", tag)
+	case err := <-ls.failed:
+		return true, err
 	}
 }
 
@@ -76,6 +77,8 @@ func (s *Server) startConsuming(c *amqp.Connection) (*listenSession, error) {
 		connClosed: c.NotifyClose(make(chan *amqp.Error, 1)),
 		chClosed:   ch.NotifyClose(make(chan *amqp.Error, 1)),
 		cancelled:  ch.NotifyCancel(make(chan string, 3)),
+		failed:     make(chan error, 1),
+		done:       make(chan struct{}),
 	}
 	if n := s.opts.RabbitQosPrefetchCount; n > 0 {
 		if err := ch.Qos(n, 0, false); err != nil {
@@ -100,115 +103,73 @@ func (s *Server) startConsuming(c *amqp.Connection) (*listenSession, error) {
 	return ls, nil
 }
 
-// next waits for a delivery; nil without error means ctx was cancelled.
-func (ls *listenSession) next(ctx context.Context) (*amqp.Delivery, error) {
+// receive waits for a delivery; false once the session is detached. A
+// consumer the library stopped ends the session.
+func (ls *listenSession) receive() (*amqp.Delivery, bool) {
 	var (
-		d   amqp.Delivery
-		ok  bool
-		tag string
+		d     amqp.Delivery
+		ok    bool
+		which int
 	)
 	select {
-	case <-ctx.Done():
-		return nil, nil
-	case err := <-ls.connClosed:
-		return nil, closeReasonErr(err)
-	case err := <-ls.chClosed:
-		return nil, closeReasonErr(err)
-	case tag := <-ls.cancelled:
-		return nil, fmt.Errorf("rpc: consumer %s cancelled by the broker", tag)
-	case d, ok = <-ls.deliveries[0]:
-		tag = ls.tags[0]
-	case d, ok = <-ls.deliveries[1]:
-		tag = ls.tags[1]
-	case d, ok = <-ls.deliveries[2]:
-		tag = ls.tags[2]
-	}
-	if !ok {
-		return nil, fmt.Errorf("rpc: consumer %s stopped", tag)
-	}
-	return &d, nil
-}
-
-// accept is oslo's consumer callback, for d and for every further delivery
-// the library already holds while a worker slot is free: reject what cannot
-// be decoded, take a worker slot for the rest, ack them (together, when
-// their tags allow), then drop duplicates and dispatch each in the
-// background. A slot is taken before the ack, so that a message not yet
-// acked is redelivered if the session dies meanwhile; the ack is written
-// before the dispatch, so that a server dying mid-call loses the request
-// rather than having it run twice (oslo's at-most-once).
-func (s *Server) accept(ctx context.Context, ls *listenSession, rt *runState, d *amqp.Delivery) error {
-	var batch []*request
-	var tags []uint64
-	for slotTaken := false; d != nil; d, slotTaken = ls.poll(rt.pool, len(batch)) {
-		ls.acks.received(d.DeliveryTag)
-		req, err := decodeRequest(d.ContentType, d.Headers, d.Body, s.opts.RabbitMaxDecompressedSize)
-		if err != nil {
-			log := rt.log.WithError(err).WithFields(logrus.Fields{
-				"routing_key": d.RoutingKey, "size": len(d.Body), "content_type": d.ContentType,
-			})
-			if req == nil {
-				if slotTaken {
-					rt.pool.release(1)
-				}
-				log.Error("Failed to process message ... skipping it.")
-				if err := d.Reject(false); err != nil {
-					rt.pool.release(len(batch))
-					return fmt.Errorf("rpc: reject: %w", err)
-				}
-				continue
-			}
-			// Its caller can be told: accepted like any call, answered
-			// with the failure.
-			requestLog(log, req).Error("Failed to process message ... replying with a failure.")
-		}
-		if !slotTaken {
-			if err := rt.pool.take(ctx, ls.connClosed, ls.chClosed); err != nil {
-				rt.pool.release(len(batch))
-				return err
-			}
-		}
-		batch = append(batch, req)
-		tags = append(tags, d.DeliveryTag)
-	}
-	if err := ls.acks.ack(ls.ch, tags); err != nil {
-		rt.pool.release(len(batch))
-		for _, req := range batch {
-			requestLog(rt.log, req).WithError(err).Warn("Discarding RPC request due to failed acknowledge")
-		}
-		return fmt.Errorf("rpc: ack: %w", err)
-	}
-	for _, req := range batch {
-		if s.dedup.seen(req.dedupKey()) {
-			rt.pool.release(1)
-			requestLog(rt.log, req).Warn("ignoring duplicate message")
-			continue
-		}
-		rt.pool.run(job{req: req})
-	}
-	return nil
-}
-
-// poll returns, with a worker slot taken for it, a delivery the library
-// already holds; nil when there is none, no slot is free or the batch of
-// n is full. A stopped consumer is left for next to report.
-func (ls *listenSession) poll(pool *workerPool, n int) (*amqp.Delivery, bool) {
-	if n >= maxAckBatch || !pool.tryTake() {
+	case <-ls.done:
 		return nil, false
-	}
-	var d amqp.Delivery
-	ok := false
-	select {
 	case d, ok = <-ls.deliveries[0]:
 	case d, ok = <-ls.deliveries[1]:
+		which = 1
 	case d, ok = <-ls.deliveries[2]:
-	default:
+		which = 2
 	}
 	if !ok {
-		pool.release(1)
+		ls.fail(fmt.Errorf("rpc: consumer %s stopped", ls.tags[which]))
+		<-ls.done
 		return nil, false
 	}
 	return &d, true
+}
+
+// fail ends the session for err, unless it is ending already.
+func (ls *listenSession) fail(err error) {
+	select {
+	case ls.failed <- err:
+	default:
+	}
+}
+
+// accept is oslo's consumer callback and executor for one delivery, run by
+// the worker that took it: reject what cannot be decoded, ack the rest,
+// drop duplicates, handle. The worker's slot is taken before the ack, so
+// that a message not yet acked is redelivered if the session dies
+// meanwhile; the ack is written before the dispatch, so that a server
+// dying mid-call loses the request rather than having it run twice
+// (oslo's at-most-once).
+func (s *Server) accept(rt *runState, ls *listenSession, d *amqp.Delivery) {
+	req, err := decodeRequest(d.ContentType, d.Headers, d.Body, s.opts.RabbitMaxDecompressedSize)
+	if err != nil {
+		log := rt.log.WithError(err).WithFields(logrus.Fields{
+			"routing_key": d.RoutingKey, "size": len(d.Body), "content_type": d.ContentType,
+		})
+		if req == nil {
+			log.Error("Failed to process message ... skipping it.")
+			if err := ls.ch.Reject(d.DeliveryTag, false); err != nil {
+				ls.fail(fmt.Errorf("rpc: reject: %w", err))
+			}
+			return
+		}
+		// Its caller can be told: accepted like any call, answered with
+		// the failure.
+		requestLog(log, req).Error("Failed to process message ... replying with a failure.")
+	}
+	if err := ls.ch.Ack(d.DeliveryTag, false); err != nil {
+		requestLog(rt.log, req).WithError(err).Warn("Discarding RPC request due to failed acknowledge")
+		ls.fail(fmt.Errorf("rpc: ack: %w", err))
+		return
+	}
+	if s.dedup.seen(req.dedupKey()) {
+		requestLog(rt.log, req).Warn("ignoring duplicate message")
+		return
+	}
+	s.handle(rt, req)
 }
 
 func closeReasonErr(err *amqp.Error) error {
@@ -218,10 +179,11 @@ func closeReasonErr(err *amqp.Error) error {
 	return errors.New("rpc: AMQP connection closed")
 }
 
-// stopGracefully: basic.cancel every consumer (deliveries not yet acked go
+// stopGracefully: stop taking deliveries, basic.cancel every consumer (deliveries not yet acked go
 // back to their queue when the channel closes), finish the in-flight
 // handlers and their replies, then delete the fanout queue as oslo does.
 func (s *Server) stopGracefully(ls *listenSession, rt *runState) {
+	rt.pool.detach(ls)
 	for _, tag := range ls.tags {
 		if err := ls.ch.Cancel(tag, false); err != nil {
 			rt.log.WithError(err).Warn("basic.cancel failed")

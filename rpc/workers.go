@@ -1,101 +1,152 @@
 package rpc
 
 import (
-	"context"
 	"sync"
+	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// workerPool owns the worker slots ([DEFAULT] executor_thread_pool_size)
-// and runs accepted requests on long-lived goroutines, at most one per slot.
-// A request holds its slot from before its ack until its handler returns,
-// so that the session stops taking deliveries while every worker is busy.
-// A goroutine per request would start with a small stack and grow it on
-// every request, down in the library's publish path: a few per cent of the
-// CPU a call costs.
+// workerPool owns the handler slots ([DEFAULT] executor_thread_pool_size):
+// at most that many long-lived workers, each taking deliveries straight from
+// the current session's consumers and handling them itself, from decode
+// and ack to reply. No goroutine stands between the library's consumer and
+// the handler: on a 2-core machine shared with the broker, every extra
+// hand-over costs a wake-up of a parked goroutine, which is both CPU and
+// latency on every call.
+//
+// A worker holds its slot from before its ack until its reply is handed
+// over. While every worker is busy nobody takes deliveries, so they wait
+// unacked (redelivered if the session dies meanwhile). Workers start
+// lazily, one more each time the last idle one takes a delivery, so that
+// one is always waiting while slots remain. Long-lived workers keep the
+// stacks a call grows, down in the library's publish path, instead of
+// growing a fresh one per request.
 type workerPool struct {
-	handle   func(job)
-	slots    chan struct{}
-	jobs     chan job
-	started  int            // used by the session goroutine only
-	inflight sync.WaitGroup // requests handed over and not yet finished
+	limit int
+	serve func(*listenSession, *amqp.Delivery)
+
+	mu      sync.Mutex
+	cur     *listenSession // nil between sessions
+	changed chan struct{}  // closed when cur is set or the pool stops
+	stopped bool
+	started int
+	idle    int
+
+	busy     atomic.Int32   // workers handling a delivery (HandlerSlots)
+	inflight sync.WaitGroup // deliveries taken and not yet handled
 	workers  sync.WaitGroup
 }
 
-// job is one accepted request, holding a worker slot until it is done.
-type job struct {
-	req *request
+func newWorkerPool(limit int, serve func(*listenSession, *amqp.Delivery)) *workerPool {
+	return &workerPool{limit: limit, serve: serve, changed: make(chan struct{})}
 }
 
-func newWorkerPool(limit int, handle func(job)) *workerPool {
-	return &workerPool{handle: handle, slots: make(chan struct{}, limit), jobs: make(chan job)}
+// attach makes ls the session the workers take deliveries from, starting
+// the first worker.
+func (p *workerPool) attach(ls *listenSession) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur = ls
+	close(p.changed)
+	p.changed = make(chan struct{})
+	if p.started == 0 {
+		p.startLocked()
+	}
 }
 
-// tryTake takes a free worker slot, if there is one.
-func (p *workerPool) tryTake() bool {
-	select {
-	case p.slots <- struct{}{}:
-		return true
-	default:
+// detach stops the workers taking deliveries from ls: a delivery taken
+// after this is left unacked, for the broker to give again once the
+// channel closes. Every delivery taken before is counted in inflight by
+// the time detach returns, so that a drain then waits for it.
+func (p *workerPool) detach(ls *listenSession) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ls.detached {
+		return
+	}
+	ls.detached = true
+	close(ls.done)
+	if p.cur == ls {
+		p.cur = nil
+	}
+}
+
+// stop ends the workers; the caller has detached the last session and
+// drained what was in flight.
+func (p *workerPool) stop() {
+	p.mu.Lock()
+	if !p.stopped {
+		p.stopped = true
+		close(p.changed)
+	}
+	p.mu.Unlock()
+	p.workers.Wait()
+}
+
+func (p *workerPool) startLocked() {
+	p.started++
+	p.idle++
+	p.workers.Go(p.work)
+}
+
+// work takes deliveries from each session in turn until the pool stops.
+func (p *workerPool) work() {
+	for {
+		ls := p.session()
+		if ls == nil {
+			return
+		}
+		for {
+			d, ok := ls.receive()
+			if !ok || !p.begin(ls) {
+				break
+			}
+			p.serve(ls, d)
+			p.end()
+		}
+	}
+}
+
+// session waits for a session to take deliveries from; nil once the pool
+// stops.
+func (p *workerPool) session() *listenSession {
+	for {
+		p.mu.Lock()
+		ls, stopped, changed := p.cur, p.stopped, p.changed
+		p.mu.Unlock()
+		switch {
+		case stopped:
+			return nil
+		case ls != nil:
+			return ls
+		}
+		<-changed
+	}
+}
+
+// begin takes the worker's slot for a delivery of ls; false when ls was
+// detached meanwhile. The last idle worker starts another while slots
+// remain.
+func (p *workerPool) begin(ls *listenSession) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ls.detached {
 		return false
 	}
-}
-
-// take waits for a free worker slot, unless ctx is cancelled or the
-// connection or channel closes first (their notifications are the session's:
-// a close is returned as the session's end).
-func (p *workerPool) take(ctx context.Context, connClosed, chClosed <-chan *amqp.Error) error {
-	select {
-	case p.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case err := <-connClosed:
-		return closeReasonErr(err)
-	case err := <-chClosed:
-		return closeReasonErr(err)
-	}
-}
-
-// release gives back n slots taken for requests that will not run.
-func (p *workerPool) release(n int) {
-	for range n {
-		<-p.slots
-	}
-}
-
-// run hands j, which holds a slot, to an idle worker, or to a new one while
-// fewer than there are slots exist. With every worker started, j's slot
-// proves that one of them is idle or about to be, so the hand-over waits
-// only for that.
-func (p *workerPool) run(j job) {
 	p.inflight.Add(1)
-	select {
-	case p.jobs <- j:
-		return
-	default:
+	p.busy.Add(1)
+	p.idle--
+	if p.idle == 0 && p.started < p.limit && !p.stopped {
+		p.startLocked()
 	}
-	if p.started < cap(p.slots) {
-		p.started++
-		p.workers.Go(func() { p.work(j) })
-		return
-	}
-	p.jobs <- j
+	return true
 }
 
-// work runs jobs until stop, freeing each one's slot once it is handled.
-func (p *workerPool) work(j job) {
-	for ok := true; ok; j, ok = <-p.jobs {
-		p.handle(j)
-		p.release(1)
-		p.inflight.Done()
-	}
-}
-
-// stop ends the workers once every request handed over is done.
-func (p *workerPool) stop() {
-	p.inflight.Wait()
-	close(p.jobs)
-	p.workers.Wait()
+func (p *workerPool) end() {
+	p.mu.Lock()
+	p.idle++
+	p.mu.Unlock()
+	p.busy.Add(-1)
+	p.inflight.Done()
 }

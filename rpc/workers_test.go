@@ -1,64 +1,165 @@
 package rpc
 
 import (
-	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// The pool starts no more workers than there are slots, however the jobs
-// come, runs every job once, frees every slot, and stop returns only after
-// all of them.
+// fakeSession is a listenSession whose three consumers are channels the
+// test feeds.
+func fakeSession() (*listenSession, [3]chan amqp.Delivery) {
+	var feeds [3]chan amqp.Delivery
+	ls := &listenSession{tags: []string{"1", "2", "3"}, failed: make(chan error, 1), done: make(chan struct{})}
+	for i := range feeds {
+		feeds[i] = make(chan amqp.Delivery)
+		ls.deliveries[i] = feeds[i]
+	}
+	return ls, feeds
+}
+
+// The pool starts no more workers than there are slots, however the
+// deliveries come and on whichever consumer, serves every delivery once,
+// frees every slot, and stop returns only after all of them.
 func TestWorkerPool(t *testing.T) {
 	for _, limit := range []int{1, 3, 64} {
 		t.Run(fmt.Sprint("limit=", limit), func(t *testing.T) {
-			var ran, running, most atomic.Int64
-			p := newWorkerPool(limit, func(job) {
+			var running, most atomic.Int64
+			const deliveries = 2000
+			var mu sync.Mutex
+			served := map[uint64]int{}
+			all := make(chan struct{})
+			p := newWorkerPool(limit, func(_ *listenSession, d *amqp.Delivery) {
 				n := running.Add(1)
 				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 				}
-				ran.Add(1)
+				mu.Lock()
+				served[d.DeliveryTag]++
+				if len(served) == deliveries {
+					close(all)
+				}
+				mu.Unlock()
 				running.Add(-1)
 			})
-			const jobs = 2000
-			for range jobs {
-				require.NoError(t, p.take(t.Context(), nil, nil)) // as the session takes a slot per request
-				p.run(job{req: &request{}})
+			ls, feeds := fakeSession()
+			p.attach(ls)
+			var feeders sync.WaitGroup
+			for i, feed := range feeds {
+				feeders.Go(func() {
+					for tag := i + 1; tag <= deliveries; tag += len(feeds) {
+						feed <- amqp.Delivery{DeliveryTag: uint64(tag)}
+					}
+				})
 			}
+			feeders.Wait()
+			select { // a delivery taken is served unless the session is detached first
+			case <-all:
+			case <-time.After(10 * time.Second):
+				t.Fatal("not every delivery was served")
+			}
+			p.detach(ls)
+			p.inflight.Wait()
 			p.stop()
-			assert.EqualValues(t, jobs, ran.Load())
+			for tag, n := range served {
+				require.Equal(t, 1, n, "delivery %d", tag)
+			}
 			assert.LessOrEqual(t, p.started, limit)
 			assert.LessOrEqual(t, most.Load(), int64(limit))
-			assert.Zero(t, len(p.slots), "slots still taken")
+			assert.Zero(t, p.busy.Load(), "slots still taken")
 		})
 	}
 }
 
-// tryTake fails while every slot is taken, and release frees them.
-func TestWorkerPoolSlots(t *testing.T) {
-	p := newWorkerPool(2, func(job) {})
-	assert.True(t, p.tryTake())
-	assert.True(t, p.tryTake())
-	assert.False(t, p.tryTake(), "a third slot of two")
-	p.release(2)
-	assert.True(t, p.tryTake(), "after release")
+// Every slot taken, nobody takes deliveries: they wait with the library
+// (unacked) until a handler returns.
+func TestWorkerPoolStopsTakingWhenFull(t *testing.T) {
+	synctest.Test(t, testWorkerPoolStopsTakingWhenFull)
 }
 
-// take gives up when the session ends while every slot is taken, saying why.
-func TestWorkerPoolTakeEnds(t *testing.T) {
-	p := newWorkerPool(1, func(job) {})
-	require.True(t, p.tryTake())
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	assert.ErrorIs(t, p.take(ctx, nil, nil), context.Canceled)
-	closed := make(chan *amqp.Error, 1)
-	closed <- &amqp.Error{Code: amqp.ConnectionForced, Reason: "shutdown"}
-	assert.ErrorContains(t, p.take(t.Context(), closed, nil), "AMQP connection closed")
-	closed <- &amqp.Error{Code: amqp.ChannelError, Reason: "gone"}
-	assert.ErrorContains(t, p.take(t.Context(), nil, closed), "AMQP connection closed")
+func testWorkerPoolStopsTakingWhenFull(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan uint64, 3)
+	p := newWorkerPool(2, func(_ *listenSession, d *amqp.Delivery) {
+		started <- d.DeliveryTag
+		<-release
+	})
+	ls, feeds := fakeSession()
+	p.attach(ls)
+	feeds[0] <- amqp.Delivery{DeliveryTag: 1}
+	feeds[1] <- amqp.Delivery{DeliveryTag: 2}
+	<-started
+	<-started
+	busy := p.busy.Load()
+	assert.EqualValues(t, 2, busy)
+	synctest.Wait() // every worker blocked
+	select {
+	case feeds[2] <- amqp.Delivery{DeliveryTag: 3}:
+		t.Fatal("a third delivery was taken with both slots busy")
+	default:
+	}
+	close(release)
+	feeds[2] <- amqp.Delivery{DeliveryTag: 3}
+	assert.EqualValues(t, 3, <-started)
+	p.detach(ls)
+	p.inflight.Wait()
+	p.stop()
+}
+
+// After detach, a delivery is left to the library, and the workers serve
+// the next session attached.
+func TestWorkerPoolMovesToNextSession(t *testing.T) {
+	synctest.Test(t, testWorkerPoolMovesToNextSession)
+}
+
+func testWorkerPoolMovesToNextSession(t *testing.T) {
+	var mu sync.Mutex
+	var from []*listenSession
+	p := newWorkerPool(4, func(ls *listenSession, _ *amqp.Delivery) {
+		mu.Lock()
+		from = append(from, ls)
+		mu.Unlock()
+	})
+	first, feeds1 := fakeSession()
+	p.attach(first)
+	feeds1[0] <- amqp.Delivery{DeliveryTag: 1}
+	p.detach(first)
+	p.detach(first) // twice: as a graceful stop, then the session's end
+	synctest.Wait() // every worker blocked
+	select {
+	case feeds1[0] <- amqp.Delivery{DeliveryTag: 2}:
+		t.Fatal("a delivery of a detached session was taken")
+	default:
+	}
+	second, feeds2 := fakeSession()
+	p.attach(second)
+	feeds2[2] <- amqp.Delivery{DeliveryTag: 1}
+	p.detach(second)
+	p.inflight.Wait()
+	p.stop()
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []*listenSession{first, second}, from)
+}
+
+// A consumer the library closes ends the session, naming it.
+func TestWorkerPoolConsumerStopped(t *testing.T) {
+	p := newWorkerPool(2, func(*listenSession, *amqp.Delivery) {})
+	ls, feeds := fakeSession()
+	p.attach(ls)
+	close(feeds[1])
+	select {
+	case err := <-ls.failed:
+		assert.EqualError(t, err, "rpc: consumer 2 stopped")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session was not told")
+	}
+	p.detach(ls)
+	p.stop()
 }
