@@ -309,17 +309,20 @@ func envelope(inner []byte) []byte {
 
 // appendJSONString appends s as a JSON string. Unlike encoding/json it leaves
 // <, > and & alone (Python does); invalid UTF-8 becomes U+FFFD as in Go.
-func appendJSONString(dst []byte, s []byte) []byte {
+func appendJSONString[T ~string | ~[]byte](dst []byte, s T) []byte {
+	return append(appendJSONStringBody(append(dst, '"'), s), '"')
+}
+
+// appendJSONStringBody is appendJSONString without the quotes.
+func appendJSONStringBody[T ~string | ~[]byte](dst []byte, s T) []byte {
 	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i += plainRun(s[i:]); i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -337,7 +340,7 @@ func appendJSONString(dst []byte, s []byte) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRune(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
@@ -354,8 +357,13 @@ func appendJSONString(dst []byte, s []byte) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
+}
+
+// decodeRune is utf8.DecodeRune for a string or a byte slice; the
+// conversion of a string's few bytes stays on the stack.
+func decodeRune[T ~string | ~[]byte](s T) (rune, int) {
+	return utf8.DecodeRune([]byte(s[:min(len(s), utf8.UTFMax)]))
 }
 
 // EncodeJSON encodes v as JSON as the server encodes results and failures:

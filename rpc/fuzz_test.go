@@ -89,6 +89,18 @@ func FuzzDecodeRequest(f *testing.F) {
 	log := quietLog
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated)
+		// The fast reader of oslo's envelope agrees with the general one.
+		if text, ok := osloEnvelopeMessage(body); ok {
+			if fast, ok := requestFromText(text); ok {
+				msg, err := decodeObject(text)
+				if err != nil {
+					t.Fatalf("the fast reader took text the general one refuses: %v", err)
+				}
+				if slow := requestFromMessage(msg); !reflect.DeepEqual(fast, slow) {
+					t.Fatalf("fast reader: %+v\ngeneral: %+v", fast, slow)
+				}
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrUndecodable) {
 				t.Fatalf("error %v does not wrap ErrUndecodable", err)
@@ -171,25 +183,66 @@ func FuzzContextRoundTrip(f *testing.F) {
 		if json.Unmarshal(ctxJSON, &ctxObj) != nil || ctxObj == nil {
 			return
 		}
-		body, err := encodeRequest("m", nil, Target{Topic: "t"}, json.RawMessage(ctxJSON), &callFields{msgID: "id", replyQ: "q"})
+		// As raw JSON, and as the decoded map the client's fast encoder takes.
+		var ctxMap map[string]any
+		_ = json.Unmarshal(ctxJSON, &ctxMap)
+		for _, reqCtx := range []any{json.RawMessage(ctxJSON), ctxMap} {
+			checkContextRoundTrip(t, reqCtx, ctxObj)
+		}
+	})
+}
+
+// checkContextRoundTrip sends reqCtx in a request and checks that the
+// server reads back ctxObj's members.
+func checkContextRoundTrip(t *testing.T, reqCtx any, ctxObj map[string]json.RawMessage) {
+	body, err := encodeRequest("m", nil, Target{Topic: "t"}, reqCtx, &callFields{msgID: "id", replyQ: "q"})
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	req, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated)
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, body)
+	}
+	if len(req.Context) != len(ctxObj) {
+		t.Fatalf("%d context members, sent %d", len(req.Context), len(ctxObj))
+	}
+	for k, v := range ctxObj {
+		var got, sent any
+		if json.Unmarshal(req.Context[k], &got) != nil || json.Unmarshal(v, &sent) != nil || !reflect.DeepEqual(got, sent) {
+			t.Fatalf("context %q: %s, sent %s", k, req.Context[k], v)
+		}
+	}
+	if req.MethodName() != "m" || !req.WantsReply() {
+		t.Fatal("call members lost")
+	}
+}
+
+// FuzzAppendJSONValue: the client's encoder of decoded JSON values agrees
+// with encoding/json on every value it takes, and takes every value a JSON
+// document decodes to.
+func FuzzAppendJSONValue(f *testing.F) {
+	f.Add([]byte(`{"request_id": "req-1", "roles": ["a"], "n": [1e21, 1e-7, -0.0, 123456789, 1.5], "x": {"\b\f": null}}`))
+	f.Add([]byte(`["\u2028<&>\ud800", true, false, {}, [], ""]`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var v any
+		if json.Unmarshal(doc, &v) != nil {
+			return
+		}
+		fast, ok := appendJSONValue(nil, v)
+		if !ok {
+			t.Fatalf("refused a decoded document: %s", doc)
+		}
+		slow, err := EncodeJSON(v)
 		if err != nil {
-			t.Fatalf("encode: %v", err)
+			t.Fatalf("encoding/json refuses what the fast encoder took: %v", err)
 		}
-		req, err := decodeRequest(contentTypeJSON, nil, body, testMaxInflated)
-		if err != nil {
-			t.Fatalf("decode: %v\n%s", err, body)
+		var fromFast, fromSlow any
+		if err := json.Unmarshal(fast, &fromFast); err != nil {
+			t.Fatalf("invalid output %s: %v", fast, err)
 		}
-		if len(req.Context) != len(ctxObj) {
-			t.Fatalf("%d context members, sent %d", len(req.Context), len(ctxObj))
-		}
-		for k, v := range ctxObj {
-			var got, sent any
-			if json.Unmarshal(req.Context[k], &got) != nil || json.Unmarshal(v, &sent) != nil || !reflect.DeepEqual(got, sent) {
-				t.Fatalf("context %q: %s, sent %s", k, req.Context[k], v)
-			}
-		}
-		if req.MethodName() != "m" || !req.WantsReply() {
-			t.Fatal("call members lost")
+		_ = json.Unmarshal(slow, &fromSlow)
+		if !reflect.DeepEqual(fromFast, fromSlow) {
+			t.Fatalf("fast %s\nencoding/json %s", fast, slow)
 		}
 	})
 }

@@ -13,39 +13,27 @@ var errNotObject = errors.New("not a JSON object")
 
 // splitObject calls fn for each member of the JSON object in data, in
 // order, with the key unescaped and the value as a sub-slice of data (no
-// copy). It validates data first, so that the scan below can be simple; it
-// is the hot path of every request and reply.
+// copy). It validates data in the same pass; it is the hot path of every
+// request and reply.
 func splitObject(data []byte, fn func(key string, value []byte)) error {
 	return splitMembers(data, func(quoted, value []byte) { fn(unquoteKey(quoted), value) })
 }
 
 // splitMembers is splitObject with each key as written, quotes included.
 func splitMembers(data []byte, fn func(quotedKey, value []byte)) error {
-	if !validJSON(data) {
+	var held [16]rawMember
+	members, ok := scanJSON(data, held[:0], true)
+	if !ok {
 		var v any
 		return json.Unmarshal(data, &v) // the same error encoding/json gives
 	}
-	i := skipSpace(data, 0)
-	if data[i] != '{' {
+	if data[skipSpace(data, 0)] != '{' {
 		return errNotObject
 	}
-	i = skipSpace(data, i+1)
-	if data[i] == '}' {
-		return nil
+	for _, m := range members {
+		fn(m.key, m.value)
 	}
-	for {
-		end := skipString(data, i)
-		key := data[i:end:end]
-		i = skipSpace(data, end)
-		i = skipSpace(data, i+1) // ':'
-		vEnd := skipValue(data, i)
-		fn(key, data[i:vEnd:vEnd])
-		i = skipSpace(data, vEnd)
-		if data[i] == '}' {
-			return nil
-		}
-		i = skipSpace(data, i+1) // ','
-	}
+	return nil
 }
 
 func skipSpace(data []byte, i int) int {
@@ -63,42 +51,14 @@ func skipSpace(data []byte, i int) int {
 // skipString returns the index after the string starting at data[i] ('"').
 func skipString(data []byte, i int) int {
 	for i++; i < len(data); i++ {
+		if i += plainRun(data[i:]); i >= len(data) {
+			break
+		}
 		switch data[i] {
 		case '\\':
 			i++
 		case '"':
 			return i + 1
-		}
-	}
-	return i
-}
-
-// skipValue returns the index after the (valid) value starting at data[i].
-func skipValue(data []byte, i int) int {
-	switch data[i] {
-	case '"':
-		return skipString(data, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(data); i++ {
-			switch data[i] {
-			case '"':
-				i = skipString(data, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return i
-	}
-	for ; i < len(data); i++ {
-		switch data[i] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			return i
 		}
 	}
 	return i
@@ -126,6 +86,14 @@ var commonKeys = func() map[string]string {
 	return m
 }()
 
+// internKey is the plain key as a string, shared when it is a common one.
+func internKey(plain []byte) string {
+	if k, ok := commonKeys[string(plain)]; ok { // no allocation
+		return k
+	}
+	return string(plain)
+}
+
 func unquoteKey(quoted []byte) string {
 	inner := quoted[1 : len(quoted)-1]
 	plain := bytes.IndexByte(inner, '\\') < 0
@@ -133,10 +101,7 @@ func unquoteKey(quoted []byte) string {
 		plain = plain && c < 0x80
 	}
 	if plain {
-		if k, ok := commonKeys[string(inner)]; ok { // no allocation
-			return k
-		}
-		return string(inner)
+		return internKey(inner)
 	}
 	var s string
 	_ = json.Unmarshal(quoted, &s) // valid: checked by splitObject
@@ -146,9 +111,10 @@ func unquoteKey(quoted []byte) string {
 // decodeObject decodes a JSON object into a map of raw members (sub-slices
 // of data).
 func decodeObject(data []byte) (message, error) {
-	// A request has some thirty members: size for them at once instead of
-	// growing through three arrays. Each member's key ends in `":`.
-	m := make(message, 0, min(bytes.Count(data, []byte(`":`)), 64))
+	// A request has some thirty members in about 1.5 kB, a reply five:
+	// size for them from the length rather than grow through three arrays
+	// (or count them in a pass of its own).
+	m := make(message, 0, min(4+len(data)/48, 64))
 	err := splitObject(data, func(k string, v []byte) { m = append(m, member{k, v}) })
 	if err != nil {
 		return nil, err
@@ -158,27 +124,44 @@ func decodeObject(data []byte) (message, error) {
 
 // unquoteJSON decodes a JSON string literal; false if raw is not one. It
 // is encoding/json's decoding (invalid UTF-8 and lone surrogates become
-// U+FFFD) without its reflection, for the hot oslo.message member.
+// U+FFFD) without its reflection, for the hot oslo.message member. Text
+// that needs no change is returned as a sub-slice of raw, not copied.
 func unquoteJSON(raw []byte) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return nil, false
 	}
 	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		for _, c := range inner {
-			if c < 0x20 || c == '"' {
-				return nil, false
-			}
+	var out []byte // nil while the text so far is inner's own
+	changed := func(i int) {
+		if out == nil {
+			out = append(make([]byte, 0, len(inner)), inner[:i]...)
 		}
-		return inner, true
 	}
-	out := make([]byte, 0, len(inner))
-	for i := 0; i < len(inner); {
-		c := inner[i]
-		switch {
+	for i := 0; ; {
+		n := plainRun(inner[i:])
+		if out != nil {
+			out = append(out, inner[i:i+n]...)
+		}
+		if i += n; i == len(inner) {
+			if out == nil {
+				return inner, true
+			}
+			return out, true
+		}
+		switch c := inner[i]; {
 		case c == '"' || c < 0x20:
 			return nil, false
-		case c == '\\':
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(inner[i:])
+			if r == utf8.RuneError && size == 1 {
+				changed(i)
+				out = utf8.AppendRune(out, utf8.RuneError)
+			} else if out != nil {
+				out = append(out, inner[i:i+size]...)
+			}
+			i += size
+		default: // '\\'
+			changed(i)
 			if i+1 >= len(inner) {
 				return nil, false
 			}
@@ -207,22 +190,8 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 				return nil, false
 			}
 			i += 2
-		case c < utf8.RuneSelf:
-			// A run of plain ASCII at once: the escaped oslo.message
-			// is mostly that.
-			j := i + 1
-			for j < len(inner) && inner[j] >= 0x20 && inner[j] < utf8.RuneSelf && inner[j] != '"' && inner[j] != '\\' {
-				j++
-			}
-			out = append(out, inner[i:j]...)
-			i = j
-		default:
-			r, size := utf8.DecodeRune(inner[i:])
-			out = utf8.AppendRune(out, r) // RuneError for invalid UTF-8
-			i += size
 		}
 	}
-	return out, true
 }
 
 // decodeEscapedRune decodes \uXXXX (a surrogate pair counts as one rune) at

@@ -6,62 +6,88 @@ const maxJSONDepth = 10000
 // validJSON is json.Valid, byte for byte the same verdict (the fuzzer
 // checks it), but without encoding/json's per-byte state machine: oslo's
 // bodies are mostly long strings (the double-encoded message, the
-// context), which this scans in a tight loop. It validates every request
-// and reply twice, once per envelope level.
+// context), which this scans in a tight loop.
 func validJSON(data []byte) bool {
+	_, ok := scanJSON(data, nil, false)
+	return ok
+}
+
+// rawMember is one member of a JSON object: its key as written, quotes
+// included, and its value, both sub-slices of the text.
+type rawMember struct{ key, value []byte }
+
+// scanJSON validates data as validJSON does and, when split is set and
+// data is an object, appends each of its members to members: one pass over
+// a message both validates and splits it. Members come back only with
+// ok.
+func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok bool) {
 	var open []byte // '{' or '[' of each enclosing container
+	var keyStart, keyEnd, valueStart int
 	i := skipSpace(data, 0)
 	for {
 		// A value starts at i.
 		if i >= len(data) {
-			return false
+			return nil, false
+		}
+		if len(open) == 1 {
+			valueStart = i
 		}
 		switch c := data[i]; {
 		case c == '{' || c == '[':
 			if open = append(open, c); len(open) > maxJSONDepth {
-				return false
+				return nil, false
 			}
+			split = split && open[0] == '{'
 			i = skipSpace(data, i+1)
 			if i < len(data) && data[i] == closer(c) {
 				open = open[:len(open)-1]
 				i++
 			} else if c == '{' {
-				if i = memberKey(data, i); i < 0 {
-					return false
+				start := i
+				end, next := memberKey(data, i)
+				if next < 0 {
+					return nil, false
 				}
+				if len(open) == 1 {
+					keyStart, keyEnd = start, end
+				}
+				i = next
 				continue
 			} else {
 				continue
 			}
 		case c == '"':
 			if i = scanString(data, i); i < 0 {
-				return false
+				return nil, false
 			}
 		case c == 't':
 			if i = literal(data, i, "true"); i < 0 {
-				return false
+				return nil, false
 			}
 		case c == 'f':
 			if i = literal(data, i, "false"); i < 0 {
-				return false
+				return nil, false
 			}
 		case c == 'n':
 			if i = literal(data, i, "null"); i < 0 {
-				return false
+				return nil, false
 			}
 		default:
 			if i = scanNumber(data, i); i < 0 {
-				return false
+				return nil, false
 			}
 		}
 		// A value ended at i: close containers until another value is due.
 		for {
+			if split && len(open) == 1 {
+				members = append(members, rawMember{data[keyStart:keyEnd:keyEnd], data[valueStart:i:i]})
+			}
 			i = skipSpace(data, i)
 			if len(open) == 0 {
-				return i == len(data)
+				return members, i == len(data)
 			}
 			if i >= len(data) {
-				return false
+				return nil, false
 			}
 			top := open[len(open)-1]
 			if data[i] == closer(top) {
@@ -70,13 +96,19 @@ func validJSON(data []byte) bool {
 				continue
 			}
 			if data[i] != ',' {
-				return false
+				return nil, false
 			}
 			i = skipSpace(data, i+1)
 			if top == '{' {
-				if i = memberKey(data, i); i < 0 {
-					return false
+				start := i
+				end, next := memberKey(data, i)
+				if next < 0 {
+					return nil, false
 				}
+				if len(open) == 1 {
+					keyStart, keyEnd = start, end
+				}
+				i = next
 			}
 			break
 		}
@@ -90,19 +122,20 @@ func closer(open byte) byte {
 	return ']'
 }
 
-// memberKey scans `"key" :` at i and returns where the value starts, or -1.
-func memberKey(data []byte, i int) int {
+// memberKey scans `"key" :` at i and returns where the key ends and where
+// the value starts; next is -1 if there is no such key.
+func memberKey(data []byte, i int) (end, next int) {
 	if i >= len(data) || data[i] != '"' {
-		return -1
+		return 0, -1
 	}
-	if i = scanString(data, i); i < 0 {
-		return -1
+	if end = scanString(data, i); end < 0 {
+		return 0, -1
 	}
-	i = skipSpace(data, i)
+	i = skipSpace(data, end)
 	if i >= len(data) || data[i] != ':' {
-		return -1
+		return 0, -1
 	}
-	return skipSpace(data, i+1)
+	return end, skipSpace(data, i+1)
 }
 
 // scanString returns the index after the string literal at data[i] ('"'),
@@ -110,6 +143,9 @@ func memberKey(data []byte, i int) int {
 // or not.
 func scanString(data []byte, i int) int {
 	for i++; i < len(data); i++ {
+		if i += plainRun(data[i:]); i >= len(data) {
+			return -1
+		}
 		switch c := data[i]; {
 		case c == '"':
 			return i + 1

@@ -28,7 +28,9 @@ func appendUniqueID(dst []byte) []byte {
 // encodeReply builds the enveloped reply body, members in the order oslo
 // emits them: result, failure, ending, _msg_id, _unique_id. failureJSON is
 // the failure object's JSON text (nil for none); the reply carries it as a
-// string.
+// string. The message is written escaped straight into the envelope's
+// string, as envelope would write it, without building it first: the
+// fixed parts are ASCII, so escaping the parts is escaping the whole.
 func encodeReply(result json.RawMessage, failureJSON []byte, ending bool, msgID json.RawMessage) []byte {
 	if len(result) == 0 {
 		result = json.RawMessage("null")
@@ -36,25 +38,25 @@ func encodeReply(result json.RawMessage, failureJSON []byte, ending bool, msgID 
 	if len(msgID) == 0 {
 		msgID = json.RawMessage("null")
 	}
-	inner := make([]byte, 0, len(result)+len(failureJSON)+len(msgID)+128)
-	inner = append(inner, `{"result": `...)
-	inner = append(inner, result...)
-	inner = append(inner, `, "failure": `...)
+	out := make([]byte, 0, len(osloEnvelopePrefix)+len(result)+len(result)/4+2*len(failureJSON)+len(msgID)+160)
+	out = append(out, osloEnvelopePrefix...)
+	out = append(out, `"{\"result\": `...)
+	out = appendJSONStringBody(out, result)
+	out = append(out, `, \"failure\": `...)
 	if failureJSON == nil {
-		inner = append(inner, "null"...)
+		out = append(out, "null"...)
 	} else {
-		inner = appendJSONString(inner, failureJSON)
+		out = appendJSONStringBody(out, appendJSONString(nil, failureJSON))
 	}
 	if ending {
-		inner = append(inner, `, "ending": true, "_msg_id": `...)
+		out = append(out, `, \"ending\": true, \"_msg_id\": `...)
 	} else {
-		inner = append(inner, `, "ending": false, "_msg_id": `...)
+		out = append(out, `, \"ending\": false, \"_msg_id\": `...)
 	}
-	inner = append(inner, msgID...)
-	inner = append(inner, `, "_unique_id": "`...)
-	inner = appendUniqueID(inner)
-	inner = append(inner, `"}`...)
-	return envelope(inner)
+	out = appendJSONStringBody(out, msgID)
+	out = append(out, `, \"_unique_id\": \"`...)
+	out = appendUniqueID(out)
+	return append(out, `\"}"}`...)
 }
 
 // replyMsg is a reply as the client reads it (oslo's ReplyWaiter).

@@ -20,53 +20,66 @@ type callFields struct {
 // oslo's client emits them: method, args, namespace, version, _msg_id,
 // _reply_q, _timeout, _unique_id, then the flattened context.
 func encodeRequest(method string, args any, t Target, reqCtx any, call *callFields) ([]byte, error) {
-	argsJSON, err := objectJSON(args)
+	b := make([]byte, 0, 1024)
+	b = append(b, `{"method": `...)
+	b = appendJSONString(b, method)
+	b = append(b, `, "args": `...)
+	b, err := appendJSONObject(b, args)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: args: %w", err)
 	}
-	var ctxKeys []string
-	var ctxValues map[string]json.RawMessage
-	if reqCtx != nil {
-		ctxJSON, err := objectJSON(reqCtx)
-		if err != nil {
-			return nil, fmt.Errorf("rpc: request context: %w", err)
-		}
-		if ctxKeys, ctxValues, err = objectMembers(ctxJSON); err != nil {
-			return nil, fmt.Errorf("rpc: request context: %w", err)
-		}
-	}
-	b := make([]byte, 0, 256+len(argsJSON))
-	b = append(b, `{"method": `...)
-	b = appendJSONString(b, []byte(method))
-	b = append(b, `, "args": `...)
-	b = append(b, argsJSON...)
 	if t.Namespace != "" {
 		b = append(b, `, "namespace": `...)
-		b = appendJSONString(b, []byte(t.Namespace))
+		b = appendJSONString(b, t.Namespace)
 	}
 	if t.Version != "" {
 		b = append(b, `, "version": `...)
-		b = appendJSONString(b, []byte(t.Version))
+		b = appendJSONString(b, t.Version)
 	}
 	if call != nil {
 		b = append(b, `, "_msg_id": "`...)
 		b = append(b, call.msgID...)
 		b = append(b, `", "_reply_q": `...)
-		b = appendJSONString(b, []byte(call.replyQ))
+		b = appendJSONString(b, call.replyQ)
 		b = append(b, `, "_timeout": `...)
 		b = append(b, secondsJSON(call.callMonitorTimeout)...)
 	}
 	b = append(b, `, "_unique_id": "`...)
 	b = appendUniqueID(b)
 	b = append(b, '"')
-	for _, k := range ctxKeys {
-		b = append(b, ", "...)
-		b = appendJSONString(b, []byte(contextPrefix+k))
-		b = append(b, ": "...)
-		b = append(b, ctxValues[k]...)
+	if b, err = appendContext(b, reqCtx); err != nil {
+		return nil, fmt.Errorf("rpc: request context: %w", err)
 	}
 	b = append(b, '}')
 	return envelope(b), nil
+}
+
+// appendContext appends the request context's members, flattened with
+// their _context_ prefix.
+func appendContext(b []byte, reqCtx any) ([]byte, error) {
+	if reqCtx == nil {
+		return b, nil
+	}
+	if m, ok := reqCtx.(map[string]any); ok {
+		if out, ok := appendContextMembers(b, m); ok {
+			return out, nil
+		}
+	}
+	ctxJSON, err := objectJSON(reqCtx)
+	if err != nil {
+		return nil, err
+	}
+	keys, values, err := objectMembers(ctxJSON)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		b = append(b, ", "...)
+		b = appendJSONString(b, contextPrefix+k)
+		b = append(b, ": "...)
+		b = append(b, values[k]...)
+	}
+	return b, nil
 }
 
 // objectJSON marshals v, which must encode as a JSON object; nil is {}.

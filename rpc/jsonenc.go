@@ -1,0 +1,133 @@
+package rpc
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// appendJSONValue appends v as JSON, as encoding/json would encode it but
+// without reflection, for the types a decoded JSON document and a request
+// context are made of. ok is false for any other type, or a value
+// encoding/json refuses (NaN, infinities): the caller then encodes the
+// whole value with EncodeJSON, which gives the same text or the error. A
+// karbor request context is a few dozen members with a nested service
+// catalog: through reflection, encoding it was most of a call's client CPU.
+func appendJSONValue(dst []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case nil:
+		return append(dst, "null"...), true
+	case string:
+		return appendJSONString(dst, v), true
+	case bool:
+		return strconv.AppendBool(dst, v), true
+	case float64:
+		return appendJSONFloat(dst, v)
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10), true
+	case int64:
+		return strconv.AppendInt(dst, v, 10), true
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var ok bool
+			if dst, ok = appendJSONValue(dst, e); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, ']'), true
+	case []string:
+		dst = append(dst, '[')
+		for i, e := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, e)
+		}
+		return append(dst, ']'), true
+	case map[string]any:
+		if v == nil {
+			return append(dst, "null"...), true
+		}
+		dst = append(dst, '{')
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendJSONString(dst, k), ':')
+			var ok bool
+			if dst, ok = appendJSONValue(dst, v[k]); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case map[string]string:
+		if v == nil {
+			return append(dst, "null"...), true
+		}
+		dst = append(dst, '{')
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendJSONString(dst, k), ':')
+			dst = appendJSONString(dst, v[k])
+		}
+		return append(dst, '}'), true
+	}
+	return dst, false
+}
+
+// appendJSONFloat writes f as encoding/json does: the shortest text that
+// reads back as f, in exponent form below 1e-6 and from 1e21, with the
+// exponent's leading zero dropped.
+func appendJSONFloat(dst []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, true
+}
+
+// appendJSONObject appends v, which must encode as a JSON object (nil is
+// {}).
+func appendJSONObject(dst []byte, v any) ([]byte, error) {
+	if m, ok := v.(map[string]any); ok && m != nil {
+		if out, ok := appendJSONValue(dst, m); ok {
+			return out, nil
+		}
+	}
+	raw, err := objectJSON(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, raw...), nil
+}
+
+// appendContextMembers appends ctx's members as the flattened
+// `, "_context_<key>": value` members of a message, keys in encoding/json's
+// order; ok is false when a value needs EncodeJSON.
+func appendContextMembers(dst []byte, ctx map[string]any) ([]byte, bool) {
+	for _, k := range slices.Sorted(maps.Keys(ctx)) {
+		dst = appendJSONStringBody(append(dst, `, "`+contextPrefix...), k)
+		var ok bool
+		if dst, ok = appendJSONValue(append(dst, `": `...), ctx[k]); !ok {
+			return dst, false
+		}
+	}
+	return dst, true
+}

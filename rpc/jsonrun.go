@@ -1,0 +1,42 @@
+package rpc
+
+import "math/bits"
+
+// plainRun returns how many bytes at the start of s need no attention
+// inside a JSON string: printable ASCII other than '"' and '\'. oslo's
+// bodies are mostly such runs (the double-encoded message, tokens,
+// catalog URLs), so they are measured eight bytes at a time.
+func plainRun[T ~string | ~[]byte](s T) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// One 64-bit load: the compiler combines the eight, once the
+		// first check proves the others in bounds.
+		w := s[i : i+8]
+		_ = w[7]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if m := specialBytes(x); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return i
+		}
+	}
+	return i
+}
+
+// specialBytes flags (with its high bit) each byte of the little-endian
+// word x that is a control character, '"', '\' or not ASCII. A borrow can
+// flag a byte above a flagged one by mistake, never one below, so the
+// lowest flag is exact.
+func specialBytes(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	control := (x - ones*0x20) &^ x & highs
+	q := x ^ ones*'"'
+	quote := (q - ones) &^ q & highs
+	b := x ^ ones*'\\'
+	backslash := (b - ones) &^ b & highs
+	return control | quote | backslash | x&highs
+}
