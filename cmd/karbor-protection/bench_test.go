@@ -108,11 +108,13 @@ func confirmAvailable(b *testing.B, c *rpc.Client, reqCtx map[string]any, id str
 // same sizes (no envelope, no JSON, auto-ack, the default exchange), and the
 // same echo doing every duty of oslo's protocol (topic exchange, message
 // properties, acks, publisher confirms). Each echo server runs in a process
-// of its own, as the service does. Blocks of calls alternate between the
-// three so that all see the same broker conditions. It reports each one's
-// latency and the CPU time its server process spent per call, and the
-// service's resident memory once it has started, answered one call and then
-// been idle for two seconds (VmRSS from /proc).
+// of its own, as the service does. The service is also called by a client
+// as cheap as the echo's (rawCaller), which sets the service's own cost
+// apart from our client's. Blocks of calls alternate between the stacks so
+// that all see the same broker conditions. It reports each one's latency
+// and the CPU time its server process spent per call, and the service's
+// resident memory once it has started, answered one call and then been
+// idle for two seconds (VmRSS from /proc).
 func BenchmarkShowProvider(b *testing.B) {
 	url := rpctest.Vhost(b)
 	s := newService(b, url, serviceConfig{})
@@ -127,16 +129,24 @@ func BenchmarkShowProvider(b *testing.B) {
 	idleRSS := vmRSSMB(b, s.pid())
 
 	reqSize, replySize := osloSizes(b, c, reqCtx, "show_provider", map[string]any{"provider_id": noopID})
-	stacks := []*benchStack{ours, echoStack(b, url, reqSize, replySize, false), echoStack(b, url, reqSize, replySize, true)}
+	allDuties := echoStack(b, url, reqSize, replySize, true)
+	raw := rawStack(b, url, s, "show_provider", map[string]any{"provider_id": noopID}, reqCtx)
+	stacks := []*benchStack{ours, echoStack(b, url, reqSize, replySize, false), allDuties, raw}
 	runBlocks(b, stacks)
-	reportLatency(b, stacks)
+	reportLatency(b, stacks[:3])
+	per := func(st *benchStack) float64 { return float64(st.time.Nanoseconds()) / float64(b.N) }
+	b.ReportMetric(per(raw)/1000, raw.name+"-µs/call")
+	b.ReportMetric(raw.cpuPerCall(float64(b.N)), raw.name+"-server-cpu-µs/call")
+	b.ReportMetric(per(raw)/per(allDuties), raw.name+"-ratio-vs-all-duties")
+	b.ReportMetric(raw.cpuPerCall(float64(b.N))/allDuties.cpuPerCall(float64(b.N)), raw.name+"-cpu-ratio-vs-all-duties")
 	b.ReportMetric(idleRSS, "idle-RSS-MB") // after ResetTimer, which drops metrics
 }
 
 // BenchmarkListProviders16 measures list_providers with 16 concurrent
 // callers against the all-duties echo of the same sizes, in interleaved
 // rounds: each one's throughput, the CPU time its server process spent per
-// call, and the ratios.
+// call, and the ratios; the service through our client and through a
+// client as cheap as the echo's (rawCaller).
 func BenchmarkListProviders16(b *testing.B) {
 	const callers = 16
 	url := rpctest.Vhost(b)
@@ -145,7 +155,8 @@ func BenchmarkListProviders16(b *testing.B) {
 	reqCtx := requestContext(b, projectA, false)
 	args := map[string]any{"marker": nil, "limit": nil, "sort_keys": nil, "sort_dirs": nil, "filters": nil}
 	reqSize, replySize := osloSizes(b, c, reqCtx, "list_providers", args)
-	stacks := []*benchStack{serviceStack(b, c, s, "oslo", "list_providers", args, reqCtx), echoStack(b, url, reqSize, replySize, true)}
+	stacks := []*benchStack{serviceStack(b, c, s, "oslo", "list_providers", args, reqCtx), echoStack(b, url, reqSize, replySize, true),
+		rawStack(b, url, s, "list_providers", args, reqCtx)}
 	warmUp(b, stacks)
 	const rounds = 8
 	per := max(1, b.N/(callers*rounds))
@@ -177,6 +188,8 @@ func BenchmarkListProviders16(b *testing.B) {
 	}
 	b.ReportMetric(rate(stacks[0])/rate(stacks[1]), "throughput-ratio-vs-all-duties")
 	b.ReportMetric(stacks[0].cpuPerCall(calls)/stacks[1].cpuPerCall(calls), "cpu-ratio-vs-all-duties")
+	b.ReportMetric(rate(stacks[2])/rate(stacks[1]), stacks[2].name+"-throughput-ratio-vs-all-duties")
+	b.ReportMetric(stacks[2].cpuPerCall(calls)/stacks[1].cpuPerCall(calls), stacks[2].name+"-cpu-ratio-vs-all-duties")
 }
 
 // BenchmarkCheckpointReads measures the reads of a dashboard refresh
@@ -299,6 +312,12 @@ func serviceStack(b *testing.B, c *rpc.Client, s *service, name, method string, 
 		_, err := c.Call(context.Background(), benchTarget, method, args, reqCtx)
 		return err
 	}}
+}
+
+// rawStack calls method with args through a rawCaller and the service.
+func rawStack(b *testing.B, url string, s *service, method string, args, reqCtx map[string]any) *benchStack {
+	r := startRawCaller(b, url, controlExchange, topic, method, args, reqCtx)
+	return &benchStack{name: "raw-client", pid: s.pid(), call: r.call}
 }
 
 // echoStack starts an echo floor (bare, or with every duty).

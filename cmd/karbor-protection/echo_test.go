@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -243,5 +244,114 @@ func (e *echo) call() error {
 	if dc != nil {
 		<-dc.Done()
 	}
+	return nil
+}
+
+// rawCaller drives the service the way the all-duties echo's client drives
+// the echo server: one channel in confirm mode, requests through the topic
+// exchange with oslo's properties, an exclusive reply queue whose replies
+// it acks, a waiter per call. Its request body is encoded once, as oslo
+// encodes it, and each call writes a fresh _msg_id and _unique_id into a
+// copy; replies are matched on their _msg_id. With a client that costs
+// what the echo's does, what remains of a difference is the service's own
+// work and the broker's.
+type rawCaller struct {
+	ch                  *amqp.Channel
+	exchange, key       string
+	body                []byte
+	msgIDAt, uniqueIDAt int
+	mu                  sync.Mutex
+	waiting             map[string]chan struct{}
+}
+
+func startRawCaller(b *testing.B, url, exchange, topic, method string, args, reqCtx map[string]any) *rawCaller {
+	b.Helper()
+	conn, err := amqp.Dial(rpctest.AMQPURL(url))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	b.Cleanup(func() {
+		_ = conn.Close()
+		wg.Wait()
+	})
+	r := &rawCaller{exchange: exchange, key: topic, waiting: map[string]chan struct{}{}}
+	if r.ch, err = conn.Channel(); err != nil {
+		b.Fatal(err)
+	}
+	if err := r.ch.Confirm(false); err != nil {
+		b.Fatal(err)
+	}
+	q, err := r.ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const msgIDSlot, uniqueIDSlot = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	msg := map[string]any{"method": method, "args": args, "version": "1.0",
+		"_msg_id": msgIDSlot, "_reply_q": q.Name, "_timeout": nil, "_unique_id": uniqueIDSlot}
+	for k, v := range reqCtx {
+		msg["_context_"+k] = v
+	}
+	inner, err := json.Marshal(msg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, err := json.Marshal(string(inner))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.body = append(append([]byte(`{"oslo.version": "2.0", "oslo.message": `), text...), '}')
+	r.msgIDAt = bytes.Index(r.body, []byte(msgIDSlot))
+	r.uniqueIDAt = bytes.Index(r.body, []byte(uniqueIDSlot))
+	replies, err := r.ch.Consume(q.Name, "", false, false, false, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wg.Go(func() { r.takeReplies(replies) })
+	return r
+}
+
+// replyMsgID is where a reply's _msg_id starts in its body (escaped inside
+// the envelope's string).
+var replyMsgID = []byte(`\"_msg_id\": \"`)
+
+func (r *rawCaller) takeReplies(replies <-chan amqp.Delivery) {
+	for d := range replies {
+		_ = d.Ack(false)
+		var id string
+		if at := bytes.Index(d.Body, replyMsgID); at >= 0 && at+len(replyMsgID)+32 <= len(d.Body) {
+			id = string(d.Body[at+len(replyMsgID) : at+len(replyMsgID)+32])
+		}
+		r.mu.Lock()
+		ch := r.waiting[id]
+		delete(r.waiting, id)
+		r.mu.Unlock()
+		if ch != nil {
+			close(ch)
+		}
+	}
+}
+
+func (r *rawCaller) call() error {
+	id := randomID()
+	done := make(chan struct{})
+	r.mu.Lock()
+	r.waiting[id] = done
+	r.mu.Unlock()
+	body := bytes.Clone(r.body)
+	copy(body[r.msgIDAt:], id)
+	copy(body[r.uniqueIDAt:], randomID())
+	msg := publishing(true, body, "")
+	msg.Expiration = "60000"
+	dc, err := r.ch.PublishWithDeferredConfirm(r.exchange, r.key, false, false, msg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("raw caller: no reply to %s", id)
+	}
+	<-dc.Done()
 	return nil
 }
