@@ -147,7 +147,7 @@ type listProvidersArgs struct {
 func (m *Manager) listProviders(_ context.Context, _ *karbor.RequestContext, a listProvidersArgs) (any, error) {
 	q := providers.ListQuery{Limit: providerLimit(a.Limit)}
 	var marker string
-	if json.Unmarshal(a.Marker, &marker) == nil && !isNone(a.Marker) {
+	if !isNone(a.Marker) && json.Unmarshal(a.Marker, &marker) == nil {
 		q.Marker = &marker
 	}
 	if python.TruthJSON(a.Filters) {
@@ -165,7 +165,10 @@ func (m *Manager) listProviders(_ context.Context, _ *karbor.RequestContext, a l
 // providerLimit is the limit Python's "len(result) == limit" can reach: a
 // positive integral number (True counts as 1); anything else is no limit.
 func providerLimit(raw json.RawMessage) int {
-	if string(raw) == "true" {
+	switch {
+	case isNone(raw): // what the API sends; no decoding needed
+		return 0
+	case string(raw) == "true":
 		return 1
 	}
 	var f float64
