@@ -22,18 +22,28 @@ func splitObject(data []byte, fn func(key string, value []byte)) error {
 // splitMembers is splitObject with each key as written, quotes included.
 func splitMembers(data []byte, fn func(quotedKey, value []byte)) error {
 	var held [16]rawMember
-	members, ok := scanJSON(data, held[:0], true)
-	if !ok {
-		var v any
-		return json.Unmarshal(data, &v) // the same error encoding/json gives
-	}
-	if data[skipSpace(data, 0)] != '{' {
-		return errNotObject
+	members, err := scanObject(data, held[:0])
+	if err != nil {
+		return err
 	}
 	for _, m := range members {
 		fn(m.key, m.value)
 	}
 	return nil
+}
+
+// scanObject validates data and appends the members of the object it must
+// be to members (which may be a caller's array on the stack).
+func scanObject(data []byte, members []rawMember) ([]rawMember, error) {
+	members, ok := scanJSON(data, members, true)
+	if !ok {
+		var v any
+		return nil, json.Unmarshal(data, &v) // the same error encoding/json gives
+	}
+	if data[skipSpace(data, 0)] != '{' {
+		return nil, errNotObject
+	}
+	return members, nil
 }
 
 func skipSpace(data []byte, i int) int {
@@ -111,13 +121,14 @@ func unquoteKey(quoted []byte) string {
 // decodeObject decodes a JSON object into a map of raw members (sub-slices
 // of data).
 func decodeObject(data []byte) (message, error) {
-	// A request has some thirty members in about 1.5 kB, a reply five:
-	// size for them from the length rather than grow through three arrays
-	// (or count them in a pass of its own).
-	m := make(message, 0, min(4+len(data)/48, 64))
-	err := splitObject(data, func(k string, v []byte) { m = append(m, member{k, v}) })
+	var held [48]rawMember // a request has some thirty members
+	members, err := scanObject(data, held[:0])
 	if err != nil {
 		return nil, err
+	}
+	m := make(message, len(members))
+	for i, r := range members {
+		m[i] = member{unquoteKey(r.key), r.value}
 	}
 	return m, nil
 }

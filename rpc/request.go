@@ -85,7 +85,7 @@ func requestFromText(text []byte) (*request, bool) {
 	var held [48]rawMember
 	members, ok := scanJSON(text, held[:0], true)
 	if !ok || text[skipSpace(text, 0)] != '{' {
-		return nil, false
+		return nil, false // the general way gives the error
 	}
 	n := 0
 	for _, m := range members {
