@@ -29,57 +29,56 @@ func appendJSONValue(dst []byte, v any) ([]byte, bool) {
 	case int64:
 		return strconv.AppendInt(dst, v, 10), true
 	case []any:
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var ok bool
-			if dst, ok = appendJSONValue(dst, e); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, ']'), true
+		return appendJSONList(dst, v, appendJSONValue)
 	case []string:
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, e)
-		}
-		return append(dst, ']'), true
+		return appendJSONList(dst, v, appendJSONText)
 	case map[string]any:
-		if v == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '{')
-		for i, k := range slices.Sorted(maps.Keys(v)) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(appendJSONString(dst, k), ':')
-			var ok bool
-			if dst, ok = appendJSONValue(dst, v[k]); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, '}'), true
+		return appendJSONMap(dst, v, appendJSONValue)
 	case map[string]string:
-		if v == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '{')
-		for i, k := range slices.Sorted(maps.Keys(v)) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(appendJSONString(dst, k), ':')
-			dst = appendJSONString(dst, v[k])
-		}
-		return append(dst, '}'), true
+		return appendJSONMap(dst, v, appendJSONText)
 	}
 	return dst, false
+}
+
+func appendJSONText(dst []byte, s string) ([]byte, bool) { return appendJSONString(dst, s), true }
+
+// appendJSONList appends l as a JSON array, each element with appendElem;
+// a nil slice is null.
+func appendJSONList[E any](dst []byte, l []E, appendElem func([]byte, E) ([]byte, bool)) ([]byte, bool) {
+	if l == nil {
+		return append(dst, "null"...), true
+	}
+	dst = append(dst, '[')
+	for i, e := range l {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		if dst, ok = appendElem(dst, e); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, ']'), true
+}
+
+// appendJSONMap appends m as a JSON object, keys sorted as encoding/json
+// sorts them, each value with appendElem; a nil map is null.
+func appendJSONMap[E any](dst []byte, m map[string]E, appendElem func([]byte, E) ([]byte, bool)) ([]byte, bool) {
+	if m == nil {
+		return append(dst, "null"...), true
+	}
+	dst = append(dst, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(appendJSONString(dst, k), ':')
+		var ok bool
+		if dst, ok = appendElem(dst, m[k]); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, '}'), true
 }
 
 // appendJSONFloat writes f as encoding/json does: the shortest text that

@@ -23,8 +23,19 @@ type rawMember struct{ key, value []byte }
 func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok bool) {
 	var open []byte // '{' or '[' of each enclosing container
 	var keyStart, keyEnd, valueStart int
+	needKey := false // an object's member starts at i
 	i := skipSpace(data, 0)
 	for {
+		if needKey {
+			end, next := memberKey(data, i)
+			if next < 0 {
+				return nil, false
+			}
+			if len(open) == 1 {
+				keyStart, keyEnd = i, end
+			}
+			i, needKey = next, false
+		}
 		// A value starts at i.
 		if i >= len(data) {
 			return nil, false
@@ -39,23 +50,12 @@ func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok b
 			}
 			split = split && open[0] == '{'
 			i = skipSpace(data, i+1)
-			if i < len(data) && data[i] == closer(c) {
-				open = open[:len(open)-1]
-				i++
-			} else if c == '{' {
-				start := i
-				end, next := memberKey(data, i)
-				if next < 0 {
-					return nil, false
-				}
-				if len(open) == 1 {
-					keyStart, keyEnd = start, end
-				}
-				i = next
-				continue
-			} else {
+			if i >= len(data) || data[i] != closer(c) {
+				needKey = c == '{'
 				continue
 			}
+			open = open[:len(open)-1]
+			i++
 		case c == '"':
 			if i = scanString(data, i); i < 0 {
 				return nil, false
@@ -99,17 +99,7 @@ func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok b
 				return nil, false
 			}
 			i = skipSpace(data, i+1)
-			if top == '{' {
-				start := i
-				end, next := memberKey(data, i)
-				if next < 0 {
-					return nil, false
-				}
-				if len(open) == 1 {
-					keyStart, keyEnd = start, end
-				}
-				i = next
-			}
+			needKey = top == '{'
 			break
 		}
 	}

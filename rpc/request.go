@@ -98,30 +98,41 @@ func requestFromText(text []byte) (*request, bool) {
 	}
 	r := &request{Context: make(map[string]json.RawMessage, n)}
 	for _, m := range members {
-		switch string(m.key) {
-		case `"method"`:
-			r.Method = m.value
-		case `"args"`:
-			r.Args = m.value
-		case `"namespace"`:
-			r.Namespace = m.value
-		case `"version"`:
-			r.Version = m.value
-		case `"_msg_id"`:
-			r.MsgID = m.value
-		case `"_reply_q"`:
-			r.ReplyQ = m.value
-		case `"_timeout"`:
-			r.Timeout = m.value
-		case `"_unique_id"`:
-			r.UniqueID = m.value
-		default:
-			if name, ok := bytes.CutPrefix(m.key[1:len(m.key)-1], []byte(contextPrefix)); ok {
+		key := m.key[1 : len(m.key)-1]
+		if !r.set(key, m.value) {
+			if name, ok := bytes.CutPrefix(key, []byte(contextPrefix)); ok {
 				r.Context[internKey(name)] = m.value
 			}
 		}
 	}
 	return r, true
+}
+
+// set files a member of the message under the request's field for key;
+// false when the request has none (a context member, or one oslo
+// ignores).
+func (r *request) set(key []byte, value json.RawMessage) bool {
+	switch string(key) {
+	case "method":
+		r.Method = value
+	case "args":
+		r.Args = value
+	case "namespace":
+		r.Namespace = value
+	case "version":
+		r.Version = value
+	case "_msg_id":
+		r.MsgID = value
+	case "_reply_q":
+		r.ReplyQ = value
+	case "_timeout":
+		r.Timeout = value
+	case "_unique_id":
+		r.UniqueID = value
+	default:
+		return false
+	}
+	return true
 }
 
 func requestFromMessage(msg message) *request {
@@ -136,24 +147,7 @@ func requestFromMessage(msg message) *request {
 	}
 	r := &request{Context: make(map[string]json.RawMessage, n)}
 	for _, m := range msg {
-		switch m.key {
-		case "method":
-			r.Method = m.value
-		case "args":
-			r.Args = m.value
-		case "namespace":
-			r.Namespace = m.value
-		case "version":
-			r.Version = m.value
-		case "_msg_id":
-			r.MsgID = m.value
-		case "_reply_q":
-			r.ReplyQ = m.value
-		case "_timeout":
-			r.Timeout = m.value
-		case "_unique_id":
-			r.UniqueID = m.value
-		default:
+		if !r.set([]byte(m.key), m.value) {
 			if name, ok := strings.CutPrefix(m.key, contextPrefix); ok {
 				r.Context[name] = m.value
 			}

@@ -32,8 +32,7 @@ type echo struct {
 	body          []byte
 	duties        bool
 	serverPID     int // the echo server's process
-	mu            sync.Mutex
-	waiting       map[string]chan struct{}
+	waiting       replyWaiters
 }
 
 // echoServerEnv, when set in the environment of this test binary, makes it
@@ -73,7 +72,7 @@ func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *e
 		_ = conn.Close()
 		wg.Wait()
 	})
-	e := &echo{exchange: spec.Exchange, key: spec.Queue, body: make([]byte, reqSize), duties: duties, serverPID: pid, waiting: map[string]chan struct{}{}}
+	e := &echo{exchange: spec.Exchange, key: spec.Queue, body: make([]byte, reqSize), duties: duties, serverPID: pid}
 	if e.cli, err = conn.Channel(); err != nil {
 		b.Fatal(err)
 	}
@@ -202,13 +201,7 @@ func (e *echo) takeReplies(replies <-chan amqp.Delivery) {
 		if e.duties {
 			_ = d.Ack(false)
 		}
-		e.mu.Lock()
-		ch := e.waiting[d.CorrelationId]
-		delete(e.waiting, d.CorrelationId)
-		e.mu.Unlock()
-		if ch != nil {
-			close(ch)
-		}
+		e.waiting.wake(d.CorrelationId)
 	}
 }
 
@@ -223,10 +216,7 @@ func publishing(duties bool, body []byte, id string) amqp.Publishing {
 
 func (e *echo) call() error {
 	id := randomID()
-	done := make(chan struct{})
-	e.mu.Lock()
-	e.waiting[id] = done
-	e.mu.Unlock()
+	done := e.waiting.add(id)
 	msg := publishing(e.duties, e.body, id)
 	msg.ReplyTo = e.repQ
 	if e.duties {
@@ -236,10 +226,46 @@ func (e *echo) call() error {
 	if err != nil {
 		return err
 	}
+	return awaitReply(done, dc, id)
+}
+
+// replyWaiters are the calls of a floor's client waiting for their reply,
+// by id.
+type replyWaiters struct {
+	mu      sync.Mutex
+	waiting map[string]chan struct{}
+}
+
+// add registers a call; the channel is closed when its reply comes.
+func (w *replyWaiters) add(id string) <-chan struct{} {
+	done := make(chan struct{})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.waiting == nil {
+		w.waiting = map[string]chan struct{}{}
+	}
+	w.waiting[id] = done
+	return done
+}
+
+// wake hands a reply to its call, if one waits for it.
+func (w *replyWaiters) wake(id string) {
+	w.mu.Lock()
+	done := w.waiting[id]
+	delete(w.waiting, id)
+	w.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+}
+
+// awaitReply waits for a call's reply, then for its request's confirm
+// (nil without confirms).
+func awaitReply(done <-chan struct{}, dc *amqp.DeferredConfirmation, id string) error {
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
-		return fmt.Errorf("echo: no reply")
+		return fmt.Errorf("no reply to %s", id)
 	}
 	if dc != nil {
 		<-dc.Done()
@@ -260,8 +286,7 @@ type rawCaller struct {
 	exchange, key       string
 	body                []byte
 	msgIDAt, uniqueIDAt int
-	mu                  sync.Mutex
-	waiting             map[string]chan struct{}
+	waiting             replyWaiters
 }
 
 func startRawCaller(b *testing.B, url, exchange, topic, method string, args, reqCtx map[string]any) *rawCaller {
@@ -275,7 +300,7 @@ func startRawCaller(b *testing.B, url, exchange, topic, method string, args, req
 		_ = conn.Close()
 		wg.Wait()
 	})
-	r := &rawCaller{exchange: exchange, key: topic, waiting: map[string]chan struct{}{}}
+	r := &rawCaller{exchange: exchange, key: topic}
 	if r.ch, err = conn.Channel(); err != nil {
 		b.Fatal(err)
 	}
@@ -322,22 +347,13 @@ func (r *rawCaller) takeReplies(replies <-chan amqp.Delivery) {
 		if at := bytes.Index(d.Body, replyMsgID); at >= 0 && at+len(replyMsgID)+32 <= len(d.Body) {
 			id = string(d.Body[at+len(replyMsgID) : at+len(replyMsgID)+32])
 		}
-		r.mu.Lock()
-		ch := r.waiting[id]
-		delete(r.waiting, id)
-		r.mu.Unlock()
-		if ch != nil {
-			close(ch)
-		}
+		r.waiting.wake(id)
 	}
 }
 
 func (r *rawCaller) call() error {
 	id := randomID()
-	done := make(chan struct{})
-	r.mu.Lock()
-	r.waiting[id] = done
-	r.mu.Unlock()
+	done := r.waiting.add(id)
 	body := bytes.Clone(r.body)
 	copy(body[r.msgIDAt:], id)
 	copy(body[r.uniqueIDAt:], randomID())
@@ -347,11 +363,5 @@ func (r *rawCaller) call() error {
 	if err != nil {
 		return err
 	}
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		return fmt.Errorf("raw caller: no reply to %s", id)
-	}
-	<-dc.Done()
-	return nil
+	return awaitReply(done, dc, id)
 }

@@ -1,0 +1,44 @@
+package rpc
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// The client's encoder writes, byte for byte, what encoding/json writes
+// for the Go values callers build contexts and arguments from (the fuzzer
+// covers decoded JSON), and refuses the rest, leaving them to
+// encoding/json.
+func TestAppendJSONValue(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		ok   bool
+	}{
+		{"nil slice", []any(nil), true},
+		{"nil strings", []string(nil), true},
+		{"nil map", map[string]any(nil), true},
+		{"nil string map", map[string]string(nil), true},
+		{"ints", []any{0, -7, int64(math.MaxInt64), math.MinInt}, true},
+		{"floats", []any{0.0, math.Copysign(0, -1), 1e21, 1e20, 1e-6, 1e-7, 123456789.125, 5e-324, math.MaxFloat64}, true},
+		{"strings", []string{"", "é", "\u2028\u2029", "<&>", "\x00\x1f\"\\", "\xff"}, true},
+		{"nested", map[string]any{"b": []any{map[string]string{"y": "1", "x": "2"}}, "a": true, "c": nil}, true},
+		{"NaN", []any{math.NaN()}, false},
+		{"infinity", map[string]any{"x": math.Inf(-1)}, false},
+		{"struct", []any{struct{ A int }{1}}, false},
+		{"int32", []any{int32(1)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fast, ok := appendJSONValue(nil, tc.v)
+			assert.Equal(t, tc.ok, ok)
+			if !ok {
+				return
+			}
+			slow, err := EncodeJSON(tc.v)
+			assert.NoError(t, err)
+			assert.Equal(t, string(slow), string(fast), "byte for byte")
+		})
+	}
+}
