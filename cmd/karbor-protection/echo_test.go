@@ -62,8 +62,18 @@ func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *e
 		spec.Exchange = "echo_topic"
 	}
 	pid := startEchoServer(b, spec)
+	e := &echo{exchange: spec.Exchange, key: spec.Queue, body: make([]byte, reqSize), duties: duties, serverPID: pid}
+	e.cli, e.repQ = floorClient(b, url, duties, e.takeReplies)
+	return e
+}
 
-	conn, err := amqp.Dial(spec.URL)
+// floorClient opens the channel a floor's client calls on, in confirm
+// mode and acking its replies when duties is set, with an exclusive reply
+// queue whose deliveries go to takeReplies; all of it closes when the
+// benchmark ends.
+func floorClient(b *testing.B, url string, duties bool, takeReplies func(<-chan amqp.Delivery)) (*amqp.Channel, string) {
+	b.Helper()
+	conn, err := amqp.Dial(rpctest.AMQPURL(url))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,26 +82,25 @@ func startEcho(b *testing.B, url string, reqSize, replySize int, duties bool) *e
 		_ = conn.Close()
 		wg.Wait()
 	})
-	e := &echo{exchange: spec.Exchange, key: spec.Queue, body: make([]byte, reqSize), duties: duties, serverPID: pid}
-	if e.cli, err = conn.Channel(); err != nil {
+	ch, err := conn.Channel()
+	if err != nil {
 		b.Fatal(err)
 	}
 	if duties {
-		if err := e.cli.Confirm(false); err != nil {
+		if err := ch.Confirm(false); err != nil {
 			b.Fatal(err)
 		}
 	}
-	rq, err := e.cli.QueueDeclare("", false, true, true, false, nil)
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	e.repQ = rq.Name
-	replies, err := e.cli.Consume(rq.Name, "", !duties, false, false, false, nil)
+	replies, err := ch.Consume(q.Name, "", !duties, false, false, false, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	wg.Go(func() { e.takeReplies(replies) })
-	return e
+	wg.Go(func() { takeReplies(replies) })
+	return ch, q.Name
 }
 
 // startEchoServer runs this test binary as the echo server of spec and
@@ -291,29 +300,12 @@ type rawCaller struct {
 
 func startRawCaller(b *testing.B, url, exchange, topic, method string, args, reqCtx map[string]any) *rawCaller {
 	b.Helper()
-	conn, err := amqp.Dial(rpctest.AMQPURL(url))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	b.Cleanup(func() {
-		_ = conn.Close()
-		wg.Wait()
-	})
 	r := &rawCaller{exchange: exchange, key: topic}
-	if r.ch, err = conn.Channel(); err != nil {
-		b.Fatal(err)
-	}
-	if err := r.ch.Confirm(false); err != nil {
-		b.Fatal(err)
-	}
-	q, err := r.ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	var replyQ string
+	r.ch, replyQ = floorClient(b, url, true, r.takeReplies)
 	const msgIDSlot, uniqueIDSlot = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	msg := map[string]any{"method": method, "args": args, "version": "1.0",
-		"_msg_id": msgIDSlot, "_reply_q": q.Name, "_timeout": nil, "_unique_id": uniqueIDSlot}
+		"_msg_id": msgIDSlot, "_reply_q": replyQ, "_timeout": nil, "_unique_id": uniqueIDSlot}
 	for k, v := range reqCtx {
 		msg["_context_"+k] = v
 	}
@@ -328,11 +320,6 @@ func startRawCaller(b *testing.B, url, exchange, topic, method string, args, req
 	r.body = append(append([]byte(`{"oslo.version": "2.0", "oslo.message": `), text...), '}')
 	r.msgIDAt = bytes.Index(r.body, []byte(msgIDSlot))
 	r.uniqueIDAt = bytes.Index(r.body, []byte(uniqueIDSlot))
-	replies, err := r.ch.Consume(q.Name, "", false, false, false, false, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	wg.Go(func() { r.takeReplies(replies) })
 	return r
 }
 
