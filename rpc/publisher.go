@@ -380,16 +380,10 @@ func publishErr(ctx context.Context, err error) error {
 // not nil, bounds the waits as a deadline would.
 func (pc *pubChannel) publishConfirmed(ctx context.Context, pub publishing, expire <-chan time.Time) error {
 	if pub.mandatory {
-		select {
-		case pc.slots <- struct{}{}:
-			defer func() { <-pc.slots }()
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-expire:
-			return context.DeadlineExceeded
-		case <-pc.done:
-			return errPublishConn
+		if err := pc.takeSlot(ctx, expire); err != nil {
+			return err
 		}
+		defer func() { <-pc.slots }()
 	}
 	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, pub.exchange, pub.key, pub.mandatory, false, pub.msg)
 	if err != nil {
@@ -409,6 +403,27 @@ func (pc *pubChannel) publishConfirmed(ctx context.Context, pub publishing, expi
 		return ErrUnroutable
 	}
 	return nil
+}
+
+// takeSlot takes one of the slots of unconfirmed mandatory publishes:
+// at once when one is free, as it nearly always is (a select over four
+// channels locks all four), else waiting for one.
+func (pc *pubChannel) takeSlot(ctx context.Context, expire <-chan time.Time) error {
+	select {
+	case pc.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case pc.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expire:
+		return context.DeadlineExceeded
+	case <-pc.done:
+		return errPublishConn
+	}
 }
 
 func (pc *pubChannel) isDone() bool {
