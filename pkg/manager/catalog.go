@@ -130,7 +130,7 @@ func (m *Manager) showProvider(_ context.Context, _ *karbor.RequestContext, a sh
 	if err != nil {
 		return nil, err
 	}
-	return m.views[p.ID()], nil
+	return m.views.byID[p.ID()], nil
 }
 
 type listProvidersArgs struct {
@@ -146,14 +146,19 @@ type listProvidersArgs struct {
 // and falsy filters mean none.
 func (m *Manager) listProviders(_ context.Context, _ *karbor.RequestContext, a listProvidersArgs) (any, error) {
 	q := providers.ListQuery{Limit: providerLimit(a.Limit)}
-	var marker string
-	if !isNone(a.Marker) && json.Unmarshal(a.Marker, &marker) == nil {
-		q.Marker = &marker
+	if !isNone(a.Marker) {
+		var marker string
+		if json.Unmarshal(a.Marker, &marker) == nil {
+			q.Marker = &marker
+		}
 	}
 	if python.TruthJSON(a.Filters) {
 		if err := json.Unmarshal(a.Filters, &q.Filters); err != nil {
 			return nil, noAttribute(a.Filters, "items")
 		}
+	}
+	if q.Marker == nil && q.Limit == 0 && len(q.Filters) == 0 {
+		return m.views.all, nil
 	}
 	dicts, err := m.providers.List(q)
 	if err != nil {

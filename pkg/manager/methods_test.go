@@ -279,9 +279,13 @@ func TestOriginalDesignCalls(t *testing.T) {
 func TestCatalogMethods(t *testing.T) {
 	e := newEnv(t, envOptions{gate: true})
 	var providers []struct{ ID string }
-	require.NoError(t, json.Unmarshal(requireOK(t, e.call(t, "list_providers", memberOf(projectA), nil)), &providers))
+	plain := requireOK(t, e.call(t, "list_providers", memberOf(projectA), nil))
+	require.NoError(t, json.Unmarshal(plain, &providers))
 	require.Len(t, providers, 2)
 	assert.Equal(t, gateID, providers[0].ID) // sorted by id
+	// The plain listing, encoded once, is what listing every provider
+	// one by one gives.
+	assert.Equal(t, string(requireOK(t, e.call(t, "list_providers", memberOf(projectA), map[string]any{"marker": "zzz"}))), string(plain))
 	for _, tc := range []struct {
 		name string
 		args map[string]any

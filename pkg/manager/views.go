@@ -13,17 +13,28 @@ import (
 // while the service runs, and the karbor API asks for them on every
 // dashboard refresh, where encoding each provider's schemas again would be
 // most of the call's work.
-type providerViews map[string]json.RawMessage
+type providerViews struct {
+	byID map[string]json.RawMessage
+	// all is every provider in list order (a json.RawMessage): what the
+	// API's plain listing (no marker, filters or limit) gets on every
+	// refresh, already in the interface a handler returns.
+	all any
+}
 
 func encodeProviderViews(reg *providers.Registry) (providerViews, error) {
-	views := providerViews{}
+	views := providerViews{byID: map[string]json.RawMessage{}}
 	for _, p := range reg.Providers() {
 		raw, err := rpc.EncodeJSON(p.Dict())
 		if err != nil {
-			return nil, fmt.Errorf("manager: encode provider %s: %w", p.ID(), err)
+			return providerViews{}, fmt.Errorf("manager: encode provider %s: %w", p.ID(), err)
 		}
-		views[p.ID()] = raw
+		views.byID[p.ID()] = raw
 	}
+	dicts, err := reg.List(providers.ListQuery{})
+	if err != nil {
+		return providerViews{}, fmt.Errorf("manager: list providers: %w", err)
+	}
+	views.all = views.list(dicts)
 	return views, nil
 }
 
@@ -32,7 +43,7 @@ func encodeProviderViews(reg *providers.Registry) (providerViews, error) {
 func (v providerViews) list(dicts []providers.Dict) json.RawMessage {
 	size := 2
 	for _, d := range dicts {
-		size += len(v[d.ID]) + 1
+		size += len(v.byID[d.ID]) + 1
 	}
 	out := make([]byte, 0, size)
 	out = append(out, '[')
@@ -40,7 +51,7 @@ func (v providerViews) list(dicts []providers.Dict) json.RawMessage {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, v[d.ID]...)
+		out = append(out, v.byID[d.ID]...)
 	}
 	return append(out, ']')
 }
