@@ -11,9 +11,9 @@ import (
 // at most that many long-lived workers, each taking deliveries straight from
 // the current session's consumers and handling them itself, from decode
 // and ack to reply. No goroutine stands between the library's consumer and
-// the handler: on a 2-core machine shared with the broker, every extra
-// hand-over costs a wake-up of a parked goroutine, which is both CPU and
-// latency on every call.
+// the handler: every extra hand-over costs a wake-up of a parked
+// goroutine, which is both CPU and latency on every call, the more so on a
+// few cores shared with the broker.
 //
 // A worker holds its slot from before its ack until its reply is handed
 // over. While every worker is busy nobody takes deliveries, so they wait
