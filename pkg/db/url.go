@@ -278,8 +278,13 @@ func quote(s string) string {
 	return escapeBytes(s, func(c byte) bool { return c == ':' || c == '@' || c == '/' || c == '%' })
 }
 
+// quoteQuery escapes what would end or split a query name or value, and
+// '@', which in a URL without a database would make the query before it
+// read as a user name (SQLAlchemy's quote_plus escapes it too).
 func quoteQuery(s string) string {
-	return escapeBytes(s, func(c byte) bool { return c == '&' || c == '=' || c == '+' || c == '%' || c == '#' || c == ' ' })
+	return escapeBytes(s, func(c byte) bool {
+		return c == '&' || c == '=' || c == '+' || c == '%' || c == '#' || c == ' ' || c == '@'
+	})
 }
 
 // escapeBytes %-escapes the special bytes and everything outside printable
