@@ -147,6 +147,16 @@ func (a *HookArgs) ReportResult(ctx context.Context, r karbor.ResourceResult) {
 	}
 }
 
+// Report is ReportResult for the hook's own resource: its status and, when
+// not empty, the reason.
+func (a *HookArgs) Report(ctx context.Context, status, reason string) {
+	r := karbor.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: status}
+	if reason != "" {
+		r.Reason = &reason
+	}
+	a.ReportResult(ctx, r)
+}
+
 // Factory builds a protection plugin for one provider from its provider
 // file (conf: the plugin's own options) and karbor.conf (service: the
 // options of the OpenStack clients it makes, [<svc>_client] and [trustee],

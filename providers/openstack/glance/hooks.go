@@ -147,18 +147,18 @@ type restoreHooks struct {
 
 func (h restoreHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
 	id := a.Resource.ID
-	report(ctx, a, karbor.ResourceStatusRestoring, "")
+	a.Report(ctx, karbor.ResourceStatusRestoring, "")
 	sec, err := a.Checkpoint.ResourceSection(id)
 	newID := ""
 	if err == nil {
 		newID, err = h.restore(ctx, a, sec)
 	}
 	if err != nil {
-		report(ctx, a, karbor.ResourceStatusError, err.Error())
+		a.Report(ctx, karbor.ResourceStatusError, err.Error())
 		return karbor.RestoreResourceFailed(backupName, err.Error(), id, karbor.ImageResourceType)
 	}
 	a.NewResources.Set(id, newID)
-	report(ctx, a, karbor.ResourceStatusAvailable, "")
+	a.Report(ctx, karbor.ResourceStatusAvailable, "")
 	return nil
 }
 
@@ -220,15 +220,6 @@ func chunksText(n *int) string {
 	return fmt.Sprint(*n)
 }
 
-// report records the image's result under its id in the checkpoint.
-func report(ctx context.Context, a *providers.HookArgs, status, reason string) {
-	r := karbor.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: status}
-	if reason != "" {
-		r.Reason = &reason
-	}
-	a.ReportResult(ctx, r)
-}
-
 type verifyHooks struct{ providers.BaseHooks }
 
 func (verifyHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
@@ -238,23 +229,7 @@ func (verifyHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
 
 // verify checks the saved status in sec (or the error that gave no sec).
 func verify(ctx context.Context, a *providers.HookArgs, sec *bank.Section, err error) error {
-	id := a.Resource.ID
-	status := ""
-	if err == nil {
-		status, err = sec.GetString(ctx, "status")
-	}
-	if err != nil {
-		reason := "The status of image backup cannot be read: " + err.Error()
-		report(ctx, a, karbor.ResourceStatusError, reason)
-		return karbor.VerifyResourceFailed(verifyName, reason, id, a.Resource.Type)
-	}
-	if status == karbor.ResourceStatusAvailable {
-		report(ctx, a, karbor.ResourceStatusAvailable, "")
-		return nil
-	}
-	reason := fmt.Sprintf("The status of image backup status is %s.", status)
-	report(ctx, a, status, reason)
-	return karbor.VerifyResourceFailed(verifyName, reason, id, a.Resource.Type)
+	return providers.VerifySectionStatus(ctx, a, sec, err, verifyName, "image")
 }
 
 type deleteHooks struct{ providers.BaseHooks }

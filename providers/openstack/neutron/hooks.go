@@ -72,24 +72,8 @@ func (p *Plugin) read(ctx context.Context, a *providers.HookArgs) (*metadata, er
 
 // verify checks the saved status, as the Python plugin does.
 func verify(ctx context.Context, a *providers.HookArgs) error {
-	id := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(id)
-	status := ""
-	if err == nil {
-		status, err = sec.GetString(ctx, "status")
-	}
-	if err != nil {
-		why := "The status of network backup cannot be read: " + reason(err)
-		report(ctx, a, karbor.ResourceStatusError, why)
-		return karbor.VerifyResourceFailed(verifyName, why, id, a.Resource.Type)
-	}
-	if status == karbor.ResourceStatusAvailable {
-		report(ctx, a, karbor.ResourceStatusAvailable, "")
-		return nil
-	}
-	why := fmt.Sprintf("The status of network backup status is %s.", status)
-	report(ctx, a, status, why)
-	return karbor.VerifyResourceFailed(verifyName, why, id, a.Resource.Type)
+	sec, err := a.Checkpoint.ResourceSection(a.Resource.ID)
+	return providers.VerifySectionStatus(ctx, a, sec, err, verifyName, "network")
 }
 
 // deleteSection removes every object of the section but its status, which

@@ -145,15 +145,6 @@ func reason(err error) string {
 	return err.Error()
 }
 
-// report records the topology's result of a restore or verification.
-func report(ctx context.Context, a *providers.HookArgs, status, why string) {
-	r := karbor.ResourceResult{Type: a.Resource.Type, ID: a.Resource.ID, Status: status}
-	if why != "" {
-		r.Reason = &why
-	}
-	a.ReportResult(ctx, r)
-}
-
 // warn logs a failure that does not decide the operation.
 func warn(ctx context.Context, err error, format string, args ...any) {
 	logctx.From(ctx).WithError(err).Warnf(format, args...)

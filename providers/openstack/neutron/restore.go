@@ -521,9 +521,9 @@ func (r *restorer) interfaces(ctx context.Context) error {
 // original id. A failed restore removes what it made.
 func (p *Plugin) restore(ctx context.Context, a *providers.HookArgs) error {
 	id := a.Resource.ID
-	report(ctx, a, karbor.ResourceStatusRestoring, "")
+	a.Report(ctx, karbor.ResourceStatusRestoring, "")
 	failed := func(why string) error {
-		report(ctx, a, karbor.ResourceStatusError, why)
+		a.Report(ctx, karbor.ResourceStatusError, why)
 		return karbor.RestoreResourceFailed(exceptionName, why, id, karbor.NetworkResourceType)
 	}
 	sec, err := a.Checkpoint.ResourceSection(id)
@@ -554,6 +554,6 @@ func (p *Plugin) restore(ctx context.Context, a *providers.HookArgs) error {
 	for orig, made := range r.ids {
 		a.NewResources.Set(orig, made)
 	}
-	report(ctx, a, karbor.ResourceStatusAvailable, "")
+	a.Report(ctx, karbor.ResourceStatusAvailable, "")
 	return nil
 }

@@ -3,7 +3,6 @@ package nova
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gokarbor/karbor-protection/bank"
@@ -49,37 +48,12 @@ func markError(ctx context.Context, sec *bank.Section) error {
 	})
 }
 
-// report records the server's result under its id in the checkpoint.
-func report(ctx context.Context, a *providers.HookArgs, status, why string) {
-	r := karbor.ResourceResult{Type: karbor.ServerResourceType, ID: a.Resource.ID, Status: status}
-	if why != "" {
-		r.Reason = &why
-	}
-	a.ReportResult(ctx, r)
-}
-
 type verifyHooks struct{ providers.BaseHooks }
 
 // OnMain checks the saved status, as Python's verify.
 func (verifyHooks) OnMain(ctx context.Context, a *providers.HookArgs) error {
-	id := a.Resource.ID
-	sec, err := a.Checkpoint.ResourceSection(id)
-	status := ""
-	if err == nil {
-		status, err = sec.GetString(ctx, "status")
-	}
-	if err != nil {
-		why := "The status of server backup cannot be read: " + err.Error()
-		report(ctx, a, karbor.ResourceStatusError, why)
-		return karbor.VerifyResourceFailed(verifyName, why, id, a.Resource.Type)
-	}
-	if status == karbor.ResourceStatusAvailable {
-		report(ctx, a, karbor.ResourceStatusAvailable, "")
-		return nil
-	}
-	why := fmt.Sprintf("The status of server backup status is %s.", status)
-	report(ctx, a, status, why)
-	return karbor.VerifyResourceFailed(verifyName, why, id, a.Resource.Type)
+	sec, err := a.Checkpoint.ResourceSection(a.Resource.ID)
+	return providers.VerifySectionStatus(ctx, a, sec, err, verifyName, "server")
 }
 
 type deleteHooks struct{ providers.BaseHooks }

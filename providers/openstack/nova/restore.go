@@ -53,15 +53,15 @@ type restoreHooks struct {
 // restored, as Python's on_complete: their new ids are in NewResources.
 func (h restoreHooks) OnComplete(ctx context.Context, a *providers.HookArgs) error {
 	id := a.Resource.ID
-	report(ctx, a, karbor.ResourceStatusRestoring, "")
+	a.Report(ctx, karbor.ResourceStatusRestoring, "")
 	newID, err := h.restore(ctx, a)
 	if err != nil {
 		why := err.Error()
-		report(ctx, a, karbor.ResourceStatusError, why)
+		a.Report(ctx, karbor.ResourceStatusError, why)
 		return karbor.RestoreResourceFailed(backupName, why, id, karbor.ServerResourceType)
 	}
 	a.NewResources.Set(id, newID)
-	report(ctx, a, karbor.ResourceStatusAvailable, "")
+	a.Report(ctx, karbor.ResourceStatusAvailable, "")
 	return nil
 }
 
