@@ -99,7 +99,10 @@ func TestMetrics(t *testing.T) {
 	assert.Contains(t, e.Str, "NoSuchMethod")
 	waitFor(t, 10*time.Second, "the calls' slots to be free", func() bool {
 		after = scrapeMetrics(t, endpoint)
+		// Both gauges read the busy slots, each at its own moment of the
+		// scrape: the last worker may free its slot between the two.
 		return series(after, "karbor_protection_rpc_requests_in_flight").value == 0 &&
+			series(after, "karbor_protection_rpc_handler_slots_free").value == 64 &&
 			series(after, "karbor_protection_rpc_requests_total", "method", "unknown").found
 	})
 
