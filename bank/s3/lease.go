@@ -75,7 +75,9 @@ func (p *Plugin) Lease(ctx context.Context, ownerID string) (bank.Lease, bool, e
 	if !bank.ValidOwnerID(ownerID) {
 		return bank.Lease{}, false, nil
 	}
-	out, err := p.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(p.opts.LeaseBucket), Key: aws.String(ownerID)})
+	out, err := confirmMissing(p, "HeadObject", func() (*s3.HeadObjectOutput, error) {
+		return p.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(p.opts.LeaseBucket), Key: aws.String(ownerID)})
+	})
 	if err != nil {
 		err = p.newError("HeadObject", err)
 		if errors.Is(err, bank.ErrNotFound) {

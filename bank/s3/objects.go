@@ -77,7 +77,9 @@ func (p *Plugin) GetObject(ctx context.Context, key string) (bank.Object, error)
 	if err := checkKey(key, false); err != nil {
 		return bank.Object{}, err
 	}
-	out, err := p.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(p.opts.ObjectBucket), Key: aws.String(key)})
+	out, err := confirmMissing(p, "GetObject", func() (*s3.GetObjectOutput, error) {
+		return p.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(p.opts.ObjectBucket), Key: aws.String(key)})
+	})
 	if err != nil {
 		return bank.Object{}, p.newError("GetObject", err)
 	}
@@ -87,6 +89,20 @@ func (p *Plugin) GetObject(ctx context.Context, key string) (bank.Object, error)
 		return bank.Object{}, p.newError("GetObject", fmt.Errorf("reading the body: %w", err))
 	}
 	return bank.Object{Data: data, Serialized: strings.EqualFold(metadata(out.Metadata, serializedMeta), "true")}, nil
+}
+
+// confirmMissing calls read, and once more at once when it answers that
+// the object is missing. A Swift object server behind s3api answers 404
+// for an object that exists when the read lists the object's files just
+// before a concurrent write (a lease renewal, an overwrite) replaces them;
+// with one replica nothing else answers for it, so a missing object is
+// believed only when a second look agrees.
+func confirmMissing[T any](p *Plugin, operation string, read func() (T, error)) (T, error) {
+	out, err := read()
+	if err != nil && errors.Is(p.newError(operation, err), bank.ErrNotFound) {
+		return read()
+	}
+	return out, err
 }
 
 // readBody reads exactly n bytes (n < 0: unknown, read to the end).
@@ -126,7 +142,9 @@ func (p *Plugin) DeleteObject(ctx context.Context, key string) error {
 	if err := checkKey(key, false); err != nil {
 		return err
 	}
-	if _, err := p.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(p.opts.ObjectBucket), Key: aws.String(key)}); err != nil {
+	if _, err := confirmMissing(p, "HeadObject", func() (*s3.HeadObjectOutput, error) {
+		return p.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(p.opts.ObjectBucket), Key: aws.String(key)})
+	}); err != nil {
 		return p.newError("HeadObject", err)
 	}
 	_, err := p.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.opts.ObjectBucket), Key: aws.String(key)})

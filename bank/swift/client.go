@@ -130,6 +130,7 @@ func (c *conn) do(ctx context.Context, r request) (*http.Response, error) {
 		url += "?" + r.query
 	}
 	wait := c.opts.RetryBackoff
+	reasked := false
 	for attempt := 1; ; attempt++ {
 		opts := &gophercloud.RequestOpts{
 			MoreHeaders:      r.header,
@@ -153,6 +154,16 @@ func (c *conn) do(ctx context.Context, r request) (*http.Response, error) {
 		} else {
 			err = fmt.Errorf("swift %s %s: %w", r.method, r.path, err)
 		}
+		if code == http.StatusNotFound && !reasked && isObjectRead(r) {
+			// One object server answers 404 for an object that exists
+			// when a read lists the object's files just before a
+			// concurrent write (a lease renewal's POST, an overwrite)
+			// replaces them: the read then opens a file already gone.
+			// With one replica nothing else answers for it, so a 404 is
+			// believed only when a second look, at once, agrees.
+			reasked = true
+			continue
+		}
 		if !retryable(code) || attempt > c.opts.RetryAttempts {
 			if code == 0 && attempt > 1 {
 				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
@@ -169,6 +180,11 @@ func (c *conn) do(ctx context.Context, r request) (*http.Response, error) {
 		}
 		wait = min(2*wait, maxBackoff)
 	}
+}
+
+// isObjectRead reports whether r reads an object (not a container).
+func isObjectRead(r request) bool {
+	return (r.method == http.MethodGet || r.method == http.MethodHead) && strings.Contains(r.path, "/")
 }
 
 // drain reads and closes a response body so its connection is reused.
