@@ -50,14 +50,22 @@ func waitActive(ctx context.Context, glance *gophercloud.ServiceClient, id strin
 
 // poll calls look at once and then every interval until it reports done or
 // fails, and returns its error. When ctx ends first, the error wraps the
-// cause with waiting's description of the status look saw last.
+// cause with waiting's description of the status look saw last, also when
+// it ends during a look: an operator reads what the wait was for, not only
+// that a request was cancelled.
 func poll(ctx context.Context, interval time.Duration, look func() (status string, done bool, err error), waiting func(status string) string) error {
 	var timer *time.Timer
+	seen := false
+	var last string
 	for {
 		status, done, err := look()
+		if err != nil && seen && ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", waiting(last), context.Cause(ctx))
+		}
 		if done || err != nil {
 			return err
 		}
+		seen, last = true, status
 		if timer == nil {
 			timer = time.NewTimer(interval)
 			defer timer.Stop()

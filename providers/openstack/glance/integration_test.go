@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,23 +214,32 @@ func TestRealGlanceProtectFailures(t *testing.T) {
 		assert.Contains(t, err.Error(), "The status of image "+id+" is invalid: deactivated")
 	})
 
+	// The cancel comes with the plugin's second look at the image, through
+	// a proxy in front of Glance: the first look has seen "queued", and the
+	// error names it whether the cancel lands in the look or in the wait.
 	t.Run("queued image, cancelled while waiting", func(t *testing.T) {
 		id := r.image(t, ctx, nil)
 		cctx, ccancel := context.WithCancel(ctx)
-		b := fsBank(t, nil)
-		sec := section(t, b, id)
-		slow := *r.plugin
-		slow.opts.PollInterval = time.Hour
-		done := make(chan error, 1)
-		go func() { done <- protectHooks{p: &slow}.run(cctx, args(providers.OpProtect, &r.rc, id, nil), sec) }()
-		ostest.WaitFor(t, ctx, "status protecting", func() (bool, error) {
-			s, err := sec.GetString(ctx, "status")
-			return err == nil && s == karbor.ResourceStatusProtecting, nil
-		})
-		ccancel()
-		err := <-done
+		defer ccancel()
+		target, err := url.Parse(r.glance.Endpoint)
+		require.NoError(t, err)
+		var looks atomic.Int32
+		forward := httputil.NewSingleHostReverseProxy(target)
+		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/images/"+id) && looks.Add(1) == 2 {
+				ccancel()
+			}
+			forward.ServeHTTP(w, req)
+		}))
+		defer proxy.Close()
+		peers := ostest.RealPeers(t)
+		slow := *New(Options{ObjectSize: glanceChunk, PollInterval: 10 * time.Millisecond},
+			peers.FactoryWith(t, "[glance_client]\nglance_endpoint = "+proxy.URL+"\n"))
+		sec := section(t, fsBank(t, nil), id)
+		err = protectHooks{p: &slow}.run(cctx, args(providers.OpProtect, &r.rc, id, nil), sec)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "queued")
+		assert.GreaterOrEqual(t, looks.Load(), int32(2), "the plugin went through the proxy")
+		assert.Contains(t, err.Error(), "waiting for image "+id+" (queued)")
 		assert.Contains(t, err.Error(), "context canceled")
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -272,20 +273,44 @@ func TestProtectServerSnapshotOff(t *testing.T) {
 	assert.Equal(t, data, got)
 }
 
+// A protect cancelled while it waits for a queued image ends in error. The
+// reason names the status it waited for once a look has seen it, also when
+// the cancel lands in a later look. (A cancel during the first look may or
+// may not beat that look's answer, so that case checks only the cause.)
 func TestProtectCancelledWhileWaiting(t *testing.T) {
-	g := newFakeGlance(t)
-	id := g.add([]byte("x"), "queued")
-	p := g.plugin(t, glanceChunk)
-	p.opts.PollInterval = 1 << 40
-	ctx, cancel := context.WithCancel(context.Background())
-	g.onGet = func(string) { cancel() }
-	sec := section(t, fsBank(t, nil), id)
-	err := protectHooks{p: p}.run(ctx, args(providers.OpProtect, fakeContext(goodToken), id, nil), sec)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "context canceled")
-	status, serr := sec.GetString(context.Background(), "status")
-	require.NoError(t, serr)
-	assert.Equal(t, karbor.ResourceStatusError, status, "recorded after the cancellation")
+	for _, tc := range []struct {
+		name     string
+		cancelAt int // the GET of the image during which the cancel comes
+		queued   bool
+	}{
+		{"during the first look", 1, false},
+		{"during a later look", 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newFakeGlance(t)
+			id := g.add([]byte("x"), "queued")
+			p := g.plugin(t, glanceChunk)
+			p.opts.PollInterval = time.Millisecond
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			gets := 0
+			g.onGet = func(string) {
+				if gets++; gets == tc.cancelAt {
+					cancel()
+				}
+			}
+			sec := section(t, fsBank(t, nil), id)
+			err := protectHooks{p: p}.run(ctx, args(providers.OpProtect, fakeContext(goodToken), id, nil), sec)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "context canceled")
+			if tc.queued {
+				assert.Contains(t, err.Error(), "waiting for image "+id+" (queued) to become active")
+			}
+			status, serr := sec.GetString(context.Background(), "status")
+			require.NoError(t, serr)
+			assert.Equal(t, karbor.ResourceStatusError, status, "recorded after the cancellation")
+		})
+	}
 }
 
 // A protect cancelled while Glance stalls mid-download ends at once, in

@@ -36,7 +36,14 @@ type RealWorld struct {
 // Factory returns a client factory for the peers' karbor.conf.
 func (p Peers) Factory(t testing.TB) *clients.Factory {
 	t.Helper()
-	f, err := config.ParseFile("karbor.conf", []byte(p.KarborConf()))
+	return p.FactoryWith(t, "")
+}
+
+// FactoryWith returns a client factory for the peers' karbor.conf with
+// more sections appended (a service's endpoint, for one).
+func (p Peers) FactoryWith(t testing.TB, more string) *clients.Factory {
+	t.Helper()
+	f, err := config.ParseFile("karbor.conf", []byte(p.KarborConf()+more))
 	if err != nil {
 		t.Fatal(err)
 	}
