@@ -185,6 +185,7 @@ func BenchmarkListProviders16(b *testing.B) {
 	for _, st := range stacks {
 		b.ReportMetric(rate(st), st.name+"-calls/s")
 		b.ReportMetric(st.cpuPerCall(calls), st.name+"-server-cpu-µs/call")
+		st.reportCPU(b, calls)
 	}
 	b.ReportMetric(rate(stacks[0])/rate(stacks[1]), "throughput-ratio-vs-all-duties")
 	b.ReportMetric(stacks[0].cpuPerCall(calls)/stacks[1].cpuPerCall(calls), "cpu-ratio-vs-all-duties")
@@ -297,13 +298,16 @@ func writeBankFile(b *testing.B, path, content string) {
 }
 
 // benchStack is one request/reply implementation under measurement: its
-// calls' wall time and the CPU time its server process spent meanwhile.
+// calls' wall time and the CPU time its server process, the broker and
+// this process (the callers) spent meanwhile.
 type benchStack struct {
-	name string
-	call func() error
-	pid  int // the server's process
-	time time.Duration
-	cpu  time.Duration
+	name   string
+	call   func() error
+	pid    int // the server's process
+	time   time.Duration
+	cpu    time.Duration
+	broker time.Duration
+	client time.Duration
 }
 
 // serviceStack calls method with args through our client and the service.
@@ -330,17 +334,32 @@ func echoStack(b *testing.B, url string, reqSize, replySize int, duties bool) *b
 	return &benchStack{name: name, pid: e.serverPID, call: e.call}
 }
 
-// measure runs fn and adds its wall time and the server's CPU time.
+// measure runs fn and adds its wall time and the CPU times of the
+// server, the broker and the callers.
 func (st *benchStack) measure(fn func()) {
-	cpu := processCPU(st.pid)
+	// This process's own reading is next to fn on both sides, so that the
+	// callers' CPU time leaves out the reading of the others'.
+	broker, self := rpctest.BrokerPID(), os.Getpid()
+	cpu, bcpu, ccpu := rpctest.ProcessCPU(st.pid), rpctest.ProcessCPU(broker), rpctest.ProcessCPU(self)
 	start := time.Now()
 	fn()
 	st.time += time.Since(start)
-	st.cpu += processCPU(st.pid) - cpu
+	st.client += rpctest.ProcessCPU(self) - ccpu
+	st.cpu += rpctest.ProcessCPU(st.pid) - cpu
+	st.broker += rpctest.ProcessCPU(broker) - bcpu
 }
 
 func (st *benchStack) cpuPerCall(calls float64) float64 {
 	return float64(st.cpu.Nanoseconds()) / 1000 / calls
+}
+
+// reportCPU reports the broker's and the callers' CPU time per call: with
+// the server's, where a stack's calls spend the machine.
+func (st *benchStack) reportCPU(b *testing.B, calls float64) {
+	if rpctest.BrokerPID() != 0 {
+		b.ReportMetric(float64(st.broker.Nanoseconds())/1000/calls, st.name+"-broker-cpu-µs/call")
+	}
+	b.ReportMetric(float64(st.client.Nanoseconds())/1000/calls, st.name+"-client-cpu-µs/call")
 }
 
 func warmUp(b *testing.B, stacks []*benchStack) {
@@ -382,6 +401,7 @@ func reportLatency(b *testing.B, stacks []*benchStack) {
 	for _, st := range stacks {
 		b.ReportMetric(per(st)/1000, st.name+"-µs/call")
 		b.ReportMetric(st.cpuPerCall(n), st.name+"-server-cpu-µs/call")
+		st.reportCPU(b, n)
 	}
 	first := stacks[0]
 	for _, st := range stacks[1:] {
@@ -393,23 +413,6 @@ func reportLatency(b *testing.B, stacks []*benchStack) {
 			b.ReportMetric(st.cpuPerCall(n)/first.cpuPerCall(n), st.name+"-cpu-ratio-vs-"+first.name)
 		}
 	}
-}
-
-// processCPU is the CPU time a process has used so far, summed over its
-// threads' schedstat (nanoseconds; /proc/<pid>/stat counts clock ticks).
-func processCPU(pid int) time.Duration {
-	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	var total time.Duration
-	for _, f := range stats {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			continue // the thread ended
-		}
-		field, _, _ := strings.Cut(string(raw), " ")
-		ns, _ := strconv.ParseInt(field, 10, 64)
-		total += time.Duration(ns)
-	}
-	return total
 }
 
 // vmRSSMB reads a process's resident set size in MB.
