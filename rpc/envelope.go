@@ -366,11 +366,25 @@ func decodeRune[T ~string | ~[]byte](s T) (rune, int) {
 	return utf8.DecodeRune([]byte(s[:min(len(s), utf8.UTFMax)]))
 }
 
+// Encoded is JSON text EncodeJSON made, or text put together from such
+// texts as JSON's grammar allows (an array of them, for one). A handler
+// that returns a result encoded ahead of time as Encoded has it sent as
+// is; a json.RawMessage result is checked first, on every call, which for
+// a result served again and again (the providers' views) is most of the
+// work of encoding the reply.
+type Encoded []byte
+
 // EncodeJSON encodes v as JSON as the server encodes results and failures:
 // without HTML escaping and without the trailing newline json.Encoder adds.
-// A handler that encodes a result ahead of time with it and returns the
-// json.RawMessage gets the very bytes the server would have sent.
+// A handler that encodes a result ahead of time with it and returns it as
+// Encoded gets the very bytes the server would have sent.
 func EncodeJSON(v any) ([]byte, error) {
+	if e, ok := v.(Encoded); ok {
+		if e == nil {
+			return []byte("null"), nil
+		}
+		return e, nil
+	}
 	if raw, ok := v.(json.RawMessage); ok {
 		if raw == nil {
 			return []byte("null"), nil

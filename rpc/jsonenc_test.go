@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -39,6 +40,34 @@ func TestAppendJSONValue(t *testing.T) {
 			slow, err := EncodeJSON(tc.v)
 			assert.NoError(t, err)
 			assert.Equal(t, string(slow), string(fast), "byte for byte")
+		})
+	}
+}
+
+// A result already encoded is sent as it is: an Encoded one unchecked, a
+// json.RawMessage one only when it is valid JSON.
+func TestEncodeJSONEncodedResults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		want string
+		err  bool
+	}{
+		{"encoded", Encoded(`{"a": [1, 2]}`), `{"a": [1, 2]}`, false},
+		{"nil encoded", Encoded(nil), "null", false},
+		{"raw", json.RawMessage(`[1, "x"]`), `[1, "x"]`, false},
+		{"nil raw", json.RawMessage(nil), "null", false},
+		{"invalid raw", json.RawMessage(`{"a": `), "", true},
+		{"value", map[string]any{"a": "<&>"}, `{"a":"<&>"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := EncodeJSON(tc.v)
+			if tc.err {
+				assert.Error(t, err)
+				return
+			}
+			assert.NoError(t, err)
+			assert.Equal(t, tc.want, string(got))
 		})
 	}
 }

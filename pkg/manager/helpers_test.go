@@ -223,7 +223,7 @@ func callManager(t testing.TB, m *Manager, method string, reqCtx map[string]any,
 	if err != nil {
 		return outcome{Err: err}
 	}
-	out, err := json.Marshal(res)
+	out, err := rpc.EncodeJSON(res) // as the server encodes a result
 	require.NoError(t, err)
 	return outcome{Result: out}
 }

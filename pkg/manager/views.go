@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/gokarbor/karbor-protection/providers"
@@ -14,15 +13,15 @@ import (
 // dashboard refresh, where encoding each provider's schemas again would be
 // most of the call's work.
 type providerViews struct {
-	byID map[string]json.RawMessage
-	// all is every provider in list order (a json.RawMessage): what the
-	// API's plain listing (no marker, filters or limit) gets on every
-	// refresh, already in the interface a handler returns.
+	byID map[string]rpc.Encoded
+	// all is every provider in list order (an rpc.Encoded): what the API's
+	// plain listing (no marker, filters or limit) gets on every refresh,
+	// already in the interface a handler returns.
 	all any
 }
 
 func encodeProviderViews(reg *providers.Registry) (providerViews, error) {
-	views := providerViews{byID: map[string]json.RawMessage{}}
+	views := providerViews{byID: map[string]rpc.Encoded{}}
 	for _, p := range reg.Providers() {
 		raw, err := rpc.EncodeJSON(p.Dict())
 		if err != nil {
@@ -40,7 +39,7 @@ func encodeProviderViews(reg *providers.Registry) (providerViews, error) {
 
 // list is the JSON array of the given providers' views, byte for byte what
 // encoding the dicts would give.
-func (v providerViews) list(dicts []providers.Dict) json.RawMessage {
+func (v providerViews) list(dicts []providers.Dict) rpc.Encoded {
 	size := 2
 	for _, d := range dicts {
 		size += len(v.byID[d.ID]) + 1
