@@ -56,8 +56,8 @@ func demoEndpoints(o demoOptions) []*Endpoint {
 		Handle("echo", wrap(func(ctx context.Context, c *Call) (any, error) {
 			return map[string]any{
 				"echo":           c.Args,
-				"ctx_user_id":    c.Context["user_id"],
-				"ctx_request_id": c.Context["request_id"],
+				"ctx_user_id":    contextValue(c.Context, "user_id"),
+				"ctx_request_id": contextValue(c.Context, "request_id"),
 			}, nil
 		})).
 		Handle("ret_none", wrap(bound(func(ctx context.Context, c *Call, _ struct{}) (any, error) { return nil, nil }))).

@@ -19,12 +19,21 @@ type Call struct {
 	// Class is the endpoint's Python class name (for TypeError texts).
 	Class string
 	// Context is the caller's request context: every _context_* member of
-	// the message, prefix stripped, values as sent.
-	Context map[string]json.RawMessage
+	// the message, prefix stripped, values as sent, in message order. A
+	// list, not a map: a karbor context has some twenty members, read once
+	// in a single pass, and building a map of them cost more than every
+	// later read.
+	Context []ContextMember
 	// Args is the kwargs object (never nil: "{}" when the message has none).
 	Args json.RawMessage
 
 	contextParam string
+}
+
+// ContextMember is one _context_<Key> member of a request.
+type ContextMember struct {
+	Key   string
+	Value json.RawMessage
 }
 
 // RequestID is the caller's request_id context value ("" if none).
@@ -33,8 +42,19 @@ func (c *Call) RequestID() string { return c.ContextString("request_id") }
 // ContextString returns a string context value, "" when absent or not a
 // string.
 func (c *Call) ContextString(key string) string {
-	s, _ := jsonString(c.Context[key])
+	s, _ := jsonString(contextValue(c.Context, key))
 	return s
+}
+
+// contextValue is the value of key in members (nil when absent): the last
+// one, as in the dict Python builds.
+func contextValue(members []ContextMember, key string) json.RawMessage {
+	for i := len(members) - 1; i >= 0; i-- {
+		if members[i].Key == key {
+			return members[i].Value
+		}
+	}
+	return nil
 }
 
 // Endpoint is a set of RPC methods with oslo's endpoint Target: a namespace

@@ -208,8 +208,8 @@ func checkContextRoundTrip(t *testing.T, reqCtx any, ctxObj map[string]json.RawM
 	}
 	for k, v := range ctxObj {
 		var got, sent any
-		if json.Unmarshal(req.Context[k], &got) != nil || json.Unmarshal(v, &sent) != nil || !reflect.DeepEqual(got, sent) {
-			t.Fatalf("context %q: %s, sent %s", k, req.Context[k], v)
+		if json.Unmarshal(contextValue(req.Context, k), &got) != nil || json.Unmarshal(v, &sent) != nil || !reflect.DeepEqual(got, sent) {
+			t.Fatalf("context %q: %s, sent %s", k, contextValue(req.Context, k), v)
 		}
 	}
 	if req.MethodName() != "m" || !req.WantsReply() {

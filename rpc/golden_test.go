@@ -82,9 +82,13 @@ func TestFixturesDecode(t *testing.T) {
 				if id, ok := want["_context_request_id"]; ok {
 					assert.Equal(t, id, req.RequestID())
 				}
-				for k := range want {
+				for k, v := range want {
 					if name, ok := strings.CutPrefix(k, contextPrefix); ok {
-						assert.Contains(t, req.Context, name)
+						sent, err := json.Marshal(v)
+						require.NoError(t, err)
+						got := contextValue(req.Context, name)
+						require.NotNil(t, got, "context member %s", name)
+						assert.JSONEq(t, string(sent), string(got), "context member %s", name)
 					}
 				}
 				return

@@ -27,8 +27,9 @@ type request struct {
 	ReplyQ    json.RawMessage // _reply_q
 	Timeout   json.RawMessage // _timeout: the client's call_monitor_timeout
 	UniqueID  json.RawMessage // _unique_id: de-duplication key
-	// Context holds every _context_* member with the prefix stripped.
-	Context map[string]json.RawMessage
+	// Context holds every _context_* member with the prefix stripped, in
+	// message order.
+	Context []ContextMember
 	// Undecodable is set on a request whose body could not be decoded but
 	// names its caller: it is answered with this failure, not dispatched.
 	Undecodable error
@@ -96,12 +97,12 @@ func requestFromText(text []byte) (*request, bool) {
 			n++
 		}
 	}
-	r := &request{Context: make(map[string]json.RawMessage, n)}
+	r := &request{Context: make([]ContextMember, 0, n)}
 	for _, m := range members {
 		key := m.key[1 : len(m.key)-1]
 		if !r.set(key, m.value) {
 			if name, ok := bytes.CutPrefix(key, []byte(contextPrefix)); ok {
-				r.Context[internKey(name)] = m.value
+				r.Context = append(r.Context, ContextMember{Key: internKey(name), Value: m.value})
 			}
 		}
 	}
@@ -136,20 +137,17 @@ func (r *request) set(key []byte, value json.RawMessage) bool {
 }
 
 func requestFromMessage(msg message) *request {
-	// Sized for the context members only: a map sized for every member
-	// of the message is twice as large, and it is most of a request's
-	// garbage.
 	n := 0
 	for _, m := range msg {
 		if strings.HasPrefix(m.key, contextPrefix) {
 			n++
 		}
 	}
-	r := &request{Context: make(map[string]json.RawMessage, n)}
+	r := &request{Context: make([]ContextMember, 0, n)}
 	for _, m := range msg {
 		if !r.set([]byte(m.key), m.value) {
 			if name, ok := strings.CutPrefix(m.key, contextPrefix); ok {
-				r.Context[name] = m.value
+				r.Context = append(r.Context, ContextMember{Key: name, Value: m.value})
 			}
 		}
 	}
@@ -164,7 +162,7 @@ func (r *request) MethodName() string {
 
 // RequestID is the caller's _context_request_id, "" when absent.
 func (r *request) RequestID() string {
-	s, _ := jsonString(r.Context["request_id"])
+	s, _ := jsonString(contextValue(r.Context, "request_id"))
 	return s
 }
 

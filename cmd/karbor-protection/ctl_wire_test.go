@@ -95,10 +95,10 @@ func TestCtlRequestsAsKarborAPI(t *testing.T) {
 			require.NotNil(t, call, "the tool never called %s", method)
 			want := recorded[method]
 			ctxGot := map[string]any{}
-			for k, v := range call.Context {
+			for _, m := range call.Context {
 				var val any
-				require.NoError(t, json.Unmarshal(v, &val))
-				ctxGot[k] = val
+				require.NoError(t, json.Unmarshal(m.Value, &val))
+				ctxGot[m.Key] = val
 			}
 			ctxWant := maps.Clone(want.Context)
 			for _, k := range []string{"request_id", "timestamp"} {

@@ -81,16 +81,43 @@ func (e *ContextError) Error() string {
 // a missing user_id/project_id, a bad read_deleted or an unparsable
 // timestamp.
 func FromDict(d map[string]json.RawMessage) (RequestContext, error) {
+	var v ContextValues
+	for k, raw := range d {
+		v.Add(k, raw)
+	}
+	return FromValues(&v)
+}
+
+// ContextValues gathers the members of a request context karbor keeps, as
+// they come: a caller holding them in a list builds no map of them. Of a
+// key added twice the last value counts, as in the dict Python builds.
+type ContextValues struct {
+	raw [16]json.RawMessage // by keyIndex, ContextKeys' order
+	set [16]bool
+}
+
+// Add files the member key (prefix already stripped); a key karbor drops is
+// ignored.
+func (d *ContextValues) Add(key string, value json.RawMessage) {
+	if i := keyIndex(key); i >= 0 {
+		d.raw[i], d.set[i] = value, true
+	}
+}
+
+// FromValues is FromDict for the members gathered in d.
+func FromValues(d *ContextValues) (RequestContext, error) {
 	var missing []string
 	for _, k := range []string{"user_id", "project_id"} {
-		if _, ok := d[k]; !ok {
+		if _, ok := d.get(k); !ok {
 			missing = append(missing, python.ReprString(k))
 		}
 	}
 	if len(missing) > 0 {
 		return RequestContext{}, missingArgs(missing)
 	}
-	r := dictReader{d: d}
+	// A copy: a reader's error flows to the result, and escape analysis
+	// would move the caller's values to the heap with it.
+	r := dictReader{d: *d}
 	var c RequestContext
 	for _, f := range []struct {
 		key string
@@ -106,12 +133,13 @@ func FromDict(d map[string]json.RawMessage) (RequestContext, error) {
 	c.Roles = r.strList("roles")
 	isAdmin, adminGiven := r.boolean("is_admin")
 	catalog := r.list("service_catalog")
-	if raw, ok := d["auth_token_info"]; ok && !isNull(raw) {
+	if raw, ok := d.get("auth_token_info"); ok && !isNull(raw) {
 		c.AuthTokenInfo = slices.Clone(raw)
 	}
 	var ts string
 	r.str("timestamp", &ts)
-	tsGiven := !isNull(d["timestamp"])
+	tsRaw, _ := d.get("timestamp")
+	tsGiven := !isNull(tsRaw)
 	r.strings.fill()
 	if r.err != nil {
 		return RequestContext{}, r.err
@@ -165,8 +193,8 @@ func missingArgs(names []string) error {
 	return TypeError("RequestContext.__init__() missing 2 required positional arguments: " + names[0] + " and " + names[1])
 }
 
-func (c *RequestContext) setReadDeleted(d map[string]json.RawMessage) error {
-	raw, ok := d["read_deleted"]
+func (c *RequestContext) setReadDeleted(d *ContextValues) error {
+	raw, ok := d.get("read_deleted")
 	if !ok {
 		c.ReadDeleted = "no"
 		return nil
@@ -303,10 +331,59 @@ func pyIsoformat(t time.Time) string {
 	return t.Format("2006-01-02T15:04:05.000000")
 }
 
-// dictReader reads typed values from a context dict, keeping the first
+// keyIndex is key's place in ContextKeys, -1 for a key karbor drops.
+func keyIndex(key string) int {
+	switch key {
+	case "user_id":
+		return 0
+	case "project_id":
+		return 1
+	case "project_name":
+		return 2
+	case "domain":
+		return 3
+	case "read_deleted":
+		return 4
+	case "remote_address":
+		return 5
+	case "timestamp":
+		return 6
+	case "quota_class":
+		return 7
+	case "service_catalog":
+		return 8
+	case "request_id":
+		return 9
+	case "is_admin":
+		return 10
+	case "roles":
+		return 11
+	case "auth_token":
+		return 12
+	case "user_domain":
+		return 13
+	case "project_domain":
+		return 14
+	case "auth_token_info":
+		return 15
+	}
+	return -1
+}
+
+// get is key's value and whether it was given (nil, false for a key
+// karbor drops).
+func (d *ContextValues) get(key string) (json.RawMessage, bool) {
+	i := keyIndex(key)
+	if i < 0 {
+		return nil, false
+	}
+	return d.raw[i], d.set[i]
+}
+
+// dictReader reads typed values from a context's values, keeping the first
 // type error.
 type dictReader struct {
-	d       map[string]json.RawMessage
+	d       ContextValues
 	err     error
 	strings stringArena
 }
@@ -354,7 +431,7 @@ func isNull(raw json.RawMessage) bool {
 }
 
 func (r *dictReader) decode(key, want string, into any) bool {
-	raw, ok := r.d[key]
+	raw, ok := r.d.get(key)
 	if !ok || isNull(raw) {
 		return false
 	}
@@ -367,6 +444,12 @@ func (r *dictReader) decode(key, want string, into any) bool {
 	return true
 }
 
+// value is key's value, nil when absent.
+func (r *dictReader) value(key string) json.RawMessage {
+	raw, _ := r.d.get(key)
+	return raw
+}
+
 // Every request carries a context of some twenty members, read here before
 // its method runs; the common shapes of a value (ASCII strings without
 // escapes, true, false, a list of such strings) are read directly, the rest
@@ -375,7 +458,7 @@ func (r *dictReader) decode(key, want string, into any) bool {
 // str reads a string value into *dst; a plain one is set by
 // r.strings.fill.
 func (r *dictReader) str(key string, dst *string) {
-	if inner, ok := plainStringText(r.d[key]); ok {
+	if inner, ok := plainStringText(r.value(key)); ok {
 		r.strings.add(dst, inner)
 		return
 	}
@@ -383,7 +466,7 @@ func (r *dictReader) str(key string, dst *string) {
 }
 
 func (r *dictReader) boolean(key string) (value, given bool) {
-	switch string(r.d[key]) {
+	switch string(r.value(key)) {
 	case "true":
 		return true, true
 	case "false":
@@ -396,7 +479,7 @@ func (r *dictReader) boolean(key string) (value, given bool) {
 
 // strList reads a list of strings; plain ones are set by r.strings.fill.
 func (r *dictReader) strList(key string) []string {
-	raw := r.d[key]
+	raw := r.value(key)
 	if n, ok := eachPlainString(raw, nil); ok {
 		l := make([]string, n)
 		eachPlainString(raw, func(i int, inner []byte) { r.strings.add(&l[i], inner) })
@@ -484,7 +567,7 @@ func trimJSONSpace(b []byte) []byte {
 }
 
 func (r *dictReader) list(key string) []json.RawMessage {
-	if string(r.d[key]) == "[]" {
+	if string(r.value(key)) == "[]" {
 		return []json.RawMessage{}
 	}
 	var l []json.RawMessage

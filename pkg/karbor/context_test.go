@@ -162,3 +162,35 @@ func TestFromMapAndToDict(t *testing.T) {
 	assert.Equal(t, "no", member.ToDict()["read_deleted"])
 	assert.Equal(t, "2024-01-02T03:04:05.000001", pyIsoformat(time.Date(2024, 1, 2, 3, 4, 5, 1500, time.UTC)))
 }
+
+// keyIndex places every key karbor keeps where ContextKeys has it, and no
+// other.
+func TestKeyIndex(t *testing.T) {
+	for i, k := range ContextKeys {
+		assert.Equal(t, i, keyIndex(k), k)
+	}
+	assert.Len(t, ContextKeys, len(ContextValues{}.raw))
+	for _, k := range []string{"", "user", "project", "is_admin_project", "USER_ID"} {
+		assert.Equal(t, -1, keyIndex(k), k)
+	}
+}
+
+// Members gathered one by one: of a key given twice the last value
+// counts, as in the dict Python builds; keys karbor drops are ignored.
+func TestFromValues(t *testing.T) {
+	values := func(kv ...string) *ContextValues {
+		var v ContextValues
+		for i := 0; i < len(kv); i += 2 {
+			v.Add(kv[i], json.RawMessage(kv[i+1]))
+		}
+		return &v
+	}
+	c, err := FromValues(values("user_id", `"u1"`, "project_id", `"p"`, "user", `"ignored"`, "user_id", `"u2"`, "roles", `["a"]`, "roles", `null`))
+	require.NoError(t, err)
+	assert.Equal(t, "u2", c.UserID)
+	assert.Equal(t, "p", c.ProjectID)
+	assert.Equal(t, []string{}, c.Roles, "the later null wins")
+
+	_, err = FromValues(values("user", `"u"`, "project_id", `"p"`))
+	assert.EqualError(t, err, "RequestContext.__init__() missing 1 required positional argument: 'user_id'")
+}

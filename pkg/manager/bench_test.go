@@ -77,11 +77,11 @@ func benchCall(b *testing.B, m *Manager, method string, reqCtx, args map[string]
 		}
 	}
 	require.NotNil(b, h, method)
-	call := &rpc.Call{Method: method, Class: Class, Context: map[string]json.RawMessage{}}
+	call := &rpc.Call{Method: method, Class: Class}
 	for k, v := range reqCtx {
 		raw, err := json.Marshal(v)
 		require.NoError(b, err)
-		call.Context[k] = raw
+		call.Context = append(call.Context, rpc.ContextMember{Key: k, Value: raw})
 	}
 	raw, err := json.Marshal(args)
 	require.NoError(b, err)

@@ -190,7 +190,7 @@ func providerLimit(raw json.RawMessage) int {
 // CPython).
 func startOrSuspend(name string) rpc.HandlerFunc {
 	return func(_ context.Context, call *rpc.Call) (any, error) {
-		if _, err := karbor.FromDict(call.Context); err != nil {
+		if _, err := requestContext(call); err != nil {
 			return nil, err
 		}
 		ms, err := python.Members(call.Args)

@@ -207,11 +207,11 @@ func callManager(t testing.TB, m *Manager, method string, reqCtx map[string]any,
 		}
 	}
 	require.NotNil(t, h, "no method %s", method)
-	call := &rpc.Call{Method: method, Class: Class, Context: map[string]json.RawMessage{}}
+	call := &rpc.Call{Method: method, Class: Class}
 	for k, v := range reqCtx {
 		raw, err := json.Marshal(v)
 		require.NoError(t, err)
-		call.Context[k] = raw
+		call.Context = append(call.Context, rpc.ContextMember{Key: k, Value: raw})
 	}
 	raw, err := json.Marshal(args)
 	require.NoError(t, err)

@@ -165,6 +165,16 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
+// requestContext rebuilds the caller's context from the call's context
+// members, as karbor's RequestContext.from_dict.
+func requestContext(call *rpc.Call) (karbor.RequestContext, error) {
+	var v karbor.ContextValues
+	for _, m := range call.Context {
+		v.Add(m.Key, m.Value)
+	}
+	return karbor.FromValues(&v)
+}
+
 // handle adapts a method to the RPC layer as oslo's dispatcher calls a
 // Python method: the request context is rebuilt first (its errors come
 // before argument errors), then the keyword arguments are bound into T
@@ -174,7 +184,7 @@ func (m *Manager) Run(ctx context.Context) error {
 // shows.
 func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestContext, args T) (any, error)) rpc.HandlerFunc {
 	return func(ctx context.Context, call *rpc.Call) (any, error) {
-		rc, err := karbor.FromDict(call.Context)
+		rc, err := requestContext(call)
 		if err != nil {
 			return nil, err
 		}
