@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -370,5 +371,31 @@ func BenchmarkEncodeReply(b *testing.B) {
 	msgID := []byte(`"2c92873ae95846cdb509f83ab586b3c3"`)
 	for b.Loop() {
 		_ = encodeReply(result, nil, true, msgID)
+	}
+}
+
+// BenchmarkEncodeRequest: what our client does to a karbor-style call
+// before publishing it (message, flattened context, envelope), with the
+// context of the captured karbor-api request as Go values.
+func BenchmarkEncodeRequest(b *testing.B) {
+	req, err := decodeRequest(contentTypeJSON, nil, []byte(loadFixture(b, "request_call_topic.json").Body), testMaxInflated)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqCtx := map[string]any{}
+	for _, m := range req.Context {
+		var v any
+		if err := json.Unmarshal(m.Value, &v); err != nil {
+			b.Fatal(err)
+		}
+		reqCtx[m.Key] = v
+	}
+	target := Target{Topic: testTopic, Version: "1.0"}
+	call := &callFields{msgID: newUniqueID(), replyQ: "reply_" + newUniqueID()}
+	args := map[string]any{"provider_id": "cf56bd3e-97a7-4078-b6d5-f36246333fd9"}
+	for b.Loop() {
+		if _, err := encodeRequest("show_provider", args, target, reqCtx, call); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package rpc
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,6 +27,7 @@ func TestAppendJSONValue(t *testing.T) {
 		{"floats", []any{0.0, math.Copysign(0, -1), 1e21, 1e20, 1e-6, 1e-7, 123456789.125, 5e-324, math.MaxFloat64}, true},
 		{"strings", []string{"", "é", "\u2028\u2029", "<&>", "\x00\x1f\"\\", "\xff"}, true},
 		{"nested", map[string]any{"b": []any{map[string]string{"y": "1", "x": "2"}}, "a": true, "c": nil}, true},
+		{"more members than held on the stack", bigMap(3 * maxHeldMembers), true},
 		{"NaN", []any{math.NaN()}, false},
 		{"infinity", map[string]any{"x": math.Inf(-1)}, false},
 		{"struct", []any{struct{ A int }{1}}, false},
@@ -42,6 +44,15 @@ func TestAppendJSONValue(t *testing.T) {
 			assert.Equal(t, string(slow), string(fast), "byte for byte")
 		})
 	}
+}
+
+// bigMap has n members, inserted in an order other than the sorted one.
+func bigMap(n int) map[string]any {
+	m := map[string]any{}
+	for i := n - 1; i >= 0; i-- {
+		m[strconv.Itoa(i*7919%n)] = i
+	}
+	return m
 }
 
 // A result already encoded is sent as it is: an Encoded one unchecked, a

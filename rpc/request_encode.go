@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -20,7 +21,14 @@ type callFields struct {
 // oslo's client emits them: method, args, namespace, version, _msg_id,
 // _reply_q, _timeout, _unique_id, then the flattened context.
 func encodeRequest(method string, args any, t Target, reqCtx any, call *callFields) ([]byte, error) {
-	b := make([]byte, 0, 1024)
+	held := messageBuffers.Get().(*[]byte)
+	b := (*held)[:0]
+	defer func() {
+		if cap(b) <= maxHeldMessage {
+			*held = b[:0]
+			messageBuffers.Put(held)
+		}
+	}()
 	b = append(b, `{"method": `...)
 	b = appendJSONString(b, method)
 	b = append(b, `, "args": `...)
@@ -53,6 +61,15 @@ func encodeRequest(method string, args any, t Target, reqCtx any, call *callFiel
 	b = append(b, '}')
 	return envelope(b), nil
 }
+
+// messageBuffers hold the message text of a request while it is written,
+// before it is escaped into its envelope: a karbor request's message is
+// larger than a first guess, and growing a new buffer for each call was
+// two of the three allocations of its encoding. A buffer that grew past
+// maxHeldMessage is left to the collector rather than kept.
+var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxHeldMessage = 64 << 10
 
 // appendContext appends the request context's members, flattened with
 // their _context_ prefix.
