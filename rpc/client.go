@@ -313,7 +313,7 @@ func requestPublishing(body []byte) amqp.Publishing {
 		ContentType:     contentTypeJSON,
 		ContentEncoding: contentEncodingUTF8,
 		DeliveryMode:    amqp.Persistent,
-		Headers:         amqp.Table{},
+		Headers:         noHeaders,
 		Body:            body,
 	}
 }

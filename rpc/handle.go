@@ -138,8 +138,9 @@ func (s *Server) dropped(reason string) {
 	}
 }
 
-// noHeaders is the empty header table of every reply, shared: nothing
-// writes into a publishing's table (compression makes a new one).
+// noHeaders is the empty header table of every request and reply,
+// shared: nothing writes into a publishing's table (compression makes a
+// new one).
 var noHeaders = amqp.Table{}
 
 // replyPublishing is the AMQP message of a reply, with the properties oslo
