@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
-	"strings"
 
 	"github.com/gokarbor/karbor-protection/pkg/python"
 )
@@ -48,18 +47,20 @@ func (d *dispatcher) route(req *request) (HandlerFunc, *Call, error) {
 		if !ok {
 			continue
 		}
-		method, isString := jsonString(req.Method)
+		method, isString := unquoteJSON(req.Method)
 		if !isString {
 			return nil, nil, NewTypeError(fmt.Sprintf("attribute name must be string, not '%s'", python.TypeNameJSON(req.Method)))
 		}
-		if h := ep.methods[method]; h != nil && !strings.HasPrefix(method, "_") {
+		// Handle refuses names oslo's access policy hides ("_…"), so a
+		// method found is one oslo would call.
+		if m := ep.methods[string(method)]; m.h != nil {
 			args := req.Args
 			if args == nil {
 				args = json.RawMessage("{}")
 			} else if t := python.TypeNameJSON(args); t != "dict" {
 				return nil, nil, NewAttributeError(fmt.Sprintf("'%s' object has no attribute 'items'", t))
 			}
-			return h, &Call{Method: method, Class: ep.class, Context: req.Context, Args: args, contextParam: ep.contextParam}, nil
+			return m.h, &Call{Method: m.name, Class: ep.class, Context: req.Context, Args: args, contextParam: ep.contextParam}, nil
 		}
 		foundCompatible = true
 	}

@@ -64,7 +64,15 @@ type Endpoint struct {
 	version      string
 	namespace    *string
 	contextParam string
-	methods      map[string]HandlerFunc
+	methods      map[string]namedHandler
+}
+
+// namedHandler is a registered method: its handler, and its name as
+// registered, which every call of it shares instead of a copy of the
+// request's text.
+type namedHandler struct {
+	name string
+	h    HandlerFunc
 }
 
 // EndpointOption configures an Endpoint.
@@ -93,7 +101,7 @@ func NewEndpoint(class, version string, opts ...EndpointOption) *Endpoint {
 	if _, err := splitVersion(version); err != nil {
 		panic(fmt.Sprintf("rpc: endpoint %s: invalid version %q", class, version))
 	}
-	e := &Endpoint{class: class, version: version, contextParam: "context", methods: map[string]HandlerFunc{}}
+	e := &Endpoint{class: class, version: version, contextParam: "context", methods: map[string]namedHandler{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -109,10 +117,10 @@ func (e *Endpoint) Handle(method string, h HandlerFunc) *Endpoint {
 		panic(fmt.Sprintf("rpc: endpoint %s: method name %q cannot be called over RPC", e.class, method))
 	case h == nil:
 		panic(fmt.Sprintf("rpc: endpoint %s: nil handler for %s", e.class, method))
-	case e.methods[method] != nil:
+	case e.methods[method].h != nil:
 		panic(fmt.Sprintf("rpc: endpoint %s: duplicate method %s", e.class, method))
 	}
-	e.methods[method] = h
+	e.methods[method] = namedHandler{name: method, h: h}
 	return e
 }
 

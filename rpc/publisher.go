@@ -261,10 +261,23 @@ func (p *publisher) publishWithin(ctx context.Context, pub publishing, d time.Du
 	if err := p.compress(&pub); err != nil {
 		return err
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	t := boundTimers.Get().(*time.Timer)
+	t.Reset(d)
+	defer func() {
+		t.Stop()
+		boundTimers.Put(t)
+	}()
 	return pc.publishConfirmed(ctx, pub, t.C)
 }
+
+// boundTimers are stopped timers for publishWithin: a new timer was three
+// of a reply's allocations. Since Go 1.23 a stopped timer's channel holds
+// no stale tick, so a timer taken from here fires only for its new Reset.
+var boundTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // readyChannel is the current channel when it is open and not blocked.
 func (p *publisher) readyChannel() *pubChannel {
