@@ -90,6 +90,12 @@ func (p *workerPool) startLocked() {
 	p.workers.Go(p.work)
 }
 
+// maxTopicStreak is how many deliveries in a row a worker takes from the
+// topic queue's fast path before it waits on every queue again, where the
+// select picks among the ready ones at random: a busy topic queue cannot
+// hold back a call to this server alone or a fanout cast for longer.
+const maxTopicStreak = 8
+
 // work takes deliveries from each session in turn until the pool stops.
 func (p *workerPool) work() {
 	for {
@@ -97,10 +103,16 @@ func (p *workerPool) work() {
 		if ls == nil {
 			return
 		}
+		streak := 0
 		for {
-			d, ok := ls.receive()
+			d, fast, ok := ls.receive(streak < maxTopicStreak)
 			if !ok || !p.begin(ls) {
 				break
+			}
+			if fast {
+				streak++
+			} else {
+				streak = 0
 			}
 			p.serve(ls, d)
 			p.end()

@@ -163,3 +163,44 @@ func TestWorkerPoolConsumerStopped(t *testing.T) {
 	p.detach(ls)
 	p.stop()
 }
+
+// A topic queue that always has a delivery ready does not hold back a call
+// to this server alone or a fanout cast: the fast path yields to a select
+// over every queue after a streak. Without that bound the other delivery
+// would wait until the topic feed ran out.
+func TestWorkerPoolBusyTopicQueueYields(t *testing.T) {
+	const topicFeed = 4096
+	for i, name := range []string{"server queue", "fanout queue"} {
+		t.Run(name, func(t *testing.T) {
+			var topicServed atomic.Int64
+			flowing := make(chan struct{})
+			other := make(chan int64, 1)
+			p := newWorkerPool(1, func(_ *listenSession, d *amqp.Delivery) {
+				if d.DeliveryTag == 0 {
+					other <- topicServed.Load()
+					return
+				}
+				if topicServed.Add(1) == 1 {
+					close(flowing)
+				}
+			})
+			ls, feeds := fakeSession()
+			topic := make(chan amqp.Delivery, topicFeed) // always one ready
+			for tag := uint64(1); tag <= topicFeed; tag++ {
+				topic <- amqp.Delivery{DeliveryTag: tag}
+			}
+			ls.deliveries[0] = topic
+			p.attach(ls)
+			<-flowing
+			feeds[1+i] <- amqp.Delivery{DeliveryTag: 0}
+			after := <-other
+			p.detach(ls)
+			p.inflight.Wait()
+			p.stop()
+			// Each select over every queue after a streak picks the other
+			// queue with even odds: a quarter of the feed is over a hundred
+			// streaks.
+			assert.Less(t, after, int64(topicFeed/4), "topic deliveries taken before the other one")
+		})
+	}
+}
