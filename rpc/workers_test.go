@@ -129,6 +129,7 @@ func testWorkerPoolMovesToNextSession(t *testing.T) {
 	first, feeds1 := fakeSession()
 	p.attach(first)
 	feeds1[0] <- amqp.Delivery{DeliveryTag: 1}
+	synctest.Wait() // served: a delivery still between receive and begin when detach comes is left too
 	p.detach(first)
 	p.detach(first) // twice: as a graceful stop, then the session's end
 	synctest.Wait() // every worker blocked
@@ -140,6 +141,7 @@ func testWorkerPoolMovesToNextSession(t *testing.T) {
 	second, feeds2 := fakeSession()
 	p.attach(second)
 	feeds2[2] <- amqp.Delivery{DeliveryTag: 1}
+	synctest.Wait()
 	p.detach(second)
 	p.inflight.Wait()
 	p.stop()
@@ -169,38 +171,44 @@ func TestWorkerPoolConsumerStopped(t *testing.T) {
 // over every queue after a streak. Without that bound the other delivery
 // would wait until the topic feed ran out.
 func TestWorkerPoolBusyTopicQueueYields(t *testing.T) {
-	const topicFeed = 4096
 	for i, name := range []string{"server queue", "fanout queue"} {
 		t.Run(name, func(t *testing.T) {
-			var topicServed atomic.Int64
-			flowing := make(chan struct{})
-			other := make(chan int64, 1)
-			p := newWorkerPool(1, func(_ *listenSession, d *amqp.Delivery) {
-				if d.DeliveryTag == 0 {
-					other <- topicServed.Load()
-					return
-				}
-				if topicServed.Add(1) == 1 {
-					close(flowing)
-				}
-			})
-			ls, feeds := fakeSession()
-			topic := make(chan amqp.Delivery, topicFeed) // always one ready
-			for tag := uint64(1); tag <= topicFeed; tag++ {
-				topic <- amqp.Delivery{DeliveryTag: tag}
-			}
-			ls.deliveries[0] = topic
-			p.attach(ls)
-			<-flowing
-			feeds[1+i] <- amqp.Delivery{DeliveryTag: 0}
-			after := <-other
-			p.detach(ls)
-			p.inflight.Wait()
-			p.stop()
-			// Each select over every queue after a streak picks the other
-			// queue with even odds: a quarter of the feed is over a hundred
-			// streaks.
-			assert.Less(t, after, int64(topicFeed/4), "topic deliveries taken before the other one")
+			synctest.Test(t, func(t *testing.T) { testBusyTopicQueueYields(t, 1+i) })
 		})
 	}
+}
+
+func testBusyTopicQueueYields(t *testing.T, queue int) {
+	const topicFeed = 4096
+	var topicServed atomic.Int64
+	gate := make(chan struct{})
+	other := make(chan int64, 1)
+	p := newWorkerPool(1, func(_ *listenSession, d *amqp.Delivery) {
+		if d.DeliveryTag == 0 {
+			other <- topicServed.Load()
+			return
+		}
+		if topicServed.Add(1) == 1 {
+			<-gate
+		}
+	})
+	ls, feeds := fakeSession()
+	topic := make(chan amqp.Delivery, topicFeed) // always one ready
+	for tag := uint64(1); tag <= topicFeed; tag++ {
+		topic <- amqp.Delivery{DeliveryTag: tag}
+	}
+	ls.deliveries[0] = topic
+	p.attach(ls)
+	var sender sync.WaitGroup
+	sender.Go(func() { feeds[queue] <- amqp.Delivery{DeliveryTag: 0} })
+	synctest.Wait() // the worker holds the first topic delivery; the other one waits to be taken
+	close(gate)
+	after := <-other
+	sender.Wait()
+	p.detach(ls)
+	p.inflight.Wait()
+	p.stop()
+	// Each select over every queue after a streak picks the other queue
+	// with even odds: a quarter of the feed is over a hundred streaks.
+	assert.Less(t, after, int64(topicFeed/4), "topic deliveries taken before the other one")
 }
