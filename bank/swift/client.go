@@ -160,8 +160,10 @@ func (c *conn) do(ctx context.Context, r request) (*http.Response, error) {
 			// concurrent write (a lease renewal's POST, an overwrite)
 			// replaces them: the read then opens a file already gone.
 			// With one replica nothing else answers for it, so a 404 is
-			// believed only when a second look, at once, agrees.
+			// believed only when a second look, at once, agrees. The
+			// second look is not a retry: the attempts stay as they are.
 			reasked = true
+			attempt--
 			continue
 		}
 		if !retryable(code) || attempt > c.opts.RetryAttempts {

@@ -274,6 +274,7 @@ func TestNotFoundIsAskedOnce(t *testing.T) {
 	_, err := p.GetObject(ctx, "/missing")
 	require.ErrorIs(t, err, bank.ErrNotFound)
 	assert.EqualValues(t, 2, f.swiftReqs.Load()-before)
+	assert.NotContains(t, err.Error(), "attempts", "a second look is no retry")
 
 	require.NoError(t, p.PutObject(ctx, "/a", obj("x", false)))
 	var notFound atomic.Int32
