@@ -21,9 +21,9 @@ const unroutableRetryEvery = 250 * time.Millisecond
 // is due; oslo's RPCServer._process_incoming.
 func (s *Server) handle(rt *runState, req *request) {
 	// The request's entry is built only if a line is logged.
-	lazy := logctx.NewLazy(func() *logrus.Entry { return requestLog(rt.log, req) })
+	lazy := logctx.WithLazy(rt.hctx, func() *logrus.Entry { return requestLog(rt.log, req) })
 	log := lazy.Entry
-	ctx := logctx.WithLazy(rt.hctx, lazy)
+	var ctx context.Context = lazy
 	var stopHeartbeats func()
 	if req.WantsReply() {
 		if every := req.heartbeatInterval(); every > 0 {

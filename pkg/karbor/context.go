@@ -199,8 +199,11 @@ func (c *RequestContext) setReadDeleted(d *ContextValues) error {
 		c.ReadDeleted = "no"
 		return nil
 	}
-	s, plain := readDeletedValue(raw)
-	if (!plain && json.Unmarshal(raw, &s) != nil) || (s != "no" && s != "yes" && s != "only") {
+	s, ok := readDeletedValue(raw)
+	if !ok {
+		s, ok = unmarshalString(raw)
+	}
+	if !ok || (s != "no" && s != "yes" && s != "only") {
 		return ValueError("read_deleted can only be one of 'no', 'yes' or 'only', not " + python.ReprJSON(raw))
 	}
 	c.ReadDeleted = s
@@ -216,6 +219,12 @@ func readDeletedValue(raw json.RawMessage) (string, bool) {
 		}
 	}
 	return plainString(raw)
+}
+
+// unmarshalString is raw decoded as a JSON string; false if it is not one.
+func unmarshalString(raw json.RawMessage) (string, bool) {
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
 }
 
 // setCatalog keeps the entries of the types karbor uses; an entry that is
@@ -462,7 +471,23 @@ func (r *dictReader) str(key string, dst *string) {
 		r.strings.add(dst, inner)
 		return
 	}
-	r.decode(key, "a string", dst)
+	if s, ok := decoded[string](r, key, "a string"); ok {
+		*dst = s
+	}
+}
+
+// decoded is key's value as encoding/json decodes it into a T; false when
+// it is absent, null or not a T. Decoding into a variable of its own keeps
+// the caller's destination off the heap: encoding/json's pointer would
+// move it there on every request, not only on the rare ones that get here.
+func decoded[T any](r *dictReader, key, want string) (T, bool) {
+	if raw := r.value(key); isNull(raw) {
+		var zero T
+		return zero, false
+	}
+	v := new(T)
+	ok := r.decode(key, want, v)
+	return *v, ok
 }
 
 func (r *dictReader) boolean(key string) (value, given bool) {
@@ -472,9 +497,7 @@ func (r *dictReader) boolean(key string) (value, given bool) {
 	case "false":
 		return false, true
 	}
-	var b bool
-	given = r.decode(key, "a boolean", &b)
-	return b, given
+	return decoded[bool](r, key, "a boolean")
 }
 
 // strList reads a list of strings; plain ones are set by r.strings.fill.
@@ -485,8 +508,7 @@ func (r *dictReader) strList(key string) []string {
 		eachPlainString(raw, func(i int, inner []byte) { r.strings.add(&l[i], inner) })
 		return l
 	}
-	var l []string
-	r.decode(key, "a list of strings", &l)
+	l, _ := decoded[[]string](r, key, "a list of strings")
 	return l
 }
 
@@ -570,7 +592,6 @@ func (r *dictReader) list(key string) []json.RawMessage {
 	if string(r.value(key)) == "[]" {
 		return []json.RawMessage{}
 	}
-	var l []json.RawMessage
-	r.decode(key, "a list", &l)
+	l, _ := decoded[[]json.RawMessage](r, key, "a list")
 	return l
 }

@@ -18,28 +18,35 @@ func With(ctx context.Context, entry *logrus.Entry) context.Context {
 	return context.WithValue(ctx, key{}, entry)
 }
 
-// Lazy is an entry built the first time it is used. A request's entry
-// carries fields (request id, user identity...) that cost a few maps and
-// strings to assemble; most requests never log a line, so they never pay.
+// Lazy is a context whose entry is built the first time From asks for it.
+// A request's entry carries fields (request id, user identity...) that cost
+// a few maps and strings to assemble; most requests never log a line, so
+// they never pay. Being the context itself, it costs a request one
+// allocation where an entry holder inside context.WithValue cost two.
 type Lazy struct {
+	context.Context
 	once  sync.Once
 	build func() *logrus.Entry
 	entry *logrus.Entry
 }
 
-// NewLazy returns an entry that build makes on first use.
-func NewLazy(build func() *logrus.Entry) *Lazy { return &Lazy{build: build} }
+// WithLazy returns a copy of ctx whose entry build makes on first use.
+func WithLazy(ctx context.Context, build func() *logrus.Entry) *Lazy {
+	return &Lazy{Context: ctx, build: build}
+}
+
+// Value answers From's key with l; every other key is the parent's.
+func (l *Lazy) Value(k any) any {
+	if _, ok := k.(key); ok {
+		return l
+	}
+	return l.Context.Value(k)
+}
 
 // Entry builds the entry once and returns it.
 func (l *Lazy) Entry() *logrus.Entry {
 	l.once.Do(func() { l.entry = l.build() })
 	return l.entry
-}
-
-// WithLazy returns a copy of ctx that carries l, built when From first
-// asks for it.
-func WithLazy(ctx context.Context, l *Lazy) context.Context {
-	return context.WithValue(ctx, key{}, l)
 }
 
 // From returns the entry carried by ctx. A context without one gets an entry

@@ -33,11 +33,11 @@ func TestLazyEntryIsBuiltOnceOnFirstUse(t *testing.T) {
 	l.SetOutput(&buf)
 	l.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true})
 	builds := 0
-	lazy := NewLazy(func() *logrus.Entry {
+	lazy := WithLazy(context.Background(), func() *logrus.Entry {
 		builds++
 		return logrus.NewEntry(l).WithField("request_id", "req-2")
 	})
-	ctx := WithLazy(context.Background(), lazy)
+	var ctx context.Context = lazy
 	assert.Zero(t, builds, "not built before it is used")
 
 	From(ctx).Info("first")
@@ -49,6 +49,25 @@ func TestLazyEntryIsBuiltOnceOnFirstUse(t *testing.T) {
 }
 
 func TestLazyEntryBuildingNilFallsBack(t *testing.T) {
-	ctx := WithLazy(context.Background(), NewLazy(func() *logrus.Entry { return nil }))
+	ctx := WithLazy(context.Background(), func() *logrus.Entry { return nil })
 	assert.Same(t, logrus.StandardLogger(), From(ctx).Logger)
+}
+
+// TestLazyIsItsParent: a Lazy context answers the parent's values and
+// cancellation, and contexts derived from it follow the parent's
+// cancellation.
+func TestLazyIsItsParent(t *testing.T) {
+	type other struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), other{}, "kept"))
+	lazy := WithLazy(parent, func() *logrus.Entry { return nil })
+	child, stop := context.WithCancel(lazy)
+	defer stop()
+
+	assert.Equal(t, "kept", child.Value(other{}))
+	assert.Same(t, lazy, child.Value(key{}))
+	assert.NoError(t, child.Err())
+	cancel()
+	<-child.Done()
+	assert.ErrorIs(t, child.Err(), context.Canceled)
+	assert.ErrorIs(t, lazy.Err(), context.Canceled)
 }

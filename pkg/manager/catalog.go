@@ -153,9 +153,13 @@ func (m *Manager) listProviders(_ context.Context, _ *karbor.RequestContext, a l
 		}
 	}
 	if python.TruthJSON(a.Filters) {
-		if err := json.Unmarshal(a.Filters, &q.Filters); err != nil {
+		// Decoded apart from q: a pointer into q would move q to the heap
+		// on every call, filters or not.
+		var filters map[string]any
+		if err := json.Unmarshal(a.Filters, &filters); err != nil {
 			return nil, noAttribute(a.Filters, "items")
 		}
+		q.Filters = filters
 	}
 	if q.Marker == nil && q.Limit == 0 && len(q.Filters) == 0 {
 		return m.views.all, nil

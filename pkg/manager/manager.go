@@ -189,9 +189,9 @@ func handle[T any](m *Manager, fn func(ctx context.Context, rc *karbor.RequestCo
 			return nil, err
 		}
 		// Most reads log nothing: the request's entry is built on first use.
-		ctx = logctx.WithLazy(ctx, logctx.NewLazy(func() *logrus.Entry {
+		ctx = logctx.WithLazy(ctx, func() *logrus.Entry {
 			return m.log.WithFields(requestFields(call, &rc))
-		}))
+		})
 		var args T
 		res, err := any(nil), call.Bind(&args)
 		if err == nil {
