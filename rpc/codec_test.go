@@ -103,6 +103,33 @@ func TestAppendJSONString(t *testing.T) {
 	assert.Equal(t, `"<a>&b"`, string(appendJSONString(nil, []byte("<a>&b"))), "no HTML escaping")
 }
 
+// TestUnquoteAtWordEdges: unquoteJSON reads plain text a word at a time
+// and copies whole words past the escape that ends them; every kind of
+// escape, at every offset in and around a word, with text before and
+// after, decodes as encoding/json decodes it (or is refused as it is).
+func TestUnquoteAtWordEdges(t *testing.T) {
+	pieces := []string{
+		`\"`, `\\`, `\/`, `\n`, `\t`, `\u00e9`, `\ud83d\ude00`, `\ud800`, `\ud83d\u0041`,
+		"é", "😀", "\xff", "\xe2\x82", `\q`, "\x01", `"`, `\u12`, `\`,
+	}
+	for _, piece := range pieces {
+		for before := range 18 {
+			for _, after := range []string{"", "z", "tail-of-nine", `\"\"\"\"`, "\xff"} {
+				text := `"` + strings.Repeat("a", before) + piece + after + `"`
+				got, ok := unquoteJSON([]byte(text))
+				var want string
+				if err := json.Unmarshal([]byte(text), &want); err != nil {
+					assert.False(t, ok, "%q: accepted, encoding/json: %v", text, err)
+					continue
+				}
+				if assert.True(t, ok, "%q: refused", text) {
+					assert.Equal(t, want, string(got), "%q", text)
+				}
+			}
+		}
+	}
+}
+
 func TestVersionIsCompatible(t *testing.T) {
 	tests := []struct {
 		imp, req string

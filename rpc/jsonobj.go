@@ -2,8 +2,10 @@ package rpc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -137,27 +139,40 @@ func decodeObject(data []byte) (message, error) {
 // is encoding/json's decoding (invalid UTF-8 and lone surrogates become
 // U+FFFD) without its reflection, for the hot oslo.message member. Text
 // that needs no change is returned as a sub-slice of raw, not copied.
+//
+// The oslo.message text is a JSON object written inside a string, so an
+// escaped quote comes every few bytes. Plain text is copied a word at a
+// time, the whole word even when it ends in an escape: decoding never makes
+// text longer, so the copy stays within a buffer one word longer than the
+// text and the escape's own bytes overwrite the rest. Only invalid UTF-8,
+// which grows into a 3-byte U+FFFD, takes unquoteGrowing.
 func unquoteJSON(raw []byte) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return nil, false
 	}
 	inner := raw[1 : len(raw)-1]
-	var out []byte // nil while the text so far is inner's own
-	changed := func(i int) {
-		if out == nil {
-			out = append(make([]byte, 0, len(inner)), inner[:i]...)
-		}
+	i := plainRun(inner)
+	if i == len(inner) {
+		return inner, true
 	}
-	for i := 0; ; {
-		n := plainRun(inner[i:])
-		if out != nil {
-			out = append(out, inner[i:i+n]...)
-		}
-		if i += n; i == len(inner) {
-			if out == nil {
-				return inner, true
+	out := make([]byte, len(inner)+8)
+	copy(out, inner[:i])
+	j := i // written; never more than i read
+	for i < len(inner) {
+		if i+8 <= len(inner) {
+			x := binary.LittleEndian.Uint64(inner[i:])
+			binary.LittleEndian.PutUint64(out[j:], x)
+			m := specialBytes(x)
+			if m == 0 {
+				i, j = i+8, j+8
+				continue
 			}
-			return out, true
+			n := bits.TrailingZeros64(m) / 8
+			i, j = i+n, j+n
+		} else if c := inner[i]; c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			out[j] = c
+			i, j = i+1, j+1
+			continue
 		}
 		switch c := inner[i]; {
 		case c == '"' || c < 0x20:
@@ -165,31 +180,82 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(inner[i:])
 			if r == utf8.RuneError && size == 1 {
-				changed(i)
+				return unquoteGrowing(inner)
+			}
+			copy(out[j:], inner[i:i+size])
+			i, j = i+size, j+size
+		default: // '\\'
+			if i+1 >= len(inner) {
+				return nil, false
+			}
+			e := unescapeByte(inner[i+1])
+			if e == 'u' {
+				r, n := decodeEscapedRune(inner[i:])
+				if n == 0 {
+					return nil, false
+				}
+				j += utf8.EncodeRune(out[j:], r)
+				i += n
+				continue
+			}
+			if e == 0 {
+				return nil, false
+			}
+			out[j] = e
+			i, j = i+2, j+1
+		}
+	}
+	return out[:j], true
+}
+
+// unescapeByte is the byte the one-letter escape \e stands for; 'u' for
+// \u, whose digits follow; 0 when e escapes nothing.
+func unescapeByte(e byte) byte {
+	switch e {
+	case '"', '\\', '/', 'u':
+		return e
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return 0
+}
+
+// unquoteGrowing is unquoteJSON for the text inside the quotes when it
+// holds invalid UTF-8: each such byte becomes U+FFFD, three bytes, so the
+// result is built by appending.
+func unquoteGrowing(inner []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(inner)+len(inner)/2)
+	for i := 0; i < len(inner); {
+		n := plainRun(inner[i:])
+		out = append(out, inner[i:i+n]...)
+		if i += n; i == len(inner) {
+			break
+		}
+		switch c := inner[i]; {
+		case c == '"' || c < 0x20:
+			return nil, false
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(inner[i:])
+			if r == utf8.RuneError && size == 1 {
 				out = utf8.AppendRune(out, utf8.RuneError)
-			} else if out != nil {
+			} else {
 				out = append(out, inner[i:i+size]...)
 			}
 			i += size
 		default: // '\\'
-			changed(i)
 			if i+1 >= len(inner) {
 				return nil, false
 			}
-			switch e := inner[i+1]; e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
+			e := unescapeByte(inner[i+1])
+			if e == 'u' {
 				r, n := decodeEscapedRune(inner[i:])
 				if n == 0 {
 					return nil, false
@@ -197,12 +263,15 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 				out = utf8.AppendRune(out, r)
 				i += n
 				continue
-			default:
+			}
+			if e == 0 {
 				return nil, false
 			}
+			out = append(out, e)
 			i += 2
 		}
 	}
+	return out, true
 }
 
 // decodeEscapedRune decodes \uXXXX (a surrogate pair counts as one rune) at
