@@ -103,6 +103,33 @@ func TestAppendJSONString(t *testing.T) {
 	assert.Equal(t, `"<a>&b"`, string(appendJSONString(nil, []byte("<a>&b"))), "no HTML escaping")
 }
 
+// TestAppendJSONStringAtWordEdges: appendJSONStringBody copies plain text
+// a word at a time into dst's spare capacity; every byte that needs an
+// escape, at every offset in and around a word, into a dst full to
+// capacity or not, comes out as encoding/json writes it (which spells \b
+// and \f by name, where this encoder writes their \u form).
+func TestAppendJSONStringAtWordEdges(t *testing.T) {
+	pieces := []string{"\"", "\\", "\n", "\r", "\t", "\b", "\x01", "\x1f", "é", "😀", "\u2028", "\u2029", "\xff", "\xe2\x82", "<&>", "\x7f"}
+	named := strings.NewReplacer(`\b`, `\u0008`, `\f`, `\u000c`)
+	for _, piece := range pieces {
+		for before := range 18 {
+			for _, after := range []string{"", "z", "tail-of-nine", "\"\"\"\"", "\xff"} {
+				text := strings.Repeat("a", before) + piece + after
+				var want bytes.Buffer
+				enc := json.NewEncoder(&want)
+				enc.SetEscapeHTML(false)
+				require.NoError(t, enc.Encode(text))
+				wantText := named.Replace(strings.TrimSuffix(want.String(), "\n"))
+				for _, dst := range [][]byte{nil, make([]byte, 3), make([]byte, 1, 64)} {
+					got := appendJSONString(dst, text)
+					assert.Equal(t, wantText, string(got[len(dst):]), "%q after %d bytes", text, len(dst))
+					assert.Equal(t, wantText, string(appendJSONString(dst, []byte(text))[len(dst):]), "%q as bytes", text)
+				}
+			}
+		}
+	}
+}
+
 // TestUnquoteAtWordEdges: unquoteJSON reads plain text a word at a time
 // and copies whole words past the escape that ends them; every kind of
 // escape, at every offset in and around a word, with text before and

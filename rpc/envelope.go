@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/zlib"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -314,16 +317,35 @@ func appendJSONString[T ~string | ~[]byte](dst []byte, s T) []byte {
 }
 
 // appendJSONStringBody is appendJSONString without the quotes.
+//
+// Plain text is copied a word at a time, the whole word even when it ends
+// in a byte that needs escaping: the word lands in dst's spare capacity and
+// only its plain bytes are kept. A double-encoded oslo message has an
+// escaped quote every few bytes, where copying run by run cost a memmove
+// and a scan set-up per run.
 func appendJSONStringBody[T ~string | ~[]byte](dst []byte, s T) []byte {
 	const hex = "0123456789abcdef"
-	start := 0
 	for i := 0; i < len(s); {
-		if i += plainRun(s[i:]); i >= len(s) {
-			break
+		if i+8 <= len(s) {
+			if cap(dst)-len(dst) < 8 {
+				dst = slices.Grow(dst, len(s)-i+8)
+			}
+			x := loadWord(s, i)
+			n := len(dst)
+			binary.LittleEndian.PutUint64(dst[n:n+8], x)
+			m := specialBytes(x)
+			if m == 0 {
+				dst, i = dst[:n+8], i+8
+				continue
+			}
+			k := bits.TrailingZeros64(m) / 8
+			dst, i = dst[:n+k], i+k
+		} else if c := s[i]; c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			dst, i = append(dst, c), i+1
+			continue
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
 				dst = append(dst, '\\', c)
@@ -337,27 +359,20 @@ func appendJSONStringBody[T ~string | ~[]byte](dst []byte, s T) []byte {
 				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
-			start = i
 			continue
 		}
 		r, size := decodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
+		switch {
+		case r == utf8.RuneError && size == 1:
 			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
+		case r == '\u2028' || r == '\u2029':
 			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
+		default:
+			dst = append(dst, s[i:i+size]...)
 		}
 		i += size
 	}
-	return append(dst, s[start:]...)
+	return dst
 }
 
 // decodeRune is utf8.DecodeRune for a string or a byte slice; the

@@ -9,13 +9,7 @@ import "math/bits"
 func plainRun[T ~string | ~[]byte](s T) int {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		// One 64-bit load: the compiler combines the eight, once the
-		// first check proves the others in bounds.
-		w := s[i : i+8]
-		_ = w[7]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		if m := specialBytes(x); m != 0 {
+		if m := specialBytes(loadWord(s, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -25,6 +19,16 @@ func plainRun[T ~string | ~[]byte](s T) int {
 		}
 	}
 	return i
+}
+
+// loadWord is the little-endian word of the eight bytes of s at i; one
+// 64-bit load, which the compiler combines once the first check proves the
+// others in bounds.
+func loadWord[T ~string | ~[]byte](s T, i int) uint64 {
+	w := s[i : i+8]
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // specialBytes flags (with its high bit) each byte of the little-endian
