@@ -169,63 +169,29 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 			}
 			n := bits.TrailingZeros64(m) / 8
 			i, j = i+n, j+n
-		} else if c := inner[i]; c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
-			out[j] = c
-			i, j = i+1, j+1
+		}
+		if inner[i] == '\\' && i+1 < len(inner) && (inner[i+1] == '"' || inner[i+1] == '\\') {
+			// The escapes of the inner object's own quoting, by far the
+			// most common.
+			out[j] = inner[i+1]
+			i, j = i+2, j+1
 			continue
 		}
-		switch c := inner[i]; {
-		case c == '"' || c < 0x20:
+		r, n := textRune(inner, i)
+		switch {
+		case n == 0:
 			return nil, false
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(inner[i:])
-			if r == utf8.RuneError && size == 1 {
-				return unquoteGrowing(inner)
-			}
-			copy(out[j:], inner[i:i+size])
-			i, j = i+size, j+size
-		default: // '\\'
-			if i+1 >= len(inner) {
-				return nil, false
-			}
-			e := unescapeByte(inner[i+1])
-			if e == 'u' {
-				r, n := decodeEscapedRune(inner[i:])
-				if n == 0 {
-					return nil, false
-				}
-				j += utf8.EncodeRune(out[j:], r)
-				i += n
-				continue
-			}
-			if e == 0 {
-				return nil, false
-			}
-			out[j] = e
-			i, j = i+2, j+1
+		case r < utf8.RuneSelf:
+			out[j] = byte(r)
+			j++
+		case r == utf8.RuneError && n == 1:
+			return unquoteGrowing(inner)
+		default:
+			j += utf8.EncodeRune(out[j:], r)
 		}
+		i += n
 	}
 	return out[:j], true
-}
-
-// unescapeByte is the byte the one-letter escape \e stands for; 'u' for
-// \u, whose digits follow; 0 when e escapes nothing.
-func unescapeByte(e byte) byte {
-	switch e {
-	case '"', '\\', '/', 'u':
-		return e
-	case 'b':
-		return '\b'
-	case 'f':
-		return '\f'
-	case 'n':
-		return '\n'
-	case 'r':
-		return '\r'
-	case 't':
-		return '\t'
-	}
-	return 0
 }
 
 // unquoteGrowing is unquoteJSON for the text inside the quotes when it
@@ -239,39 +205,49 @@ func unquoteGrowing(inner []byte) ([]byte, bool) {
 		if i += n; i == len(inner) {
 			break
 		}
-		switch c := inner[i]; {
-		case c == '"' || c < 0x20:
+		r, n := textRune(inner, i)
+		if n == 0 {
 			return nil, false
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(inner[i:])
-			if r == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, utf8.RuneError)
-			} else {
-				out = append(out, inner[i:i+size]...)
-			}
-			i += size
-		default: // '\\'
-			if i+1 >= len(inner) {
-				return nil, false
-			}
-			e := unescapeByte(inner[i+1])
-			if e == 'u' {
-				r, n := decodeEscapedRune(inner[i:])
-				if n == 0 {
-					return nil, false
-				}
-				out = utf8.AppendRune(out, r)
-				i += n
-				continue
-			}
-			if e == 0 {
-				return nil, false
-			}
-			out = append(out, e)
-			i += 2
 		}
+		out = utf8.AppendRune(out, r)
+		i += n
 	}
 	return out, true
+}
+
+// textRune decodes the character at inner[i] inside a JSON string: a byte
+// of plain ASCII, a UTF-8 sequence (utf8.RuneError and 1 when invalid) or
+// an escape. n is the bytes it takes; 0 when it has no place there (a
+// quote, a control character, a malformed escape). A valid sequence or an
+// escape never encodes longer than it is written.
+func textRune(inner []byte, i int) (r rune, n int) {
+	switch c := inner[i]; {
+	case c == '"' || c < 0x20:
+		return 0, 0
+	case c >= utf8.RuneSelf:
+		return utf8.DecodeRune(inner[i:])
+	case c != '\\':
+		return rune(c), 1
+	case i+1 >= len(inner):
+		return 0, 0
+	}
+	switch e := inner[i+1]; e {
+	case '"', '\\', '/':
+		return rune(e), 2
+	case 'b':
+		return '\b', 2
+	case 'f':
+		return '\f', 2
+	case 'n':
+		return '\n', 2
+	case 'r':
+		return '\r', 2
+	case 't':
+		return '\t', 2
+	case 'u':
+		return decodeEscapedRune(inner[i:])
+	}
+	return 0, 0
 }
 
 // decodeEscapedRune decodes \uXXXX (a surrogate pair counts as one rune) at
