@@ -160,7 +160,7 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 	j := i // written; never more than i read
 	for i < len(inner) {
 		if i+8 <= len(inner) {
-			x := binary.LittleEndian.Uint64(inner[i:])
+			x := loadWord(inner, i)
 			binary.LittleEndian.PutUint64(out[j:], x)
 			m := specialBytes(x)
 			if m == 0 {

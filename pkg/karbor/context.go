@@ -439,20 +439,6 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
 }
 
-func (r *dictReader) decode(key, want string, into any) bool {
-	raw, ok := r.d.get(key)
-	if !ok || isNull(raw) {
-		return false
-	}
-	if err := json.Unmarshal(raw, into); err != nil {
-		if r.err == nil {
-			r.err = &ContextError{Key: key, Want: want, Got: raw}
-		}
-		return false
-	}
-	return true
-}
-
 // value is key's value, nil when absent.
 func (r *dictReader) value(key string) json.RawMessage {
 	raw, _ := r.d.get(key)
@@ -477,17 +463,24 @@ func (r *dictReader) str(key string, dst *string) {
 }
 
 // decoded is key's value as encoding/json decodes it into a T; false when
-// it is absent, null or not a T. Decoding into a variable of its own keeps
-// the caller's destination off the heap: encoding/json's pointer would
-// move it there on every request, not only on the rare ones that get here.
+// it is absent, null or not a T, the first such type error kept as r.err.
+// Decoding into a variable of its own keeps the caller's destination off
+// the heap: encoding/json's pointer would move it there on every request,
+// not only on the rare ones that get here.
 func decoded[T any](r *dictReader, key, want string) (T, bool) {
-	if raw := r.value(key); isNull(raw) {
-		var zero T
+	var zero T
+	raw := r.value(key)
+	if isNull(raw) {
 		return zero, false
 	}
 	v := new(T)
-	ok := r.decode(key, want, v)
-	return *v, ok
+	if err := json.Unmarshal(raw, v); err != nil {
+		if r.err == nil {
+			r.err = &ContextError{Key: key, Want: want, Got: raw}
+		}
+		return zero, false
+	}
+	return *v, true
 }
 
 func (r *dictReader) boolean(key string) (value, given bool) {
