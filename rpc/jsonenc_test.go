@@ -2,8 +2,11 @@ package rpc
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,4 +84,61 @@ func TestEncodeJSONEncodedResults(t *testing.T) {
 			assert.Equal(t, tc.want, string(got))
 		})
 	}
+}
+
+// The flattened context follows each context's own members whatever the
+// layout kept from the one before: the same members, the same number of
+// other members, fewer, more, and a value only encoding/json takes (which
+// appendContext then encodes the slow way).
+func TestContextMembersFollowEachContext(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ctx  map[string]any
+		ok   bool
+	}{
+		{"first", map[string]any{"user_id": "u", "roles": []any{"a"}, "is_admin": false}, true},
+		{"same members, other values", map[string]any{"user_id": "v", "roles": nil, "is_admin": true}, true},
+		{"as many members, one other", map[string]any{"user_id": "u", "roles": []any{"a"}, "project_id": "p"}, true},
+		{"fewer", map[string]any{"user_id": "u"}, true},
+		{"more, a key to escape", map[string]any{"user_id": "u", "é\"k": 1, "a": 2.5, "z": "<&>"}, true},
+		{"a value for encoding/json", map[string]any{"user_id": "u", "é\"k": struct{ A int }{1}, "a": 2.5, "z": "<&>"}, false},
+		{"empty", map[string]any{}, true},
+		{"after empty", map[string]any{"user_id": "u"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := appendContextMembers([]byte("{"), tc.ctx)
+			assert.Equal(t, tc.ok, ok)
+			if !ok {
+				return
+			}
+			want := []byte("{")
+			for _, k := range slices.Sorted(maps.Keys(tc.ctx)) {
+				v, err := EncodeJSON(tc.ctx[k])
+				assert.NoError(t, err)
+				want = append(append(appendJSONString(append(want, ", "...), contextPrefix+k), ": "...), v...)
+			}
+			assert.Equal(t, string(want), string(got))
+		})
+	}
+}
+
+// Callers that send contexts of different members at once each get their
+// own members (run with -race: the layout is shared).
+func TestContextMembersConcurrently(t *testing.T) {
+	contexts := []map[string]any{{"a": 1, "b": 2}, {"a": 1, "c": 3}, {"b": 2, "c": 3, "d": 4}}
+	want := []string{`, "_context_a": 1, "_context_b": 2`, `, "_context_a": 1, "_context_c": 3`, `, "_context_b": 2, "_context_c": 3, "_context_d": 4`}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 500 {
+				n := (g + i) % len(contexts)
+				got, ok := appendContextMembers(nil, contexts[n])
+				if !ok || string(got) != want[n] {
+					t.Errorf("context %d: %s, want %s", n, got, want[n])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
