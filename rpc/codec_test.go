@@ -458,30 +458,6 @@ func TestCaches(t *testing.T) {
 	assert.True(t, o.contains("299"))
 }
 
-// encoding/json refuses text nested deeper than 10000 levels; so does our
-// validator, which must give json.Valid's verdict on every input.
-func TestValidJSONDepth(t *testing.T) {
-	nested := func(depth int, open, inner, close string) []byte {
-		return []byte(strings.Repeat(open, depth) + inner + strings.Repeat(close, depth))
-	}
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want bool
-	}{
-		{"arrays at the limit", nested(maxJSONDepth, "[", "", "]"), true},
-		{"arrays beyond", nested(maxJSONDepth+1, "[", "", "]"), false},
-		{"objects at the limit", nested(maxJSONDepth-1, `{"a":`, "{}", "}"), true},
-		{"objects beyond", nested(maxJSONDepth, `{"a":`, "{}", "}"), false},
-		{"unclosed", []byte(strings.Repeat("[", maxJSONDepth+1)), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, json.Valid(tc.data), "encoding/json's verdict")
-			assert.Equal(t, tc.want, validJSON(tc.data))
-		})
-	}
-}
-
 // TestDecompressLimit: a compressed body inflates to at most the limit; a
 // bigger one (a compression bomb) is refused once the limit is read, not
 // after inflating it all.

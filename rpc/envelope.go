@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gokarbor/karbor-protection/pkg/jsonscan"
 	"github.com/gokarbor/karbor-protection/pkg/python"
 )
 
@@ -330,10 +331,10 @@ func appendJSONStringBody[T ~string | ~[]byte](dst []byte, s T) []byte {
 			if cap(dst)-len(dst) < 8 {
 				dst = slices.Grow(dst, len(s)-i+8)
 			}
-			x := loadWord(s, i)
+			x := jsonscan.LoadWord(s, i)
 			n := len(dst)
 			binary.LittleEndian.PutUint64(dst[n:n+8], x)
-			m := specialBytes(x)
+			m := jsonscan.SpecialBytes(x)
 			if m == 0 {
 				dst, i = dst[:n+8], i+8
 				continue
@@ -404,7 +405,7 @@ func EncodeJSON(v any) ([]byte, error) {
 		if raw == nil {
 			return []byte("null"), nil
 		}
-		if !validJSON(raw) {
+		if !jsonscan.Valid(raw) {
 			return nil, fmt.Errorf("invalid json.RawMessage %.40q", raw)
 		}
 		return raw, nil

@@ -55,21 +55,6 @@ func FuzzSplitObject(f *testing.F) {
 	})
 }
 
-// FuzzValidJSON: our validator's verdict is encoding/json's (the nesting
-// limit is in TestValidJSONDepth: such inputs slow the fuzzer down).
-func FuzzValidJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `[]`, ` {"a": [1, -0.5e+3, true, false, null, "\u00e9\n"]} `, `01`, `-`, `1.`, `1e`, `.5`,
-		`{"a" 1}`, `{"a":1,}`, `[1,]`, `"\x"`, `"\u12"`, "\"\x01\"", `tru`, `nul`, `{"a":1}}`, `[1] [2]`, ``, ` `} {
-		f.Add([]byte(s))
-	}
-	addCapturedBodies(f)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if got, want := validJSON(data), json.Valid(data); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", data, got, want)
-		}
-	})
-}
-
 func compact(t *testing.T, raw []byte) []byte {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {

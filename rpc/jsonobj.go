@@ -8,6 +8,8 @@ import (
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/gokarbor/karbor-protection/pkg/jsonscan"
 )
 
 // errNotObject: the text is valid JSON but not an object.
@@ -23,47 +25,35 @@ func splitObject(data []byte, fn func(key string, value []byte)) error {
 
 // splitMembers is splitObject with each key as written, quotes included.
 func splitMembers(data []byte, fn func(quotedKey, value []byte)) error {
-	var held [16]rawMember
+	var held [16]jsonscan.Member
 	members, err := scanObject(data, held[:0])
 	if err != nil {
 		return err
 	}
 	for _, m := range members {
-		fn(m.key, m.value)
+		fn(m.Key, m.Value)
 	}
 	return nil
 }
 
 // scanObject validates data and appends the members of the object it must
 // be to members (which may be a caller's array on the stack).
-func scanObject(data []byte, members []rawMember) ([]rawMember, error) {
-	members, ok := scanJSON(data, members, true)
+func scanObject(data []byte, members []jsonscan.Member) ([]jsonscan.Member, error) {
+	members, ok := jsonscan.Members(data, members)
 	if !ok {
 		var v any
 		return nil, json.Unmarshal(data, &v) // the same error encoding/json gives
 	}
-	if data[skipSpace(data, 0)] != '{' {
+	if data[jsonscan.SkipSpace(data, 0)] != '{' {
 		return nil, errNotObject
 	}
 	return members, nil
 }
 
-func skipSpace(data []byte, i int) int {
-	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\r', '\n':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
 // skipString returns the index after the string starting at data[i] ('"').
 func skipString(data []byte, i int) int {
 	for i++; i < len(data); i++ {
-		if i += plainRun(data[i:]); i >= len(data) {
+		if i += jsonscan.PlainRun(data[i:]); i >= len(data) {
 			break
 		}
 		switch data[i] {
@@ -123,14 +113,14 @@ func unquoteKey(quoted []byte) string {
 // decodeObject decodes a JSON object into a map of raw members (sub-slices
 // of data).
 func decodeObject(data []byte) (message, error) {
-	var held [48]rawMember // a request has some thirty members
+	var held [48]jsonscan.Member // a request has some thirty members
 	members, err := scanObject(data, held[:0])
 	if err != nil {
 		return nil, err
 	}
 	m := make(message, len(members))
 	for i, r := range members {
-		m[i] = member{unquoteKey(r.key), r.value}
+		m[i] = member{unquoteKey(r.Key), r.Value}
 	}
 	return m, nil
 }
@@ -151,7 +141,7 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 		return nil, false
 	}
 	inner := raw[1 : len(raw)-1]
-	i := plainRun(inner)
+	i := jsonscan.PlainRun(inner)
 	if i == len(inner) {
 		return inner, true
 	}
@@ -160,9 +150,9 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 	j := i // written; never more than i read
 	for i < len(inner) {
 		if i+8 <= len(inner) {
-			x := loadWord(inner, i)
+			x := jsonscan.LoadWord(inner, i)
 			binary.LittleEndian.PutUint64(out[j:], x)
-			m := specialBytes(x)
+			m := jsonscan.SpecialBytes(x)
 			if m == 0 {
 				i, j = i+8, j+8
 				continue
@@ -200,7 +190,7 @@ func unquoteJSON(raw []byte) ([]byte, bool) {
 func unquoteGrowing(inner []byte) ([]byte, bool) {
 	out := make([]byte, 0, len(inner)+len(inner)/2)
 	for i := 0; i < len(inner); {
-		n := plainRun(inner[i:])
+		n := jsonscan.PlainRun(inner[i:])
 		out = append(out, inner[i:i+n]...)
 		if i += n; i == len(inner) {
 			break

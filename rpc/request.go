@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gokarbor/karbor-protection/pkg/jsonscan"
 	"github.com/gokarbor/karbor-protection/pkg/python"
 )
 
@@ -83,26 +84,26 @@ func decodeError(cause error) *Exception {
 // text is not a valid object or a key is not plain ASCII as written:
 // decodeRequest then takes the general path, which also gives the error.
 func requestFromText(text []byte) (*request, bool) {
-	var held [48]rawMember
-	members, ok := scanJSON(text, held[:0], true)
-	if !ok || text[skipSpace(text, 0)] != '{' {
+	var held [48]jsonscan.Member
+	members, ok := jsonscan.Members(text, held[:0])
+	if !ok || text[jsonscan.SkipSpace(text, 0)] != '{' {
 		return nil, false // the general way gives the error
 	}
 	n := 0
 	for _, m := range members {
-		if plainRun(m.key[1:]) != len(m.key)-2 {
+		if jsonscan.PlainRun(m.Key[1:]) != len(m.Key)-2 {
 			return nil, false
 		}
-		if bytes.HasPrefix(m.key[1:], []byte(contextPrefix)) {
+		if bytes.HasPrefix(m.Key[1:], []byte(contextPrefix)) {
 			n++
 		}
 	}
 	r := &request{Context: make([]ContextMember, 0, n)}
 	for _, m := range members {
-		key := m.key[1 : len(m.key)-1]
-		if !r.set(key, m.value) {
+		key := m.Key[1 : len(m.Key)-1]
+		if !r.set(key, m.Value) {
 			if name, ok := bytes.CutPrefix(key, []byte(contextPrefix)); ok {
-				r.Context = append(r.Context, ContextMember{Key: internKey(name), Value: m.value})
+				r.Context = append(r.Context, ContextMember{Key: internKey(name), Value: m.Value})
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/gokarbor/karbor-protection/bank"
+	"github.com/gokarbor/karbor-protection/pkg/jsonscan"
 )
 
 // errNotAFile is what Python's plugin says of a missing object; it is
@@ -143,7 +143,7 @@ func (p *Plugin) writeInPlace(name string, data []byte) error {
 	}
 	buf := data
 	if pad := st.Size() - int64(len(data)); pad > 0 {
-		if !json.Valid(data) {
+		if !jsonscan.Valid(data) {
 			return errNoInPlace
 		}
 		buf = append(append(make([]byte, 0, st.Size()), data...), bytes.Repeat([]byte{' '}, int(pad))...)
@@ -236,7 +236,7 @@ func (p *Plugin) GetObject(ctx context.Context, key string) (bank.Object, error)
 	if err != nil {
 		return bank.Object{}, err
 	}
-	return bank.Object{Data: data, Serialized: json.Valid(data)}, nil
+	return bank.Object{Data: data, Serialized: jsonscan.Valid(data)}, nil
 }
 
 func (p *Plugin) readFile(name string) ([]byte, error) {

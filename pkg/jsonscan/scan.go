@@ -1,30 +1,35 @@
-package rpc
+package jsonscan
 
-// maxJSONDepth is encoding/json's nesting limit: deeper text is invalid.
-const maxJSONDepth = 10000
+// MaxDepth is encoding/json's nesting limit: deeper text is invalid.
+const MaxDepth = 10000
 
-// validJSON is json.Valid, byte for byte the same verdict (the fuzzer
-// checks it), but without encoding/json's per-byte state machine: oslo's
-// bodies are mostly long strings (the double-encoded message, the
-// context), which this scans in a tight loop.
-func validJSON(data []byte) bool {
-	_, ok := scanJSON(data, nil, false)
+// Valid is json.Valid, byte for byte the same verdict (the fuzzer checks
+// it), but without encoding/json's per-byte state machine: long strings
+// are scanned in a tight loop.
+func Valid(data []byte) bool {
+	_, ok := scan(data, nil, false)
 	return ok
 }
 
-// rawMember is one member of a JSON object: its key as written, quotes
+// Member is one member of a JSON object: its key as written, quotes
 // included, and its value, both sub-slices of the text.
-type rawMember struct{ key, value []byte }
+type Member struct{ Key, Value []byte }
 
-// scanJSON validates data as validJSON does and, when split is set and
-// data is an object, appends each of its members to members: one pass over
-// a message both validates and splits it. Members come back only with
-// ok.
-func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok bool) {
+// Members validates data as Valid does and, when data is an object,
+// appends each of its members to members (which may be a caller's array
+// on the stack): one pass both validates and splits. ok is Valid's
+// verdict; members come back only with it. A valid text that is not an
+// object adds none.
+func Members(data []byte, members []Member) (_ []Member, ok bool) {
+	return scan(data, members, true)
+}
+
+// scan is Valid, and Members when split is set.
+func scan(data []byte, members []Member, split bool) (_ []Member, ok bool) {
 	var open []byte // '{' or '[' of each enclosing container
 	var keyStart, keyEnd, valueStart int
 	needKey := false // an object's member starts at i
-	i := skipSpace(data, 0)
+	i := SkipSpace(data, 0)
 	for {
 		if needKey {
 			end, next := memberKey(data, i)
@@ -45,11 +50,11 @@ func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok b
 		}
 		switch c := data[i]; {
 		case c == '{' || c == '[':
-			if open = append(open, c); len(open) > maxJSONDepth {
+			if open = append(open, c); len(open) > MaxDepth {
 				return nil, false
 			}
 			split = split && open[0] == '{'
-			i = skipSpace(data, i+1)
+			i = SkipSpace(data, i+1)
 			if i >= len(data) || data[i] != closer(c) {
 				needKey = c == '{'
 				continue
@@ -80,11 +85,14 @@ func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok b
 		// A value ended at i: close containers until another value is due.
 		for {
 			if split && len(open) == 1 {
-				members = append(members, rawMember{data[keyStart:keyEnd:keyEnd], data[valueStart:i:i]})
+				members = append(members, Member{data[keyStart:keyEnd:keyEnd], data[valueStart:i:i]})
 			}
-			i = skipSpace(data, i)
+			i = SkipSpace(data, i)
 			if len(open) == 0 {
-				return members, i == len(data)
+				if i != len(data) {
+					return nil, false
+				}
+				return members, true
 			}
 			if i >= len(data) {
 				return nil, false
@@ -98,7 +106,7 @@ func scanJSON(data []byte, members []rawMember, split bool) (_ []rawMember, ok b
 			if data[i] != ',' {
 				return nil, false
 			}
-			i = skipSpace(data, i+1)
+			i = SkipSpace(data, i+1)
 			needKey = top == '{'
 			break
 		}
@@ -121,11 +129,11 @@ func memberKey(data []byte, i int) (end, next int) {
 	if end = scanString(data, i); end < 0 {
 		return 0, -1
 	}
-	i = skipSpace(data, end)
+	i = SkipSpace(data, end)
 	if i >= len(data) || data[i] != ':' {
 		return 0, -1
 	}
-	return end, skipSpace(data, i+1)
+	return end, SkipSpace(data, i+1)
 }
 
 // scanString returns the index after the string literal at data[i] ('"'),
@@ -133,7 +141,7 @@ func memberKey(data []byte, i int) (end, next int) {
 // or not.
 func scanString(data []byte, i int) int {
 	for i++; i < len(data); i++ {
-		if i += plainRun(data[i:]); i >= len(data) {
+		if i += PlainRun(data[i:]); i >= len(data) {
 			return -1
 		}
 		switch c := data[i]; {
@@ -215,6 +223,20 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 func digits(data []byte, i int) int {
 	for i < len(data) && isDigit(data[i]) {
 		i++
+	}
+	return i
+}
+
+// SkipSpace returns the index of the first byte from i on that is not
+// JSON white space.
+func SkipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			return i
+		}
 	}
 	return i
 }
