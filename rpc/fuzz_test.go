@@ -168,11 +168,12 @@ func FuzzContextRoundTrip(f *testing.F) {
 		if json.Unmarshal(ctxJSON, &ctxObj) != nil || ctxObj == nil {
 			return
 		}
-		// As raw JSON, and as the decoded map the client's fast encoder takes.
+		// As raw JSON, and as the decoded map the client's fast encoder
+		// takes, when Go can decode it (a number beyond float64 cannot be).
+		checkContextRoundTrip(t, json.RawMessage(ctxJSON), ctxObj)
 		var ctxMap map[string]any
-		_ = json.Unmarshal(ctxJSON, &ctxMap)
-		for _, reqCtx := range []any{json.RawMessage(ctxJSON), ctxMap} {
-			checkContextRoundTrip(t, reqCtx, ctxObj)
+		if json.Unmarshal(ctxJSON, &ctxMap) == nil {
+			checkContextRoundTrip(t, ctxMap, ctxObj)
 		}
 	})
 }
@@ -192,9 +193,15 @@ func checkContextRoundTrip(t *testing.T, reqCtx any, ctxObj map[string]json.RawM
 		t.Fatalf("%d context members, sent %d", len(req.Context), len(ctxObj))
 	}
 	for k, v := range ctxObj {
+		g := contextValue(req.Context, k)
 		var got, sent any
-		if json.Unmarshal(contextValue(req.Context, k), &got) != nil || json.Unmarshal(v, &sent) != nil || !reflect.DeepEqual(got, sent) {
-			t.Fatalf("context %q: %s, sent %s", k, contextValue(req.Context, k), v)
+		gErr, sErr := json.Unmarshal(g, &got), json.Unmarshal(v, &sent)
+		switch {
+		case gErr == nil && sErr == nil && reflect.DeepEqual(got, sent):
+		case gErr != nil && sErr != nil && bytes.Equal(compact(t, g), compact(t, v)):
+			// A number beyond float64 travels as it was written.
+		default:
+			t.Fatalf("context %q: %s, sent %s", k, g, v)
 		}
 	}
 	if req.MethodName() != "m" || !req.WantsReply() {
