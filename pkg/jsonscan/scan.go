@@ -1,7 +1,7 @@
 package jsonscan
 
-// MaxDepth is encoding/json's nesting limit: deeper text is invalid.
-const MaxDepth = 10000
+// maxDepth is encoding/json's nesting limit: deeper text is invalid.
+const maxDepth = 10000
 
 // Valid is json.Valid, byte for byte the same verdict (the fuzzer checks
 // it), but without encoding/json's per-byte state machine: long strings
@@ -50,7 +50,7 @@ func scan(data []byte, members []Member, split bool) (_ []Member, ok bool) {
 		}
 		switch c := data[i]; {
 		case c == '{' || c == '[':
-			if open = append(open, c); len(open) > MaxDepth {
+			if open = append(open, c); len(open) > maxDepth {
 				return nil, false
 			}
 			split = split && open[0] == '{'

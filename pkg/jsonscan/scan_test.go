@@ -20,11 +20,11 @@ func TestValidDepth(t *testing.T) {
 		data []byte
 		want bool
 	}{
-		{"arrays at the limit", nested(MaxDepth, "[", "", "]"), true},
-		{"arrays beyond", nested(MaxDepth+1, "[", "", "]"), false},
-		{"objects at the limit", nested(MaxDepth-1, `{"a":`, "{}", "}"), true},
-		{"objects beyond", nested(MaxDepth, `{"a":`, "{}", "}"), false},
-		{"unclosed", []byte(strings.Repeat("[", MaxDepth+1)), false},
+		{"arrays at the limit", nested(maxDepth, "[", "", "]"), true},
+		{"arrays beyond", nested(maxDepth+1, "[", "", "]"), false},
+		{"objects at the limit", nested(maxDepth-1, `{"a":`, "{}", "}"), true},
+		{"objects beyond", nested(maxDepth, `{"a":`, "{}", "}"), false},
+		{"unclosed", []byte(strings.Repeat("[", maxDepth+1)), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, json.Valid(tc.data), "encoding/json's verdict")
